@@ -1,0 +1,24 @@
+// latent-cli subcommands. Each add_* registers its subcommands on the app; a command's
+// callback throws latent::Error on runtime failures (main prints "error: ..." and
+// exits 1) and CLI::ValidationError on usage errors (exit 2).
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include <string>
+#include <vector>
+
+namespace latent::cli {
+
+void add_corpus_commands(CLI::App& app);
+void add_text_commands(CLI::App& app);
+void add_model_commands(CLI::App& app);
+
+// One JSON object on stdout, as every --json output is.
+void print_json(const nlohmann::json& j);
+
+// Lines of a text file exactly as they are (empty lines kept, "\r\n" accepted).
+std::vector<std::string> read_lines(const std::string& path);
+
+}  // namespace latent::cli

@@ -1,0 +1,51 @@
+// latent-cli: headless access to everything the studio does.
+// Exit codes: 0 success, 1 runtime error ("error: ..." on stderr), 2 usage error.
+#include <nlohmann/json.hpp>
+
+#include <cstdio>
+#include <iostream>
+
+#include "cli/commands.h"
+#include "util/atomic_file.h"
+#include "util/error.h"
+#include "util/runtime_info.h"
+
+namespace latent::cli {
+
+void print_json(const nlohmann::json& j) { std::cout << j.dump() << std::endl; }
+
+std::vector<std::string> read_lines(const std::string& path) {
+  const std::string bytes = read_file(path);
+  std::vector<std::string> lines;
+  size_t pos = 0;
+  while (pos < bytes.size()) {
+    size_t end = bytes.find('\n', pos);
+    if (end == std::string::npos) end = bytes.size();
+    std::string line = bytes.substr(pos, end - pos);
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    lines.push_back(std::move(line));
+    pos = end + 1;
+  }
+  return lines;
+}
+
+}  // namespace latent::cli
+
+int main(int argc, char** argv) {
+  CLI::App app{"latent-cli: train, inspect and explore VAE_DDPM text models without the GUI"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "latent-cli 0.1.0, " + latent::runtime_summary());
+  latent::cli::add_corpus_commands(app);
+  latent::cli::add_text_commands(app);
+  latent::cli::add_model_commands(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int rc = app.exit(e);
+    return rc == 0 ? 0 : 2;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,34 @@
+# Finds LibTorch. Order:
+#  1. a user-supplied Torch_DIR or CMAKE_PREFIX_PATH (for example the official LibTorch zip);
+#  2. the torch pip package of LATENT_PYTHON (default ~/.cache/latent-studio/torch-venv/bin/python,
+#     the venv that packaging/bootstrap.sh creates), through torch.utils.cmake_prefix_path.
+find_package(Torch QUIET)
+if(NOT Torch_FOUND)
+  set(_py "${LATENT_PYTHON}")
+  if(NOT _py)
+    set(_py "$ENV{HOME}/.cache/latent-studio/torch-venv/bin/python")
+  endif()
+  if(NOT EXISTS "${_py}")
+    message(FATAL_ERROR "LibTorch not found: no Torch_DIR/CMAKE_PREFIX_PATH and no Python at ${_py}. "
+                        "Run packaging/bootstrap.sh deps, or pass -DLATENT_PYTHON=... or -DTorch_DIR=...")
+  endif()
+  execute_process(COMMAND "${_py}" -c "import torch.utils; print(torch.utils.cmake_prefix_path, end='')"
+                  OUTPUT_VARIABLE _torch_prefix RESULT_VARIABLE _rc ERROR_VARIABLE _err)
+  if(NOT _rc EQUAL 0)
+    message(FATAL_ERROR "LibTorch not found: ${_py} cannot import torch: ${_err}")
+  endif()
+  list(APPEND CMAKE_PREFIX_PATH "${_torch_prefix}")
+  # CUDA >= 12.9 ships no libnvToolsExt; torch's config asks for CUDA::nvToolsExt.
+  find_package(CUDAToolkit QUIET)
+  if(CUDAToolkit_FOUND AND NOT TARGET CUDA::nvToolsExt AND TARGET CUDA::nvtx3)
+    add_library(CUDA::nvToolsExt INTERFACE IMPORTED)
+    target_link_libraries(CUDA::nvToolsExt INTERFACE CUDA::nvtx3)
+  endif()
+  find_package(Torch REQUIRED)
+endif()
+message(STATUS "LibTorch ${Torch_VERSION}: ${TORCH_INSTALL_PREFIX}")
+if(TARGET torch_cuda)
+  set(LATENT_HAVE_CUDA ON)
+else()
+  set(LATENT_HAVE_CUDA OFF)
+endif()

@@ -1,0 +1,116 @@
+#include "text/tokenizer.h"
+
+#include <sentencepiece_processor.h>
+#include <sentencepiece_trainer.h>
+
+#include <mutex>
+#include <sstream>
+
+#include "util/atomic_file.h"
+#include "util/error.h"
+
+namespace sentencepiece::logging {
+void SetMinLogLevel(int v);  // exported by libsentencepiece, not declared in its headers
+}
+
+namespace latent {
+namespace {
+
+class VectorIterator : public sentencepiece::SentenceIterator {
+ public:
+  explicit VectorIterator(const std::vector<std::string>& s) : s_(s) {}
+  bool done() const override { return i_ >= s_.size(); }
+  void Next() override { ++i_; }
+  const std::string& value() const override { return s_[i_]; }
+  sentencepiece::util::Status status() const override { return {}; }
+
+ private:
+  const std::vector<std::string>& s_;
+  size_t i_ = 0;
+};
+
+std::mutex g_train_mutex;  // SentencePiece's seed and log level are process-wide
+
+}  // namespace
+
+Tokenizer Tokenizer::train(const std::vector<std::string>& sentences, const TokenizerTrainOptions& o) {
+  if (sentences.empty()) throw Error("tokenizer", "cannot train on an empty corpus");
+  if (o.model_type != "unigram" && o.model_type != "bpe")
+    throw Error("tokenizer.model_type", "must be \"unigram\" or \"bpe\", got \"" + o.model_type + "\"");
+  const int minimum = o.byte_fallback ? 256 + 4 + 1 : 4 + 1;
+  if (o.vocab_size < minimum)
+    throw Error("tokenizer.vocab_size", "must be at least " + std::to_string(minimum) +
+                                            (o.byte_fallback ? " (256 byte pieces + 4 special ids + 1)" : ""));
+  std::ostringstream args;
+  args << "--model_type=" << o.model_type << " --vocab_size=" << o.vocab_size
+       << " --pad_id=0 --unk_id=1 --bos_id=2 --eos_id=3"
+       << " --pad_piece=<pad> --unk_piece=<unk> --bos_piece=<s> --eos_piece=</s>"
+       << " --hard_vocab_limit=false --character_coverage=1.0"
+       << " --byte_fallback=" << (o.byte_fallback ? "true" : "false")
+       << " --normalization_rule_name=identity --remove_extra_whitespaces=false"
+       << " --split_digits=true --max_sentence_length=16384"
+       << " --num_threads=" << std::max(1, o.num_threads);
+  VectorIterator it(sentences);
+  std::string proto;
+  sentencepiece::util::Status status;
+  {
+    std::lock_guard<std::mutex> lock(g_train_mutex);
+    sentencepiece::logging::SetMinLogLevel(2);  // keep training chatter off stderr
+    sentencepiece::SetRandomGeneratorSeed(o.seed);
+    status = sentencepiece::SentencePieceTrainer::Train(args.str(), &it, &proto);
+  }
+  if (!status.ok()) throw Error("tokenizer training", status.ToString());
+  return from_serialized(proto, "trained tokenizer");
+}
+
+Tokenizer Tokenizer::from_serialized(const std::string& model_proto, const std::string& where) {
+  Tokenizer t;
+  t.sp_ = std::make_shared<sentencepiece::SentencePieceProcessor>();
+  const auto status = t.sp_->LoadFromSerializedProto(model_proto);
+  if (!status.ok()) throw Error(where, "not a SentencePiece model: " + status.ToString());
+  if (t.sp_->pad_id() != kPad || t.sp_->unk_id() != kUnk || t.sp_->bos_id() != kBos || t.sp_->eos_id() != kEos)
+    throw Error(where, "special ids must be pad=0 unk=1 bos=2 eos=3, got pad=" + std::to_string(t.sp_->pad_id()) +
+                           " unk=" + std::to_string(t.sp_->unk_id()) + " bos=" + std::to_string(t.sp_->bos_id()) +
+                           " eos=" + std::to_string(t.sp_->eos_id()));
+  t.proto_ = model_proto;
+  return t;
+}
+
+Tokenizer Tokenizer::load(const std::string& path) { return from_serialized(read_file(path), path); }
+
+void Tokenizer::save(const std::string& path) const { write_file_atomic(path, proto_); }
+
+std::vector<int> Tokenizer::encode(const std::string& text) const {
+  std::vector<int> ids;
+  const auto status = sp_->Encode(text, &ids);
+  if (!status.ok()) throw Error("tokenizer", "cannot encode: " + status.ToString());
+  return ids;
+}
+
+std::vector<std::string> Tokenizer::pieces(const std::string& text) const {
+  std::vector<std::string> out;
+  const auto status = sp_->Encode(text, &out);
+  if (!status.ok()) throw Error("tokenizer", "cannot encode: " + status.ToString());
+  return out;
+}
+
+std::string Tokenizer::decode(const std::vector<int>& ids) const {
+  std::vector<int> kept;
+  kept.reserve(ids.size());
+  const int n = vocab_size();
+  for (int id : ids)
+    if (id != kPad && id != kBos && id != kEos && id >= 0 && id < n) kept.push_back(id);
+  std::string text;
+  const auto status = sp_->Decode(kept, &text);
+  if (!status.ok()) throw Error("tokenizer", "cannot decode: " + status.ToString());
+  return text;
+}
+
+std::string Tokenizer::piece(int id) const {
+  if (id < 0 || id >= vocab_size()) throw Error("tokenizer", "id " + std::to_string(id) + " out of range");
+  return sp_->IdToPiece(id);
+}
+
+int Tokenizer::vocab_size() const { return sp_->GetPieceSize(); }
+
+}  // namespace latent

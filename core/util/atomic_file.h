@@ -1,0 +1,21 @@
+// Atomic file writes: the bytes go to a temporary file in the same folder, are flushed
+// to disk, and the temporary file is renamed over the target. A crash at any point
+// leaves either the old file or the new one, never a torn one.
+#pragma once
+
+#include <functional>
+#include <ostream>
+#include <string>
+
+namespace latent {
+
+// Calls write(stream) on a temporary file next to path, then fsyncs and renames it to
+// path. Throws latent::Error naming path on any failure; the old file is untouched.
+void write_file_atomic(const std::string& path, const std::function<void(std::ostream&)>& write);
+
+void write_file_atomic(const std::string& path, const std::string& bytes);
+
+// Whole file as bytes; throws latent::Error naming path.
+std::string read_file(const std::string& path);
+
+}  // namespace latent

@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# Latent Studio set-up: installs what is missing, builds, and then runs the studio or the tests.
+#
+#   packaging/bootstrap.sh run     set up, build, open the studio on the embedded default
+#   packaging/bootstrap.sh test    set up, build, run the whole test suite through ctest
+#   packaging/bootstrap.sh deps    only install the dependencies
+#   packaging/bootstrap.sh build   set up and build
+#
+# Idempotent: every step checks first and says what it installs.
+# Environment: LATENT_CACHE (default ~/.cache/latent-studio) holds the Python venv with
+# torch==2.11.0 (LibTorch); LATENT_BUILD_DIR (default <repo>/build); LATENT_JOBS (default 2).
+# A user-supplied Torch_DIR or CMAKE_PREFIX_PATH (official LibTorch zip) skips the venv.
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cache=${LATENT_CACHE:-$HOME/.cache/latent-studio}
+venv=$cache/torch-venv
+build=${LATENT_BUILD_DIR:-$root/build}
+jobs=${LATENT_JOBS:-2}
+mode=${1:-build}
+
+say() { printf '[latent] %s\n' "$*" >&2; }
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+install_debian_packages() {
+  command -v dpkg-query >/dev/null || { say "not a Debian/Ubuntu system: install the packages in packaging/debian-packages.txt yourself"; return; }
+  local missing=()
+  while read -r pkg; do
+    [ -z "$pkg" ] && continue
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
+  done < <(sed -e 's/#.*//' -e 's/[[:space:]]//g' "$root/packaging/debian-packages.txt")
+  if [ ${#missing[@]} -eq 0 ]; then
+    say "Debian packages: all present"
+    return
+  fi
+  say "installing Debian packages: ${missing[*]}"
+  as_root apt-get update -q
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -q --no-install-recommends "${missing[@]}"
+}
+
+torch_from_user() {
+  [ -n "${Torch_DIR:-}" ] && return 0
+  [ -n "${CMAKE_PREFIX_PATH:-}" ] && ls "${CMAKE_PREFIX_PATH%%:*}"/share/cmake/Torch/TorchConfig.cmake >/dev/null 2>&1
+}
+
+install_python_venv() {
+  if torch_from_user; then
+    say "LibTorch: using the user-supplied Torch_DIR / CMAKE_PREFIX_PATH"
+  fi
+  local req="$root/packaging/requirements-torch.txt"
+  local stamp="$venv/.latent-requirements"
+  if [ -x "$venv/bin/python" ] && cmp -s "$req" "$stamp"; then
+    say "Python venv $venv: up to date"
+    return
+  fi
+  if [ ! -x "$venv/bin/python" ]; then
+    say "creating Python venv $venv"
+    mkdir -p "$cache"
+    python3 -m venv "$venv"
+  fi
+  say "installing into $venv: $(grep -v '^#' "$req" | tr '\n' ' ')(torch is a large download the first time)"
+  "$venv/bin/python" -m pip install -q --disable-pip-version-check -r "$req"
+  cp "$req" "$stamp"
+}
+
+configure_and_build() {
+  local args=(-S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release
+              "-DLATENT_PYTHON=$venv/bin/python")
+  say "configuring $build"
+  cmake "${args[@]}" >/dev/null
+  say "building with $jobs jobs (the first build compiles LibTorch headers: several minutes)"
+  cmake --build "$build" -j "$jobs"
+}
+
+case "$mode" in
+  deps)  install_debian_packages; install_python_venv ;;
+  build) install_debian_packages; install_python_venv; configure_and_build ;;
+  run)
+    install_debian_packages; install_python_venv; configure_and_build
+    shift || true
+    if [ -z "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ] && [ -z "${QT_QPA_PLATFORM:-}" ]; then
+      say "no display found: starting the studio under Xvfb (set DISPLAY to use yours)"
+      exec xvfb-run -a -s "-screen 0 1600x1000x24" "$build/bin/latent-studio" "$@"
+    fi
+    exec "$build/bin/latent-studio" "$@" ;;
+  test)
+    install_debian_packages; install_python_venv; configure_and_build
+    say "running the test suite"
+    cd "$build"
+    exec ctest --output-on-failure -j "$jobs" ;;
+  *) echo "usage: $0 run|test|deps|build" >&2; exit 2 ;;
+esac

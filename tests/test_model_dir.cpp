@@ -1,0 +1,96 @@
+// Model directory: config.json validation, header-only summaries, atomic writes.
+#include <ATen/ATen.h>
+
+#include <QTemporaryDir>
+#include <filesystem>
+
+#include "io/model_dir.h"
+#include "test_util.h"
+#include "text/tokenizer.h"
+#include "util/atomic_file.h"
+
+using namespace latent;
+
+class TestModelDir : public QObject {
+  Q_OBJECT
+  QTemporaryDir tmp_;
+
+  std::string makeModel(const std::string& name) {
+    const std::string dir = tmp_.filePath(QString::fromStdString(name)).toStdString();
+    std::filesystem::create_directories(dir);
+    io::save(io::join(dir, io::files::kWeights),
+             {{"encoder.embeddings.word_embeddings.weight", at::zeros({10, 4})},
+              {"encoder.pooler.dense.weight", at::zeros({4, 4})},
+              {"decoder.transformer.wte.weight", at::zeros({10, 4})},
+              {"eps_model.layers.0.weight", at::zeros({8, 4}, at::kHalf)}});
+    TokenizerTrainOptions opt;
+    opt.vocab_size = 300;
+    Tokenizer::train({"a small corpus", "for the tokenizer"}, opt).save(io::join(dir, io::files::kTokenizer));
+    io::write_json_file(io::join(dir, io::files::kConfig), {{"format_version", 1}, {"latent_dim", 4}});
+    return dir;
+  }
+
+ private Q_SLOTS:
+  void summaryCountsParameters() {
+    const auto s = io::summarize_model_dir(makeModel("m"));
+    QCOMPARE(s.total_params, uint64_t(40 + 16 + 40 + 32));
+    QCOMPARE(s.total_bytes, uint64_t((40 + 16 + 40) * 4 + 32 * 2));
+    QCOMPARE(s.modules.size(), size_t(3));
+    const auto enc = std::find_if(s.modules.begin(), s.modules.end(), [](const auto& m) { return m.module == "encoder"; });
+    QVERIFY(enc != s.modules.end());
+    QCOMPARE(enc->params, uint64_t(56));
+    QCOMPARE(enc->tensors, size_t(2));
+    QCOMPARE(s.submodules.size(), size_t(4));
+    QVERIFY(s.tokenizer_vocab > 256);
+    QVERIFY(!s.has_trainer_state);
+    QCOMPARE(s.config["latent_dim"].get<int>(), 4);
+  }
+
+  void configErrorsNameFileAndKey() {
+    const std::string dir = makeModel("bad");
+    const std::string cfg = io::join(dir, io::files::kConfig);
+    auto err = [&] { return test::errorOf([&] { io::read_model_config(dir); }); };
+    test::spit(cfg, "{\"format_version\": 1,");
+    LATENT_VERIFY_CONTAINS(err(), "invalid JSON");
+    LATENT_VERIFY_CONTAINS(err(), cfg);
+    test::spit(cfg, "{}");
+    LATENT_VERIFY_CONTAINS(err(), "format_version: missing");
+    test::spit(cfg, "{\"format_version\": \"1\"}");
+    LATENT_VERIFY_CONTAINS(err(), "must be an integer");
+    test::spit(cfg, "{\"format_version\": 99}");
+    LATENT_VERIFY_CONTAINS(err(), "99 is not supported");
+    test::spit(cfg, "[]");
+    LATENT_VERIFY_CONTAINS(err(), "not a JSON object");
+    std::filesystem::remove(cfg);
+    LATENT_VERIFY_CONTAINS(err(), "config.json is missing");
+    LATENT_VERIFY_CONTAINS(test::errorOf([&] { io::read_model_config(dir + "/nope"); }), "does not exist");
+  }
+
+  void damagedWeightsFailCleanly() {
+    const std::string dir = makeModel("damaged");
+    const std::string w = io::join(dir, io::files::kWeights);
+    std::string bytes = test::slurp(w);
+    test::spit(w, bytes.substr(0, bytes.size() - 3));
+    const std::string err = test::errorOf([&] { io::summarize_model_dir(dir); });
+    LATENT_VERIFY_CONTAINS(err, w);
+    LATENT_VERIFY_CONTAINS(err, "truncated");
+  }
+
+  void atomicWriteKeepsOldFileOnFailure() {
+    const std::string p = tmp_.filePath("atomic.txt").toStdString();
+    write_file_atomic(p, std::string("old contents"));
+    const std::string err = test::errorOf([&] {
+      write_file_atomic(p, [](std::ostream& out) {
+        out << "half written";
+        throw std::runtime_error("simulated crash during save");
+      });
+    });
+    LATENT_VERIFY_CONTAINS(err, "simulated crash");
+    QCOMPARE(test::slurp(p), std::string("old contents"));
+    for (const auto& e : std::filesystem::directory_iterator(tmp_.path().toStdString()))
+      QVERIFY2(e.path().filename().string().find(".tmp-") == std::string::npos, e.path().c_str());
+  }
+};
+
+QTEST_GUILESS_MAIN(TestModelDir)
+#include "test_model_dir.moc"

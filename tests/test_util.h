@@ -1,0 +1,54 @@
+// Helpers shared by the tests: fixture paths, temporary folders, JSON fixtures.
+#pragma once
+
+#include <QDir>
+#include <QFile>
+#include <QString>
+#include <QTemporaryDir>
+#include <QtTest>
+
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+namespace latent::test {
+
+inline std::string fixture(const std::string& rel) { return std::string(LATENT_FIXTURE_DIR) + "/" + rel; }
+inline std::string corpusFile(const std::string& name) { return std::string(LATENT_CORPUS_DIR) + "/" + name; }
+inline std::string artifact(const std::string& name) {
+  QDir().mkpath(LATENT_ARTIFACT_DIR);
+  return std::string(LATENT_ARTIFACT_DIR) + "/" + name;
+}
+
+inline std::string slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+inline void spit(const std::string& path, const std::string& bytes) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+}
+
+inline nlohmann::json readJson(const std::string& path) { return nlohmann::json::parse(slurp(path)); }
+
+// Runs expr and returns the latent::Error message, or "<no error>".
+template <class F>
+std::string errorOf(F&& f) {
+  try {
+    f();
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+  return "<no error>";
+}
+
+}  // namespace latent::test
+
+#define LATENT_VERIFY_CONTAINS(haystack, needle)                                                     \
+  QVERIFY2(std::string(haystack).find(needle) != std::string::npos,                                  \
+           (std::string("expected \"") + (needle) + "\" in: " + std::string(haystack)).c_str())

@@ -1,0 +1,15 @@
+// Where the studio finds its bundled resources (the default corpus, later the default model).
+#pragma once
+
+#include <QString>
+
+namespace latent::ui {
+
+// First of: $LATENT_RESOURCE_DIR, <binary>/../resources (build tree),
+// <binary>/../share/latent-studio (installed). Empty when none exists.
+QString resourceDir();
+
+// <resources>/corpus/train.txt, or empty when it is missing.
+QString defaultCorpusPath();
+
+}  // namespace latent::ui
