@@ -96,7 +96,18 @@ class TestTokenizer : public QObject {
     LATENT_VERIFY_CONTAINS(test::errorOf([&] { Tokenizer::train({}, opt); }), "empty corpus");
     opt.vocab_size = 100;
     LATENT_VERIFY_CONTAINS(test::errorOf([&] { Tokenizer::train(smallCorpus(), opt); }), "tokenizer.vocab_size");
+    // 300 distinct CJK characters, each as frequent as the others: no coverage fits 300 pieces.
+    std::vector<std::string> cjk;
+    for (int i = 0; i < 300; ++i) {
+      const int cp = 0x4E00 + i;
+      cjk.push_back(std::string{char(0xE0 | (cp >> 12)), char(0x80 | ((cp >> 6) & 0x3F)), char(0x80 | (cp & 0x3F))});
+    }
     opt.vocab_size = 300;
+    LATENT_VERIFY_CONTAINS(test::errorOf([&] { Tokenizer::train(cjk, opt); }), "too small for this corpus");
+    // With a larger vocabulary the rare characters fall back to bytes and still round-trip.
+    opt.vocab_size = 560;  // room for 299 of the 300 characters: one goes to bytes
+    const Tokenizer t = Tokenizer::train(cjk, opt);
+    for (const auto& s : cjk) QCOMPARE(t.decode(t.encode(s)), s);
     opt.model_type = "wordpiece";
     LATENT_VERIFY_CONTAINS(test::errorOf([&] { Tokenizer::train(smallCorpus(), opt); }), "model_type");
     QTemporaryDir dir;

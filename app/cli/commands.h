@@ -14,6 +14,8 @@ namespace latent::cli {
 void add_corpus_commands(CLI::App& app);
 void add_text_commands(CLI::App& app);
 void add_model_commands(CLI::App& app);
+void add_train_commands(CLI::App& app);
+void add_infer_commands(CLI::App& app);
 
 // One JSON object on stdout, as every --json output is.
 void print_json(const nlohmann::json& j);

@@ -1,6 +1,10 @@
 // latent-cli: headless access to everything the studio does.
 // Exit codes: 0 success, 1 runtime error ("error: ..." on stderr), 2 usage error.
+#include <ATen/Parallel.h>
 #include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <thread>
 
 #include <cstdio>
 #include <iostream>
@@ -38,6 +42,9 @@ int main(int argc, char** argv) {
   latent::cli::add_corpus_commands(app);
   latent::cli::add_text_commands(app);
   latent::cli::add_model_commands(app);
+  latent::cli::add_train_commands(app);
+  latent::cli::add_infer_commands(app);
+  at::set_num_threads(static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

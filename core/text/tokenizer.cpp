@@ -3,7 +3,9 @@
 #include <sentencepiece_processor.h>
 #include <sentencepiece_trainer.h>
 
+#include <algorithm>
 #include <mutex>
+#include <unordered_map>
 #include <sstream>
 
 #include "util/atomic_file.h"
@@ -31,6 +33,43 @@ class VectorIterator : public sentencepiece::SentenceIterator {
 
 std::mutex g_train_mutex;  // SentencePiece's seed and log level are process-wide
 
+// SentencePiece gives every character that it must cover a piece of its own and fails
+// when they do not fit the vocabulary. With byte fallback, rare characters can go to
+// byte pieces instead: lower the coverage (SentencePiece accepts 0.98..1) until the
+// most frequent characters fit beside the 260 fixed pieces.
+double character_coverage(const std::vector<std::string>& sentences, int vocab_size, bool byte_fallback) {
+  if (!byte_fallback) return 1.0;
+  std::unordered_map<std::string, uint64_t> freq;
+  uint64_t total = 0;
+  for (const auto& s : sentences) {
+    for (size_t i = 0; i < s.size();) {
+      const unsigned char c = static_cast<unsigned char>(s[i]);
+      const size_t len = c < 0x80 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
+      if (c != ' ') {
+        ++freq[s.substr(i, len)];
+        ++total;
+      }
+      i += len;
+    }
+  }
+  const size_t room = static_cast<size_t>(std::max(0, vocab_size - 261));
+  if (freq.size() <= room || total == 0) return 1.0;
+  std::vector<uint64_t> counts;
+  for (const auto& [ch, n] : freq) counts.push_back(n);
+  std::sort(counts.rbegin(), counts.rend());
+  uint64_t kept = 0;
+  for (size_t i = 0; i < room; ++i) kept += counts[i];
+  const double coverage = static_cast<double>(kept) / static_cast<double>(total);
+  if (coverage < 0.98) {
+    size_t needed = 0;
+    for (uint64_t cum = 0; static_cast<double>(cum) < 0.98 * static_cast<double>(total); ++needed) cum += counts[needed];
+    throw Error("tokenizer.vocab_size", std::to_string(vocab_size) + " is too small for this corpus: " +
+                                            std::to_string(needed) + " characters make up 98% of its text; use at least " +
+                                            std::to_string(needed + 261));
+  }
+  return coverage * 0.9999;  // SentencePiece's cut is inclusive
+}
+
 }  // namespace
 
 Tokenizer Tokenizer::train(const std::vector<std::string>& sentences, const TokenizerTrainOptions& o) {
@@ -45,7 +84,8 @@ Tokenizer Tokenizer::train(const std::vector<std::string>& sentences, const Toke
   args << "--model_type=" << o.model_type << " --vocab_size=" << o.vocab_size
        << " --pad_id=0 --unk_id=1 --bos_id=2 --eos_id=3"
        << " --pad_piece=<pad> --unk_piece=<unk> --bos_piece=<s> --eos_piece=</s>"
-       << " --hard_vocab_limit=false --character_coverage=1.0"
+       << " --hard_vocab_limit=false --character_coverage="
+       << character_coverage(sentences, o.vocab_size, o.byte_fallback)
        << " --byte_fallback=" << (o.byte_fallback ? "true" : "false")
        << " --normalization_rule_name=identity --remove_extra_whitespaces=false"
        << " --split_digits=true --max_sentence_length=16384"

@@ -1,0 +1,210 @@
+// Inference commands on a trained model: eval, reconstruct, interpolate, analogy, sample.
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <memory>
+#include <unordered_set>
+
+#include <ATen/ATen.h>
+
+#include "cli/commands.h"
+#include "data/corpus.h"
+#include "eval/bleu.h"
+#include "eval/metrics.h"
+#include "infer/generator.h"
+#include "model/model_io.h"
+#include "util/error.h"
+
+namespace latent::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct ModelArgs {
+  std::string model, device = "cpu";
+  DecodeOptions decode;
+  bool sample = false, json = false;
+  uint64_t seed = 0;
+
+  void add(CLI::App* cmd, bool decoding = true) {
+    cmd->add_option("--model", model, "Model folder (or a run folder: its best/)")->required();
+    cmd->add_option("--device", device, "cpu or cuda")->check(CLI::IsMember({"cpu", "cuda"}))->capture_default_str();
+    cmd->add_flag("--json", json, "Print one JSON object");
+    if (!decoding) return;
+    cmd->add_flag("--sample", sample, "Sample tokens instead of greedy decoding");
+    cmd->add_option("--temperature", decode.temperature, "Sampling temperature")->check(CLI::PositiveNumber);
+    cmd->add_option("--top-k", decode.top_k, "Sample among the k most likely tokens (0: off)")->check(CLI::NonNegativeNumber);
+    cmd->add_option("--top-p", decode.top_p, "Nucleus sampling mass (1: off)")->check(CLI::Range(0.0, 1.0));
+    cmd->add_option("--seed", seed, "Seed for sampling");
+  }
+  Generator open() {
+    if (device == "cuda" && !at::hasCUDA()) throw Error("--device cuda", "CUDA is not available on this machine");
+    LoadedModel lm = load_model(model);
+    return Generator(lm.model, lm.tokenizer, device == "cuda" ? at::Device(at::kCUDA, 0) : at::Device(at::kCPU));
+  }
+  DecodeOptions options() const {
+    DecodeOptions o = decode;
+    o.strategy = sample ? "sample" : "greedy";
+    o.seed = seed;
+    return o;
+  }
+};
+
+std::vector<float> row(const at::Tensor& t) {
+  const auto c = t.to(at::kCPU, at::kFloat).contiguous();
+  return std::vector<float>(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
+}
+
+void add_eval(CLI::App& app) {
+  auto* cmd = app.add_subcommand("eval", "Reconstruction BLEU, self-BLEU, active units, uniqueness, novelty");
+  struct Args : ModelArgs {
+    std::string corpus, train;
+    size_t limit = 1000;
+    int samples = 100;
+  };
+  auto a = std::make_shared<Args>();
+  a->add(cmd, false);
+  cmd->add_option("--corpus", a->corpus, "Held-out sentences to reconstruct")->required();
+  cmd->add_option("--limit", a->limit, "Score the first N sentences")->capture_default_str();
+  cmd->add_option("--samples", a->samples, "Samples from the diffusion prior for self-BLEU, unique, novelty")->capture_default_str();
+  cmd->add_option("--train", a->train, "Training corpus for novelty (default: train.txt beside --corpus)");
+  cmd->callback([a] {
+    Generator g = a->open();
+    auto sentences = load_corpus(a->corpus).sentences;
+    if (sentences.size() > a->limit) sentences.resize(a->limit);
+    const ReconstructionScore rec = reconstruction_bleu(g, sentences);
+    const at::Tensor mu = g.encode(sentences);
+    std::vector<std::string> samples;
+    if (a->samples > 0) samples = g.decode(g.sample_latents(a->samples, "ddpm", 0, a->seed));
+    std::string train_path = a->train;
+    if (train_path.empty()) {
+      const auto sibling = fs::path(a->corpus).parent_path() / "train.txt";
+      if (fs::exists(sibling)) train_path = sibling.string();
+    }
+    nlohmann::json novelty = nullptr;
+    if (!train_path.empty() && !samples.empty()) {
+      const auto tr = load_corpus(train_path).sentences;
+      novelty = latent::novelty(samples, std::unordered_set<std::string>(tr.begin(), tr.end()));
+    }
+    nlohmann::json j = {{"bleu", rec.bleu}, {"n", rec.n}, {"self_bleu", 100.0 * self_bleu(samples)},
+                        {"active_units", active_units(mu)}, {"latent_dim", mu.size(1)},
+                        {"mean_latent_norm", mean_latent_norm(mu)}, {"unique", unique_ratio(samples)},
+                        {"novelty", novelty}, {"samples", samples.size()}};
+    if (a->json) return print_json(j);
+    std::printf("reconstruction BLEU %.2f on %zu sentences\nself-BLEU %.2f, unique %.3f, novelty %s of %zu samples\n"
+                "active units %d of %lld, mean latent norm %.3f\n",
+                rec.bleu, rec.n, j["self_bleu"].get<double>(), j["unique"].get<double>(), novelty.dump().c_str(),
+                samples.size(), j["active_units"].get<int>(), static_cast<long long>(mu.size(1)),
+                j["mean_latent_norm"].get<double>());
+  });
+}
+
+void add_reconstruct(CLI::App& app) {
+  auto* cmd = app.add_subcommand("reconstruct", "Encode sentences and decode them back (stdin lines when no TEXT)");
+  struct Args : ModelArgs {
+    std::vector<std::string> texts;
+  };
+  auto a = std::make_shared<Args>();
+  a->add(cmd);
+  cmd->add_option("TEXT", a->texts, "Sentences");
+  cmd->callback([a] {
+    if (a->texts.empty())
+      for (std::string line; std::getline(std::cin, line);)
+        if (!line.empty()) a->texts.push_back(line);
+    Generator g = a->open();
+    const auto out = g.reconstruct(a->texts, a->options());
+    nlohmann::json arr = nlohmann::json::array();
+    for (size_t i = 0; i < out.size(); ++i) {
+      const double bleu = 100.0 * corpus_bleu(std::vector<std::vector<std::string>>{{a->texts[i]}}, std::vector<std::string>{out[i]}).bleu;
+      if (a->json) arr.push_back({{"input", a->texts[i]}, {"output", out[i]}, {"bleu", bleu}});
+      else std::printf("%s\n  -> %s\n", a->texts[i].c_str(), out[i].c_str());
+    }
+    if (a->json) print_json({{"reconstructions", arr}});
+  });
+}
+
+void add_interpolate(CLI::App& app) {
+  auto* cmd = app.add_subcommand("interpolate", "Decode evenly spaced points between the latents of two sentences");
+  struct Args : ModelArgs {
+    std::string from, to;
+    int steps = 10;
+    bool slerp = false;
+  };
+  auto a = std::make_shared<Args>();
+  a->add(cmd);
+  cmd->add_option("--from", a->from, "Sentence A")->required();
+  cmd->add_option("--to", a->to, "Sentence B")->required();
+  cmd->add_option("--steps", a->steps, "Number of points, A and B included")->check(CLI::Range(2, 1000))->capture_default_str();
+  cmd->add_flag("--slerp", a->slerp, "Spherical instead of linear interpolation");
+  cmd->callback([a] {
+    Generator g = a->open();
+    const Interpolation r = g.interpolate(a->from, a->to, a->steps, a->slerp, a->options());
+    nlohmann::json pts = nlohmann::json::array();
+    for (size_t i = 0; i < r.t.size(); ++i) {
+      if (a->json) pts.push_back({{"t", r.t[i]}, {"text", r.sentences[i]}, {"z", row(r.latents[static_cast<int64_t>(i)])}});
+      else std::printf("%.3f  %s\n", r.t[i], r.sentences[i].c_str());
+    }
+    if (a->json) print_json({{"from", a->from}, {"to", a->to}, {"slerp", a->slerp}, {"points", pts}});
+  });
+}
+
+void add_analogy(CLI::App& app) {
+  auto* cmd = app.add_subcommand("analogy", "A is to B as C is to ?: decodes z(B) - z(A) + z(C)");
+  struct Args : ModelArgs {
+    std::vector<std::string> abc;
+  };
+  auto a = std::make_shared<Args>();
+  a->add(cmd);
+  cmd->add_option("A B C", a->abc, "Three sentences")->required()->expected(3);
+  cmd->callback([a] {
+    Generator g = a->open();
+    const std::string d = g.analogy(a->abc[0], a->abc[1], a->abc[2], a->options());
+    if (a->json) print_json({{"a", a->abc[0]}, {"b", a->abc[1]}, {"c", a->abc[2]}, {"d", d}});
+    else std::printf("%s\n", d.c_str());
+  });
+}
+
+void add_sample(CLI::App& app) {
+  auto* cmd = app.add_subcommand("sample", "Generate sentences from the diffusion prior");
+  struct Args : ModelArgs {
+    int n = 10, ddim_steps = 50, trace = 0;
+    std::string sampler = "ddpm";
+  };
+  auto a = std::make_shared<Args>();
+  a->add(cmd);
+  cmd->add_option("--n", a->n, "Number of sentences")->check(CLI::PositiveNumber)->capture_default_str();
+  cmd->add_option("--sampler", a->sampler, "ddpm (ancestral, T steps) or ddim (deterministic)")
+      ->check(CLI::IsMember({"ddpm", "ddim"}))->capture_default_str();
+  cmd->add_option("--ddim-steps", a->ddim_steps, "Steps of the DDIM sampler")->check(CLI::PositiveNumber)->capture_default_str();
+  cmd->add_option("--trace", a->trace, "Every K steps, show what each sample decodes to")->check(CLI::NonNegativeNumber);
+  cmd->callback([a] {
+    Generator g = a->open();
+    nlohmann::json trace = nlohmann::json::array();
+    auto cb = [&](int step, const at::Tensor& x) {
+      if (a->trace <= 0 || (step % a->trace != 0 && step != 0)) return;
+      const auto texts = g.decode(x);
+      const double norm = x.norm(2, 1).mean().item<double>();
+      if (a->json) trace.push_back({{"step", step}, {"mean_norm", norm}, {"texts", texts}});
+      else {
+        std::printf("t=%d (mean |x| %.3f)\n", step, norm);
+        for (const auto& t : texts) std::printf("    %s\n", t.c_str());
+      }
+    };
+    const auto z = g.sample_latents(a->n, a->sampler, a->ddim_steps, a->seed, cb);
+    const auto texts = g.decode(z, a->options());
+    if (a->json) return print_json({{"samples", texts}, {"sampler", a->sampler}, {"trace", trace}});
+    for (const auto& t : texts) std::printf("%s\n", t.c_str());
+  });
+}
+
+}  // namespace
+
+void add_infer_commands(CLI::App& app) {
+  add_eval(app);
+  add_reconstruct(app);
+  add_interpolate(app);
+  add_analogy(app);
+  add_sample(app);
+}
+
+}  // namespace latent::cli

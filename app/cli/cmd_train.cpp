@@ -1,0 +1,140 @@
+// train: joint VAE + diffusion training on a corpus into a run folder.
+#include <unistd.h>
+
+#include <atomic>
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+
+#include "cli/commands.h"
+#include "data/corpus.h"
+#include "io/model_dir.h"
+#include "model/config.h"
+#include "train/trainer.h"
+#include "util/error.h"
+
+namespace latent::cli {
+namespace {
+
+namespace fs = std::filesystem;
+std::atomic<bool> g_interrupted{false};
+
+std::string hms(double s) {
+  const long t = static_cast<long>(s);
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%ld:%02ld:%02ld", t / 3600, (t / 60) % 60, t % 60);
+  return buf;
+}
+
+struct TrainArgs {
+  std::string corpus, valid, out, preset, config_file, device = "cpu";
+  int64_t steps = -1;
+  int epochs = -1, batch = -1, threads = -1;
+  int64_t seed = -1;
+  bool resume = false, json = false;
+};
+
+Config build_config(const TrainArgs& a) {
+  Config c = preset(a.preset.empty() ? "small" : a.preset);
+  if (!a.config_file.empty()) c = merge_config(c, io::read_json_file(a.config_file), a.config_file);
+  if (a.steps >= 0) c.train.steps = a.steps;
+  if (a.epochs > 0) c.train.epochs = a.epochs;
+  if (a.batch > 0) c.train.batch_size = a.batch;
+  if (a.seed >= 0) c.train.seed = static_cast<uint64_t>(a.seed);
+  if (a.threads >= 0) c.train.threads = a.threads;
+  validate(c, "configuration");
+  return c;
+}
+
+// --valid, else valid.txt next to a train.txt corpus, else the last 1% of the corpus.
+void split_valid(const TrainArgs& a, std::vector<std::string>& train, std::vector<std::string>& valid) {
+  std::string vpath = a.valid;
+  if (vpath.empty() && fs::path(a.corpus).filename() == "train.txt") {
+    const auto sibling = fs::path(a.corpus).parent_path() / "valid.txt";
+    if (fs::exists(sibling)) vpath = sibling.string();
+  }
+  if (!vpath.empty()) {
+    valid = load_corpus(vpath).sentences;
+    return;
+  }
+  const size_t n = std::max<size_t>(1, train.size() / 100);
+  if (train.size() < 2) return;
+  valid.assign(train.end() - static_cast<long>(n), train.end());
+  train.resize(train.size() - n);
+}
+
+void run_train(const TrainArgs& a) {
+  TrainOptions o;
+  o.config = build_config(a);
+  o.out_dir = a.out;
+  o.device = a.device;
+  o.resume = a.resume;
+  const Corpus corpus = load_corpus(a.corpus);
+  std::fprintf(stderr, "corpus %s: %s\n", a.corpus.c_str(), corpus.stats.summary().c_str());
+  o.train_sentences = corpus.sentences;
+  split_valid(a, o.train_sentences, o.valid_sentences);
+  std::fprintf(stderr, "%zu training, %zu held-out sentences\n", o.train_sentences.size(), o.valid_sentences.size());
+
+  const bool tty = isatty(fileno(stderr));
+  TrainControl control;
+  std::signal(SIGINT, [](int) { g_interrupted = true; });
+  TrainCallbacks cb;
+  cb.on_log = [](const std::string& s) { std::fprintf(stderr, "%s\n", s.c_str()); };
+  cb.on_progress = [&](const TrainProgress& p) {
+    if (g_interrupted) control.request_stop();
+    const double pct = 100.0 * static_cast<double>(p.step) / static_cast<double>(std::max<int64_t>(1, p.total_steps));
+    if (tty) {
+      const int filled = static_cast<int>(pct / 5);
+      std::fprintf(stderr, "\r[%-20s] %5.1f%% step %lld/%lld loss %.4f rec %.3f ddpm %.4f lr %.2e %.0f sent/s ETA %s ",
+                   std::string(static_cast<size_t>(filled), '#').c_str(), pct, static_cast<long long>(p.step),
+                   static_cast<long long>(p.total_steps), p.loss, p.rec, p.ddpm, p.lr, p.sentences_per_sec,
+                   hms(p.eta_seconds).c_str());
+    } else {
+      std::fprintf(stderr, "step %lld/%lld epoch %lld loss %.4f rec %.3f kl %.3f ddpm %.4f lr %.3e grad %.3f %.1f sent/s eta %s\n",
+                   static_cast<long long>(p.step), static_cast<long long>(p.total_steps), static_cast<long long>(p.epoch),
+                   p.loss, p.rec, p.kl, p.ddpm, p.lr, p.grad_norm, p.sentences_per_sec, hms(p.eta_seconds).c_str());
+    }
+  };
+  cb.on_eval = [&](const EvalReport& r) {
+    std::fprintf(stderr, "%seval step %lld: reconstruction BLEU %.2f on %zu held-out sentences%s\n", tty ? "\n" : "",
+                 static_cast<long long>(r.step), r.bleu, r.n, r.is_best ? " (best)" : "");
+    for (const auto& [in, out] : r.reconstructions) std::fprintf(stderr, "  %s\n    -> %s\n", in.c_str(), out.c_str());
+    for (const auto& s : r.samples) std::fprintf(stderr, "  sample: %s\n", s.c_str());
+  };
+  const TrainResult r = train(o, control, cb);
+  if (tty) std::fprintf(stderr, "\n");
+  if (r.status == TrainResult::Status::Failed) throw Error(a.out, r.message);
+  const char* status = r.status == TrainResult::Status::Finished ? "finished" : r.status == TrainResult::Status::Stopped ? "stopped" : "failed";
+  if (a.json)
+    print_json({{"status", status}, {"message", r.message}, {"steps", r.steps}, {"best_bleu", r.best_bleu},
+                {"seconds", r.seconds}, {"out", a.out}});
+  else
+    std::printf("%s: %s (%lld steps, %.1f s, best BLEU %.2f); model in %s/best, resume from %s/last\n", status,
+                r.message.c_str(), static_cast<long long>(r.steps), r.seconds, r.best_bleu, a.out.c_str(), a.out.c_str());
+}
+
+}  // namespace
+
+void add_train_commands(CLI::App& app) {
+  auto* cmd = app.add_subcommand("train", "Train a VAE_DDPM model (joint autoencoder + latent diffusion)");
+  auto a = std::make_shared<TrainArgs>();
+  cmd->add_option("--corpus", a->corpus, "Training corpus (text or JSONL)")->required();
+  cmd->add_option("--valid", a->valid, "Held-out sentences (default: valid.txt beside train.txt, else the last 1%)");
+  cmd->add_option("--out", a->out, "Run folder: best/, last/, metrics.jsonl")->required();
+  auto* p = cmd->add_option("--preset", a->preset, "tiny | small | dmlp (default small)")
+                ->check(CLI::IsMember(preset_names()));
+  cmd->add_option("--config", a->config_file, "JSON with \"model\"/\"train\" sections, applied over the preset");
+  (void)p;
+  cmd->add_option("--steps", a->steps, "Optimiser steps (0: from --epochs)");
+  cmd->add_option("--epochs", a->epochs, "Epochs when --steps is 0")->check(CLI::PositiveNumber);
+  cmd->add_option("--batch", a->batch, "Batch size")->check(CLI::PositiveNumber);
+  cmd->add_option("--device", a->device, "cpu or cuda")->check(CLI::IsMember({"cpu", "cuda"}))->capture_default_str();
+  cmd->add_option("--seed", a->seed, "Random seed")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--threads", a->threads, "CPU threads (0: all cores)")->check(CLI::NonNegativeNumber);
+  cmd->add_flag("--resume", a->resume, "Continue the run in OUT/last");
+  cmd->add_flag("--json", a->json, "Print one JSON object at the end");
+  cmd->callback([a] { run_train(*a); });
+}
+
+}  // namespace latent::cli

@@ -1,0 +1,275 @@
+#include "model/config.h"
+
+#include <nlohmann/json.hpp>
+
+#include <set>
+
+#include "io/model_dir.h"
+#include "util/error.h"
+
+namespace latent {
+namespace {
+
+using nlohmann::json;
+
+enum class Range { Any, Positive, NonNegative, Probability };
+
+// Reads the fields of one JSON object into a struct, checking types and ranges and
+// rejecting unknown keys. `prefix` is the dotted path used in messages.
+class Reader {
+ public:
+  Reader(const json& j, std::string where, std::string prefix) : j_(j), where_(std::move(where)), prefix_(std::move(prefix)) {
+    if (!j_.is_object()) fail(prefix_.empty() ? "(top level)" : prefix_.substr(0, prefix_.size() - 1), "must be an object");
+  }
+
+  template <class T>
+  void field(const char* key, T& value, Range range = Range::Any, std::initializer_list<const char*> choices = {}) {
+    seen_.insert(key);
+    const auto it = j_.find(key);
+    if (it == j_.end()) return;
+    const std::string name = prefix_ + key;
+    if constexpr (std::is_same_v<T, bool>) {
+      if (!it->is_boolean()) fail(name, "must be true or false, got " + it->dump());
+      value = it->template get<bool>();
+    } else if constexpr (std::is_integral_v<T>) {
+      if (!it->is_number_integer()) fail(name, "must be an integer, got " + it->dump());
+      if (std::is_unsigned_v<T> && it->is_number_integer() && !it->is_number_unsigned())
+        fail(name, "must not be negative, got " + it->dump());
+      value = it->template get<T>();
+      check_range(name, static_cast<double>(value), range);
+    } else if constexpr (std::is_floating_point_v<T>) {
+      if (!it->is_number()) fail(name, "must be a number, got " + it->dump());
+      value = it->template get<T>();
+      check_range(name, value, range);
+    } else {
+      if (!it->is_string()) fail(name, "must be a string, got " + it->dump());
+      value = it->template get<std::string>();
+      if (choices.size() > 0) {
+        std::string allowed;
+        for (const char* c : choices) {
+          if (value == c) return;
+          allowed += std::string(allowed.empty() ? "" : ", ") + c;
+        }
+        fail(name, "must be one of " + allowed + ", got \"" + value + "\"");
+      }
+    }
+  }
+
+  template <class S>
+  void section(const char* key, S& value) {
+    seen_.insert(key);
+    const auto it = j_.find(key);
+    if (it == j_.end()) return;
+    Reader sub(*it, where_, prefix_ + key + ".");
+    fields(sub, value);  // found by argument-dependent lookup at instantiation
+    sub.finish();
+  }
+
+  void ignore(const char* key) { seen_.insert(key); }
+
+  void finish() {
+    for (const auto& [k, v] : j_.items())
+      if (!seen_.count(k)) fail(prefix_ + k, "unknown key");
+  }
+
+ private:
+  [[noreturn]] void fail(const std::string& key, const std::string& why) const { throw Error(where_ + ": " + key, why); }
+
+  void check_range(const std::string& name, double v, Range range) const {
+    if (range == Range::Positive && !(v > 0)) fail(name, "must be positive, got " + format(v));
+    if (range == Range::NonNegative && !(v >= 0)) fail(name, "must not be negative, got " + format(v));
+    if (range == Range::Probability && !(v >= 0 && v < 1)) fail(name, "must be in [0, 1), got " + format(v));
+  }
+  static std::string format(double v) { return json(v).dump(); }
+
+  const json& j_;
+  std::string where_, prefix_;
+  std::set<std::string> seen_;
+};
+
+// Writes fields to JSON; the same field lists drive reading and writing.
+class Writer {
+ public:
+  template <class T>
+  void field(const char* key, T& value, Range = Range::Any, std::initializer_list<const char*> = {}) { j[key] = value; }
+  template <class S>
+  void section(const char* key, S& value) {
+    Writer sub;
+    fields(sub, value);
+    j[key] = sub.j;
+  }
+  void ignore(const char*) {}
+  json j = json::object();
+};
+
+template <class V> void fields(V& v, TokenizerConfig& c) {
+  v.field("type", c.type, Range::Any, {"unigram", "bpe"});
+  v.field("vocab_size", c.vocab_size, Range::Positive);
+}
+template <class V> void fields(V& v, EncoderConfig& c) {
+  v.field("hidden", c.hidden, Range::Positive);
+  v.field("layers", c.layers, Range::Positive);
+  v.field("heads", c.heads, Range::Positive);
+  v.field("intermediate", c.intermediate, Range::Positive);
+  v.field("max_positions", c.max_positions, Range::Positive);
+  v.field("type_vocab", c.type_vocab, Range::Positive);
+  v.field("pooling", c.pooling, Range::Any, {"avg", "cls"});
+  v.field("dropout", c.dropout, Range::Probability);
+}
+template <class V> void fields(V& v, DecoderConfig& c) {
+  v.field("hidden", c.hidden, Range::Positive);
+  v.field("layers", c.layers, Range::Positive);
+  v.field("heads", c.heads, Range::Positive);
+  v.field("max_positions", c.max_positions, Range::Positive);
+  v.field("extra_first_block", c.extra_first_block);
+  v.field("latent_as_embedding", c.latent_as_embedding);
+  v.field("latent_as_memory", c.latent_as_memory);
+  v.field("dropout", c.dropout, Range::Probability);
+}
+template <class V> void fields(V& v, DiffusionConfig& c) {
+  v.field("steps", c.steps, Range::Positive);
+  v.field("schedule", c.schedule, Range::Any, {"constant", "linear", "cosine"});
+  v.field("beta", c.beta, Range::Probability);
+  v.field("beta_start", c.beta_start, Range::Probability);
+  v.field("beta_end", c.beta_end, Range::Probability);
+}
+template <class V> void fields(V& v, NoiseNetConfig& c) {
+  v.field("type", c.type, Range::Any, {"mlp_skip", "transformer", "linear"});
+  v.field("layers", c.layers, Range::Positive);
+  v.field("hidden", c.hidden, Range::Positive);
+  v.field("heads", c.heads, Range::Positive);
+  v.field("dropout", c.dropout, Range::Probability);
+}
+template <class V> void fields(V& v, ModelConfig& c) {
+  v.field("latent_dim", c.latent_dim, Range::Positive);
+  v.field("max_length", c.max_length, Range::Positive);
+  v.section("tokenizer", c.tokenizer);
+  v.section("encoder", c.encoder);
+  v.section("decoder", c.decoder);
+  v.section("diffusion", c.diffusion);
+  v.section("noise_net", c.noise_net);
+  v.field("alpha_ddpm", c.alpha_ddpm, Range::NonNegative);
+  v.field("loss_pairing", c.loss_pairing, Range::Any, {"dmlp", "per_sample"});
+  v.field("posterior", c.posterior, Range::Any, {"fixed", "learned"});
+  v.field("kl_schedule", c.kl_schedule, Range::Any, {"constant", "linear", "cyclical"});
+  v.field("kl_anneal_steps", c.kl_anneal_steps, Range::NonNegative);
+  v.field("kl_weight", c.kl_weight, Range::NonNegative);
+  v.field("free_bits", c.free_bits, Range::NonNegative);
+}
+template <class V> void fields(V& v, TrainConfig& c) {
+  v.field("optimizer", c.optimizer, Range::Any, {"adam", "adamw"});
+  v.field("lr", c.lr, Range::Positive);
+  v.field("adam_eps", c.adam_eps, Range::Positive);
+  v.field("weight_decay", c.weight_decay, Range::NonNegative);
+  v.field("warmup_steps", c.warmup_steps, Range::NonNegative);
+  v.field("lr_end_ratio", c.lr_end_ratio, Range::NonNegative);
+  v.field("lr_power", c.lr_power, Range::Positive);
+  v.field("grad_clip", c.grad_clip, Range::NonNegative);
+  v.field("accumulate", c.accumulate, Range::Positive);
+  v.field("batch_size", c.batch_size, Range::Positive);
+  v.field("steps", c.steps, Range::NonNegative);
+  v.field("epochs", c.epochs, Range::Positive);
+  v.field("trainable", c.trainable, Range::Any, {"all", "dmlp"});
+  v.field("seed", c.seed);
+  v.field("precision", c.precision, Range::Any, {"bf16", "fp16", "fp32"});
+  v.field("eval_every", c.eval_every, Range::NonNegative);
+  v.field("eval_sentences", c.eval_sentences, Range::NonNegative);
+  v.field("eval_samples", c.eval_samples, Range::NonNegative);
+  v.field("max_nonfinite", c.max_nonfinite, Range::Positive);
+  v.field("log_every", c.log_every, Range::Positive);
+  v.field("threads", c.threads, Range::NonNegative);
+}
+
+}  // namespace
+
+Config merge_config(const Config& base, const nlohmann::json& j, const std::string& where) {
+  Config c = base;
+  Reader r(j, where, "");
+  r.ignore("format_version");
+  r.section("model", c.model);
+  r.section("train", c.train);
+  r.finish();
+  validate(c, where);
+  return c;
+}
+
+Config config_from_json(const nlohmann::json& j, const std::string& where) { return merge_config(Config{}, j, where); }
+
+nlohmann::json config_to_json(const Config& c) {
+  Config copy = c;
+  Writer w;
+  w.j["format_version"] = io::kFormatVersion;
+  w.section("model", copy.model);
+  w.section("train", copy.train);
+  return w.j;
+}
+
+void validate(const Config& c, const std::string& where) {
+  auto fail = [&](const std::string& key, const std::string& why) { throw Error(where + ": " + key, why); };
+  const auto& m = c.model;
+  if (m.encoder.hidden % m.encoder.heads != 0) fail("model.encoder.heads", "must divide model.encoder.hidden");
+  if (m.decoder.hidden % m.decoder.heads != 0) fail("model.decoder.heads", "must divide model.decoder.hidden");
+  if (m.max_length + 2 > m.encoder.max_positions)
+    fail("model.max_length", "max_length + 2 must fit model.encoder.max_positions");
+  if (m.max_length + 3 > m.decoder.max_positions)
+    fail("model.max_length", "max_length + 3 must fit model.decoder.max_positions (memory slot + BOS + EOS)");
+  if (m.tokenizer.vocab_size < 261) fail("model.tokenizer.vocab_size", "must be at least 261 (256 bytes + 4 specials + 1)");
+  if (m.noise_net.type == "transformer" && m.noise_net.hidden % m.noise_net.heads != 0)
+    fail("model.noise_net.heads", "must divide model.noise_net.hidden");
+  if (m.diffusion.schedule == "linear" && !(m.diffusion.beta_start < m.diffusion.beta_end))
+    fail("model.diffusion.beta_start", "must be below beta_end");
+  if (!(m.diffusion.beta > 0)) fail("model.diffusion.beta", "must be positive");
+}
+
+std::vector<std::string> preset_names() { return {"tiny", "small", "dmlp"}; }
+
+Config preset(const std::string& name) {
+  Config c;
+  if (name == "tiny") {  // trains in seconds: tests
+    c.model.latent_dim = 16;
+    c.model.max_length = 40;
+    c.model.tokenizer.vocab_size = 1000;
+    c.model.encoder = {64, 2, 2, 128, 48, 2, "avg", 0.0};
+    c.model.decoder.hidden = 64;
+    c.model.decoder.layers = 1;
+    c.model.decoder.heads = 2;
+    c.model.decoder.max_positions = 48;
+    c.model.decoder.dropout = 0.0;
+    c.model.diffusion.steps = 100;
+    c.model.noise_net.layers = 3;
+    c.model.noise_net.hidden = 64;
+    // DMLP's alpha_ddpm = 10 lets the prior dominate a model this small: the encoder
+    // collapses to a constant latent that the noise network predicts perfectly.
+    c.model.alpha_ddpm = 0.1;
+    c.train.lr = 3e-3;
+    c.train.warmup_steps = 20;
+    c.train.batch_size = 16;
+    c.train.eval_every = 0;
+    c.train.eval_sentences = 64;
+    c.train.eval_samples = 3;
+    c.train.log_every = 20;
+  } else if (name == "small") {  // the CPU default, ~10M parameters
+    // defaults above are the small preset
+  } else if (name == "dmlp") {   // DMLP's demo shapes (bert-small encoder, GPT-2 decoder)
+    c.model.latent_dim = 128;
+    c.model.tokenizer.vocab_size = 32000;
+    c.model.encoder = {512, 4, 8, 2048, 512, 2, "avg", 0.1};
+    c.model.decoder.hidden = 768;
+    c.model.decoder.layers = 12;
+    c.model.decoder.heads = 12;
+    c.model.decoder.max_positions = 1024;
+    c.model.noise_net.layers = 20;
+    c.model.noise_net.hidden = 2048;
+    c.train.lr = 9e-5;
+    c.train.warmup_steps = 1000;
+    c.train.batch_size = 32;
+  } else {
+    std::string names;
+    for (const auto& n : preset_names()) names += (names.empty() ? "" : ", ") + n;
+    throw Error("preset", "unknown preset \"" + name + "\" (known: " + names + ")");
+  }
+  validate(c, "preset " + name);
+  return c;
+}
+
+}  // namespace latent

@@ -1,0 +1,118 @@
+// Configuration of a VAE_DDPM model and of its training, one struct per concern with
+// in-class defaults. config.json holds {"format_version", "model": ModelConfig,
+// "train": TrainConfig}; every field may be omitted (its default applies), unknown keys,
+// wrong types and out-of-range values fail with an error that names the key.
+#pragma once
+
+#include <nlohmann/json_fwd.hpp>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace latent {
+
+struct TokenizerConfig {
+  std::string type = "unigram";  // unigram | bpe (SentencePiece)
+  int vocab_size = 4000;         // upper bound; the trained tokenizer may have fewer pieces
+};
+
+struct EncoderConfig {  // BERT-style, post-LN
+  int hidden = 256;
+  int layers = 4;
+  int heads = 4;
+  int intermediate = 1024;       // FFN width
+  int max_positions = 128;
+  int type_vocab = 2;            // token types (BERT); only type 0 is used
+  std::string pooling = "avg";   // avg (DMLP's BertForLatentConnectorAVG) | cls
+  double dropout = 0.1;
+};
+
+struct DecoderConfig {  // GPT-2-style, pre-LN, tied LM head
+  int hidden = 256;
+  int layers = 4;                // "pretrained" blocks N; with extra_first_block the decoder has N+1
+  int heads = 4;
+  int max_positions = 128;
+  bool extra_first_block = true; // DMLP's GPT2ForLatentConnectorNew
+  bool latent_as_embedding = true;
+  bool latent_as_memory = true;
+  double dropout = 0.1;
+};
+
+struct DiffusionConfig {
+  int steps = 2000;              // T
+  std::string schedule = "constant";  // constant (DMLP) | linear | cosine
+  double beta = 0.008;           // constant schedule value; also the fixed posterior variance
+  double beta_start = 1e-4;      // linear schedule
+  double beta_end = 0.02;
+};
+
+struct NoiseNetConfig {
+  std::string type = "mlp_skip"; // mlp_skip (MLPSkipNet) | transformer | linear
+  int layers = 6;                // MLPSkipNet layers (DMLP: 20); TransformerNet encoder layers (DMLP: 12)
+  int hidden = 512;              // MLPSkipNet width (DMLP: 2048); TransformerNet token width (DMLP: 512)
+  int heads = 8;                 // TransformerNet
+  double dropout = 0.1;          // TransformerNet
+};
+
+struct ModelConfig {
+  int latent_dim = 64;           // D
+  int max_length = 64;           // tokens per sentence (without BOS/EOS); longer ones are cut
+  TokenizerConfig tokenizer;
+  EncoderConfig encoder;
+  DecoderConfig decoder;
+  DiffusionConfig diffusion;
+  NoiseNetConfig noise_net;
+  double alpha_ddpm = 10.0;      // weight of the diffusion loss; 0 = plain autoencoder
+  std::string loss_pairing = "dmlp";  // dmlp (mean(w) * mean(vae)) | per_sample
+  std::string posterior = "fixed";    // fixed (logvar = log beta, DMLP) | learned
+  // posterior: learned only
+  std::string kl_schedule = "linear"; // constant | linear | cyclical
+  int kl_anneal_steps = 2000;    // warm-up length (linear) or cycle length (cyclical)
+  double kl_weight = 1.0;        // final KL weight
+  double free_bits = 0.0;        // floor per latent dimension on the KL term (nats)
+};
+
+struct TrainConfig {
+  std::string optimizer = "adam";     // adam (DMLP) | adamw
+  double lr = 5e-4;
+  double adam_eps = 1e-5;             // DMLP's eps
+  double weight_decay = 0.0;          // adamw only
+  int warmup_steps = 500;
+  double lr_end_ratio = 0.01;         // lr_end = ratio * lr (DMLP: 0.01)
+  double lr_power = 3.0;              // polynomial decay power (DMLP: 3)
+  double grad_clip = 1.0;             // max gradient norm; 0 disables
+  int accumulate = 1;                 // gradient accumulation steps
+  int batch_size = 64;
+  int64_t steps = 0;                  // optimiser steps; 0 = derive from epochs
+  int epochs = 1;
+  std::string trainable = "all";      // all | dmlp (names with linear, wte, decoder.transformer.h.0, encoder, + eps_model)
+  uint64_t seed = 42;
+  std::string precision = "bf16";     // CUDA only: bf16 | fp16 | fp32 (CPU always fp32)
+  int eval_every = 500;               // steps between evaluations (and checkpoints); 0 = only at the end
+  int eval_sentences = 200;           // held-out sentences for reconstruction BLEU during training
+  int eval_samples = 5;               // generated samples shown at each evaluation
+  int max_nonfinite = 20;             // consecutive non-finite losses before training stops
+  int log_every = 10;                 // steps between progress lines
+  int threads = 0;                    // CPU threads; 0 = all cores
+};
+
+struct Config {
+  ModelConfig model;
+  TrainConfig train;
+};
+
+// Named presets: "tiny" (tests), "small" (CPU default, ~10M parameters), "dmlp" (DMLP's demo shapes).
+Config preset(const std::string& name);
+std::vector<std::string> preset_names();
+
+// where: the file (or "preset"), used as the prefix of every error ("config.json: model.encoder.hidden: ...").
+Config config_from_json(const nlohmann::json& j, const std::string& where);
+nlohmann::json config_to_json(const Config& c);  // includes format_version
+// Applies j on top of base (only the keys present change).
+Config merge_config(const Config& base, const nlohmann::json& j, const std::string& where);
+
+// Cross-field checks (heads divide hidden, known enum values...); throws latent::Error naming the key.
+void validate(const Config& c, const std::string& where);
+
+}  // namespace latent

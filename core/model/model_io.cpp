@@ -1,0 +1,86 @@
+#include "model/model_io.h"
+
+#include <torch/torch.h>
+
+#include <filesystem>
+#include <map>
+
+#include "io/model_dir.h"
+#include "io/safetensors.h"
+#include "util/error.h"
+
+namespace latent {
+namespace fs = std::filesystem;
+
+std::string resolve_model_dir(const std::string& path) {
+  std::error_code ec;
+  if (fs::exists(io::join(path, io::files::kConfig), ec)) return path;
+  for (const char* sub : {"best", "last"})
+    if (fs::exists(io::join(io::join(path, sub), io::files::kConfig), ec)) return io::join(path, sub);
+  return path;  // read_model_config reports what is missing
+}
+
+io::NamedTensors state_tensors(torch::nn::Module& m) {
+  io::NamedTensors out;
+  for (const auto& p : m.named_parameters()) out.emplace_back(p.key(), p.value());
+  for (const auto& b : m.named_buffers()) out.emplace_back(b.key(), b.value());
+  return out;
+}
+
+LoadedModel load_model(const std::string& path) {
+  const std::string dir = resolve_model_dir(path);
+  const nlohmann::json j = io::read_model_config(dir);
+  const std::string cfg_path = io::join(dir, io::files::kConfig);
+  Config config = config_from_json(j, cfg_path);
+  Tokenizer tok = Tokenizer::load(io::join(dir, io::files::kTokenizer));
+  VaeDdpm model(config.model, tok.vocab_size());
+
+  const std::string wpath = io::join(dir, io::files::kWeights);
+  std::map<std::string, at::Tensor> stored;
+  for (auto& [name, t] : io::load(wpath)) stored.emplace(name, std::move(t));
+  std::string missing, mismatched;
+  {
+    torch::NoGradGuard guard;
+    for (auto& [name, target] : state_tensors(*model)) {
+      const auto it = stored.find(name);
+      if (it == stored.end()) {
+        missing += (missing.empty() ? "" : ", ") + name;
+        continue;
+      }
+      if (it->second.sizes() != target.sizes()) {
+        mismatched += (mismatched.empty() ? "" : ", ") + name + " " + c10::str(it->second.sizes()) + " vs " +
+                      c10::str(target.sizes());
+      } else {
+        target.copy_(it->second);
+      }
+      stored.erase(it);
+    }
+  }
+  if (!missing.empty()) throw Error(wpath, "missing tensors for this config: " + missing);
+  if (!mismatched.empty()) throw Error(wpath, "tensor shapes do not match config.json: " + mismatched);
+  if (!stored.empty()) {
+    std::string extra;
+    for (const auto& [name, t] : stored) extra += (extra.empty() ? "" : ", ") + name;
+    throw Error(wpath, "unexpected tensors: " + extra);
+  }
+  model->eval();
+  return {dir, std::move(config), std::move(tok), std::move(model)};
+}
+
+void save_model(const std::string& dir, const Config& config, const Tokenizer& tokenizer, VaeDdpm& model,
+                at::ScalarType dtype) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) throw Error(dir, "cannot create folder: " + ec.message());
+  tokenizer.save(io::join(dir, io::files::kTokenizer));
+  io::NamedTensors tensors;
+  {
+    torch::NoGradGuard guard;
+    for (auto& [name, t] : state_tensors(*model))
+      tensors.emplace_back(name, t.is_floating_point() ? t.detach().to(at::kCPU, dtype) : t.detach().to(at::kCPU));
+  }
+  io::save(io::join(dir, io::files::kWeights), tensors, {{"format", "pt"}, {"producer", "latent-studio"}});
+  io::write_json_file(io::join(dir, io::files::kConfig), config_to_json(config));
+}
+
+}  // namespace latent

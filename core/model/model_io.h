@@ -1,0 +1,35 @@
+// Saving and loading a VaeDdpm model directory (see io/model_dir.h for the layout).
+#pragma once
+
+#include <string>
+
+#include "model/config.h"
+#include "model/vae_ddpm.h"
+#include "io/safetensors.h"
+#include "text/tokenizer.h"
+
+namespace latent {
+
+struct LoadedModel {
+  std::string dir;
+  Config config;
+  Tokenizer tokenizer;
+  VaeDdpm model;
+};
+
+// A model folder, or a training run folder (then its best/ model, else last/).
+std::string resolve_model_dir(const std::string& path);
+
+// Builds the model from config.json, loads weights (every tensor must be present with
+// the right shape; unexpected ones are errors too), on the CPU, in eval mode.
+LoadedModel load_model(const std::string& path);
+
+// Writes tokenizer.model, model.safetensors (in `dtype`, e.g. at::kHalf for a compact
+// copy; loading converts back to float32) and config.json last; each file atomically.
+void save_model(const std::string& dir, const Config& config, const Tokenizer& tokenizer, VaeDdpm& model,
+                at::ScalarType dtype = at::kFloat);
+
+// Parameter (and buffer) tensors by name, as stored.
+io::NamedTensors state_tensors(torch::nn::Module& m);
+
+}  // namespace latent

@@ -1,0 +1,81 @@
+#include "model/vae_ddpm.h"
+
+#include <torch/torch.h>
+
+#include <cmath>
+
+#include "text/tokenizer.h"
+
+namespace latent {
+
+Batch Batch::to(const at::Device& d) const { return {enc_ids.to(d, /*non_blocking=*/true), dec_ids.to(d, true)}; }
+
+VaeDdpmImpl::VaeDdpmImpl(const ModelConfig& c, int vocab) : config(c), vocab_size(vocab) {
+  encoder = register_module("encoder", Encoder(c.encoder, vocab, c.latent_dim));
+  decoder = register_module("decoder", Decoder(c.decoder, vocab, c.latent_dim));
+  eps_model = register_module("eps_model", make_noise_net(c.noise_net, c.latent_dim));
+  schedule_ = make_schedule(c.diffusion);
+}
+
+void VaeDdpmImpl::to_device(const at::Device& d) {
+  to(d);
+  schedule_ = schedule_.to(d);
+}
+
+EncoderOutput VaeDdpmImpl::posterior(const at::Tensor& enc_ids) {
+  EncoderOutput out = encoder(enc_ids);
+  if (config.posterior == "fixed") out.logvar = at::full_like(out.mu, std::log(config.diffusion.beta));
+  return out;
+}
+
+at::Tensor VaeDdpmImpl::reparameterize(const EncoderOutput& post, at::Generator gen) {
+  const auto eps = gen.defined() ? at::randn(post.mu.sizes(), gen, post.mu.options()) : at::randn(post.mu.sizes(), post.mu.options());
+  return post.mu + at::exp(0.5 * post.logvar) * eps;
+}
+
+LossOutput VaeDdpmImpl::forward(const Batch& batch, at::Generator gen, double kl_weight) {
+  LossOutput out;
+  const EncoderOutput post = posterior(batch.enc_ids);
+  out.mu = post.mu;
+  const auto z = reparameterize(post, gen);  // (B, D)
+
+  const auto y = batch.dec_ids;                                    // (B, Ld)
+  const auto inputs = y.narrow(1, 0, y.size(1) - 1);               // (B, Ld-1)
+  const auto targets = y.narrow(1, 1, y.size(1) - 1);              // (B, Ld-1)
+  const auto logits = decoder(inputs, z);                          // (B, Ld-1, V)
+  const auto ce = at::cross_entropy_loss(logits.reshape({-1, logits.size(-1)}).to(at::kFloat), targets.reshape({-1}),
+                                         std::nullopt, at::Reduction::None, Tokenizer::kPad);
+  out.rec = ce.view(targets.sizes()).sum(1);                       // (B,)
+  const auto len = y.ne(Tokenizer::kPad).sum(1).to(at::kFloat);    // (B,) BOS..EOS
+  const auto kl_dims = 0.5 * (post.mu.pow(2) + post.logvar.exp() - post.logvar - 1.0);  // (B, D)
+  out.kl = kl_dims.sum(1);
+  if (config.posterior == "learned") {
+    // Free bits: each dimension's batch-mean KL is floored at free_bits (Kingma et al.).
+    at::Tensor kl_term = out.kl;
+    if (config.free_bits > 0) {
+      const auto per_dim = kl_dims.mean(0).clamp_min(config.free_bits);  // (D,)
+      kl_term = per_dim.sum().expand_as(out.kl);
+    }
+    out.vae = (out.rec + kl_weight * kl_term) / len;
+  } else {
+    out.vae = out.rec / len;
+  }
+
+  if (config.alpha_ddpm > 0) {
+    const DiffusionLoss d = diffusion_loss(*eps_model, schedule_, z.to(at::kFloat), post.mu.to(at::kFloat), gen);
+    out.ddpm = d.loss;
+    out.loss = joint_loss(out.vae, d.weight, d.loss, config.alpha_ddpm, config.diffusion.steps, config.loss_pairing);
+  } else {
+    out.ddpm = at::zeros_like(out.vae);
+    out.loss = out.vae.mean();
+  }
+  return out;
+}
+
+bool VaeDdpmImpl::dmlp_trainable(const std::string& name) {
+  for (const char* key : {"linear", "wte", "decoder.transformer.h.0.", "encoder", "eps_model"})
+    if (name.find(key) != std::string::npos) return true;
+  return false;
+}
+
+}  // namespace latent

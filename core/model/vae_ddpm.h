@@ -1,0 +1,65 @@
+// The joint model: encoder -> z -> decoder (reconstruction) and z -> noise network
+// (diffusion prior), trained with one loss (spec sections 2 and 4). Parameter names:
+// "encoder.*", "decoder.*", "eps_model.*".
+#pragma once
+
+#include <torch/nn/module.h>
+
+#include <memory>
+#include <string>
+
+#include "model/config.h"
+#include "model/decoder.h"
+#include "model/diffusion.h"
+#include "model/encoder.h"
+#include "model/noise_nets.h"
+
+namespace latent {
+
+// A padded batch, built by the data pipeline. PAD = 0 everywhere.
+struct Batch {
+  at::Tensor enc_ids;  // (B, Le) BOS tokens EOS, padded
+  at::Tensor dec_ids;  // (B, Ld) BOS tokens EOS, padded: decoder input y[:, :-1], target y[:, 1:]
+  int64_t size() const { return enc_ids.size(0); }
+  Batch to(const at::Device& d) const;
+};
+
+struct LossOutput {
+  at::Tensor loss;  // scalar, differentiable
+  at::Tensor rec;   // (B,) summed token cross-entropy per sentence
+  at::Tensor kl;    // (B,) KL per sentence (logged; in the loss only with posterior "learned")
+  at::Tensor ddpm;  // (B,) diffusion loss per sample (zeros when alpha_ddpm == 0)
+  at::Tensor vae;   // (B,) vae loss per sentence (rec [+ kl] / len)
+  at::Tensor mu;    // (B, D)
+};
+
+struct VaeDdpmImpl : torch::nn::Module {
+  VaeDdpmImpl(const ModelConfig& c, int vocab_size);
+
+  // Posterior parameters; with posterior "fixed", logvar = log(beta) everywhere (DMLP).
+  EncoderOutput posterior(const at::Tensor& enc_ids);
+  // z = mu + exp(logvar/2) * eps with eps from gen.
+  at::Tensor reparameterize(const EncoderOutput& post, at::Generator gen);
+  // The training loss. kl_weight applies to posterior "learned" only.
+  LossOutput forward(const Batch& batch, at::Generator gen, double kl_weight = 1.0);
+
+  // Names of parameters DMLP trains: "linear", "wte", "decoder.transformer.h.0",
+  // "encoder" in the name, or the noise network.
+  static bool dmlp_trainable(const std::string& name);
+
+  const Schedule& schedule() const { return schedule_; }
+  // Moves the module and the schedule.
+  void to_device(const at::Device& d);
+
+  ModelConfig config;
+  int vocab_size;
+  Encoder encoder{nullptr};
+  Decoder decoder{nullptr};
+  std::shared_ptr<NoiseNet> eps_model;
+
+ private:
+  Schedule schedule_;
+};
+TORCH_MODULE(VaeDdpm);
+
+}  // namespace latent

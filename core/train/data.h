@@ -1,0 +1,55 @@
+// Training data: sentences tokenized once, length-bucketed batches (little padding)
+// in a shuffled order that is a pure function of (seed, epoch) so a resumed run sees
+// the same batches, and a prefetch thread that pads the next batches while the
+// current step runs.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "model/vae_ddpm.h"
+#include "text/tokenizer.h"
+
+namespace latent {
+
+using TokenSeqs = std::vector<std::vector<int>>;
+
+// Token ids per sentence (no BOS/EOS), cut to max_length.
+TokenSeqs tokenize_all(const Tokenizer& tok, const std::vector<std::string>& sentences, int max_length);
+
+// Batches of indices: shuffle, sort pools of 50 batches by length, cut, shuffle the batches.
+std::vector<std::vector<int64_t>> plan_epoch(const TokenSeqs& seqs, int batch_size, uint64_t seed, int64_t epoch);
+
+// The padded tensors of one batch (encoder and decoder both see BOS tokens EOS).
+Batch make_batch(const TokenSeqs& seqs, const std::vector<int64_t>& indices);
+
+// Prepares batches plan[start..] on a background thread, up to `depth` ahead.
+class BatchPrefetcher {
+ public:
+  BatchPrefetcher(const TokenSeqs& seqs, std::vector<std::vector<int64_t>> plan, size_t start, size_t depth = 4);
+  ~BatchPrefetcher();
+  BatchPrefetcher(const BatchPrefetcher&) = delete;
+  BatchPrefetcher& operator=(const BatchPrefetcher&) = delete;
+
+  bool has_next() const { return consumed_ < plan_.size(); }
+  Batch next();  // blocks until the next batch is ready
+
+ private:
+  void run();
+
+  const TokenSeqs& seqs_;
+  std::vector<std::vector<int64_t>> plan_;
+  size_t consumed_;
+  size_t depth_;
+  std::deque<Batch> ready_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool quit_ = false;
+  std::thread worker_;
+};
+
+}  // namespace latent

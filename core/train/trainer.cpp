@@ -1,0 +1,360 @@
+#include "train/trainer.h"
+
+#include <ATen/autocast_mode.h>
+#include <torch/torch.h>
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <memory>
+
+#include "eval/metrics.h"
+#include "infer/generator.h"
+#include "io/model_dir.h"
+#include "model/model_io.h"
+#include "train/checkpoint.h"
+#include "train/data.h"
+#include "train/optimizer.h"
+#include "util/error.h"
+
+namespace latent {
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+void TrainControl::request_stop() {
+  stop_ = true;
+  cv_.notify_all();
+}
+void TrainControl::request_pause() { pause_ = true; }
+void TrainControl::resume() {
+  pause_ = false;
+  cv_.notify_all();
+}
+void TrainControl::wait_if_paused() {
+  std::unique_lock<std::mutex> lock(mu_);
+  cv_.wait(lock, [&] { return !pause_ || stop_; });
+}
+
+namespace {
+
+// bf16/fp16 autocast on CUDA for the forward pass (thread-local: set in the training thread).
+class AutocastGuard {
+ public:
+  AutocastGuard(bool on, at::ScalarType dtype) : on_(on) {
+    if (!on_) return;
+    at::autocast::set_autocast_enabled(at::kCUDA, true);
+    at::autocast::set_autocast_dtype(at::kCUDA, dtype);
+    at::autocast::increment_nesting();
+  }
+  ~AutocastGuard() {
+    if (!on_) return;
+    if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
+    at::autocast::set_autocast_enabled(at::kCUDA, false);
+  }
+
+ private:
+  bool on_;
+};
+
+double kl_weight_at(const ModelConfig& m, int64_t step) {
+  if (m.posterior != "learned" || m.kl_schedule == "constant" || m.kl_anneal_steps == 0) return m.kl_weight;
+  const double n = m.kl_anneal_steps;
+  const double pos = m.kl_schedule == "cyclical" ? std::fmod(static_cast<double>(step), n) : static_cast<double>(step);
+  // cyclical: rise over the first half of each cycle, then hold (Fu et al. 2019)
+  const double rise = m.kl_schedule == "cyclical" ? n / 2 : n;
+  return m.kl_weight * std::min(1.0, pos / rise);
+}
+
+class Run {
+ public:
+  Run(const TrainOptions& o, TrainControl& c, const TrainCallbacks& cb) : opt_(o), control_(c), cb_(cb) {}
+  TrainResult run();
+
+ private:
+  void log(const std::string& line) {
+    if (cb_.on_log) cb_.on_log(line);
+  }
+  void setup();
+  Batch next_batch();
+  bool train_step(TrainProgress& p);  // false: skipped (non-finite)
+  void evaluate_and_checkpoint();
+  void append_metrics(const nlohmann::json& j);
+
+  const TrainOptions& opt_;
+  TrainControl& control_;
+  const TrainCallbacks& cb_;
+  Config config_;
+  at::Device device_{at::kCPU};
+  std::unique_ptr<Tokenizer> tok_;
+  VaeDdpm model_{nullptr};
+  std::unique_ptr<AdamOptimizer> optim_;
+  TokenSeqs seqs_;
+  std::vector<std::string> eval_sentences_;
+  TrainerState state_;
+  int64_t total_steps_ = 0;
+  std::unique_ptr<BatchPrefetcher> prefetch_;
+  std::vector<std::vector<int64_t>> plan_;
+  double loss_scale_ = 65536.0;  // fp16 only
+  int64_t good_steps_ = 0;
+};
+
+void Run::append_metrics(const nlohmann::json& j) {
+  std::ofstream out(io::join(opt_.out_dir, "metrics.jsonl"), std::ios::app);
+  out << j.dump() << '\n';
+}
+
+void Run::setup() {
+  if (opt_.device == "cuda") {
+    if (!torch::cuda::is_available()) throw Error("--device cuda", "CUDA is not available on this machine");
+    device_ = at::Device(at::kCUDA, 0);
+  } else if (opt_.device != "cpu") {
+    throw Error("--device", "must be cpu or cuda, got \"" + opt_.device + "\"");
+  }
+  std::error_code ec;
+  fs::create_directories(opt_.out_dir, ec);
+  if (ec) throw Error(opt_.out_dir, "cannot create folder: " + ec.message());
+  const std::string last = io::join(opt_.out_dir, "last");
+
+  if (opt_.resume) {
+    LoadedModel lm = load_model(last);
+    config_ = lm.config;
+    // A resumed run may be extended: the caller's steps/epochs win when larger.
+    config_.train.steps = std::max(config_.train.steps, opt_.config.train.steps);
+    config_.train.epochs = std::max(config_.train.epochs, opt_.config.train.epochs);
+    tok_ = std::make_unique<Tokenizer>(std::move(lm.tokenizer));
+    model_ = lm.model;
+    state_ = read_trainer_state(last);
+    log("resuming " + last + " at step " + std::to_string(state_.step));
+  } else {
+    config_ = opt_.config;
+    torch::manual_seed(config_.train.seed);
+    TokenizerTrainOptions topt;
+    topt.model_type = config_.model.tokenizer.type;
+    topt.vocab_size = config_.model.tokenizer.vocab_size;
+    topt.seed = static_cast<unsigned>(config_.train.seed);
+    log("training the tokenizer on " + std::to_string(opt_.train_sentences.size()) + " sentences");
+    tok_ = std::make_unique<Tokenizer>(Tokenizer::train(opt_.train_sentences, topt));
+    model_ = VaeDdpm(config_.model, tok_->vocab_size());
+  }
+  if (config_.train.threads > 0) at::set_num_threads(config_.train.threads);
+  model_->to_device(device_);
+  model_->train();
+
+  std::vector<std::pair<std::string, at::Tensor>> trainable;
+  int64_t n_train = 0, n_all = 0;
+  for (auto& p : model_->named_parameters()) {
+    const bool on = config_.train.trainable == "all" || VaeDdpmImpl::dmlp_trainable(p.key());
+    p.value().set_requires_grad(on);
+    n_all += p.value().numel();
+    if (on) {
+      trainable.emplace_back(p.key(), p.value());
+      n_train += p.value().numel();
+    }
+  }
+  optim_ = std::make_unique<AdamOptimizer>(std::move(trainable), config_.train);
+  if (opt_.resume) load_optimizer_state(last, *optim_, state_);
+  log("model: " + std::to_string(n_all) + " parameters, " + std::to_string(n_train) + " trainable; tokenizer " +
+      std::to_string(tok_->vocab_size()) + " pieces; device " + device_.str());
+
+  seqs_ = tokenize_all(*tok_, opt_.train_sentences, std::numeric_limits<int>::max());
+  if (seqs_.empty()) throw Error("training corpus", "no sentences to train on");
+  size_t cut = 0;
+  for (auto& s : seqs_) {
+    if (s.size() <= static_cast<size_t>(config_.model.max_length)) continue;
+    s.resize(static_cast<size_t>(config_.model.max_length));
+    ++cut;
+  }
+  if (cut > 0)
+    log(std::to_string(cut) + " training sentences are longer than model.max_length = " +
+        std::to_string(config_.model.max_length) + " tokens and were cut");
+  const int64_t batches = static_cast<int64_t>((seqs_.size() + config_.train.batch_size - 1) / config_.train.batch_size);
+  total_steps_ = config_.train.steps > 0 ? config_.train.steps
+                                         : config_.train.epochs * std::max<int64_t>(1, batches / config_.train.accumulate);
+  const size_t n_eval = std::min(opt_.valid_sentences.size(), static_cast<size_t>(config_.train.eval_sentences));
+  eval_sentences_.assign(opt_.valid_sentences.begin(), opt_.valid_sentences.begin() + static_cast<long>(n_eval));
+}
+
+// The next batch of the epoch's plan; a new epoch (and plan) when one runs out. A
+// resumed run restarts the plan at its saved batch index.
+Batch Run::next_batch() {
+  while (!prefetch_ || !prefetch_->has_next()) {
+    if (prefetch_) {
+      ++state_.epoch;
+      state_.batch_in_epoch = 0;
+    }
+    plan_ = plan_epoch(seqs_, config_.train.batch_size, config_.train.seed, state_.epoch);
+    prefetch_ = std::make_unique<BatchPrefetcher>(seqs_, plan_, static_cast<size_t>(state_.batch_in_epoch));
+  }
+  ++state_.batch_in_epoch;
+  return prefetch_->next();
+}
+
+bool Run::train_step(TrainProgress& p) {
+  const auto& tc = config_.train;
+  const bool amp = device_.is_cuda() && tc.precision != "fp32";
+  const bool fp16 = amp && tc.precision == "fp16";
+  double loss_sum = 0, rec = 0, kl = 0, ddpm = 0;
+  int64_t sentences = 0;
+  bool finite = true;
+  optim_->zero_grad();
+  for (int micro = 0; micro < tc.accumulate; ++micro) {
+    const Batch batch = next_batch().to(device_);
+    LossOutput out;
+    {
+      AutocastGuard ac(amp, fp16 ? at::kHalf : at::kBFloat16);
+      out = model_->forward(batch, at::Generator(), kl_weight_at(config_.model, state_.step));
+    }
+    const double l = out.loss.item<double>();
+    if (!std::isfinite(l)) {
+      finite = false;
+      break;
+    }
+    auto scaled = out.loss / tc.accumulate;
+    if (fp16) scaled = scaled * loss_scale_;
+    scaled.backward();
+    loss_sum += l / tc.accumulate;
+    rec += out.rec.sum().item<double>();
+    kl += out.kl.sum().item<double>();
+    ddpm += out.ddpm.sum().item<double>();
+    sentences += batch.size();
+  }
+  double norm = 0;
+  if (finite) {
+    std::vector<at::Tensor> grads_of;
+    for (auto& [name, t] : optim_->params()) grads_of.push_back(t);
+    if (fp16) {
+      at::NoGradGuard g;
+      for (auto& t : grads_of)
+        if (t.grad().defined()) t.mutable_grad().div_(loss_scale_);
+    }
+    norm = torch::nn::utils::clip_grad_norm_(grads_of, tc.grad_clip > 0 ? tc.grad_clip : 1e30);
+    finite = std::isfinite(norm);
+    if (fp16) {
+      if (!finite) loss_scale_ /= 2;
+      else if (++good_steps_ % 2000 == 0) loss_scale_ *= 2;
+    }
+  }
+  if (!finite) {
+    optim_->zero_grad();
+    ++state_.nonfinite_total;
+    ++state_.nonfinite_run;
+    return false;
+  }
+  state_.nonfinite_run = 0;
+  const double lr = lr_at(tc, state_.step, total_steps_);
+  optim_->step(lr);
+  ++state_.step;
+  p.loss = loss_sum;
+  p.rec = rec / std::max<int64_t>(1, sentences);
+  p.kl = kl / std::max<int64_t>(1, sentences);
+  p.ddpm = ddpm / std::max<int64_t>(1, sentences);
+  p.lr = lr;
+  p.grad_norm = norm;
+  p.sentences_per_sec = static_cast<double>(sentences);  // turned into a rate by the caller
+  return true;
+}
+
+void Run::evaluate_and_checkpoint() {
+  EvalReport r;
+  r.step = state_.step;
+  {
+    Generator g(model_, *tok_, device_, 128);
+    if (!eval_sentences_.empty()) {
+      const ReconstructionScore s = reconstruction_bleu(g, eval_sentences_);
+      r.bleu = s.bleu;
+      r.n = s.n;
+      for (size_t i = 0; i < std::min<size_t>(3, s.n); ++i) r.reconstructions.emplace_back(eval_sentences_[i], s.hypotheses[i]);
+    }
+    if (config_.train.eval_samples > 0 && config_.model.alpha_ddpm > 0)
+      r.samples = g.decode(g.sample_latents(config_.train.eval_samples, "ddim", 50, config_.train.seed + static_cast<uint64_t>(state_.step)));
+  }
+  model_->train();
+  r.is_best = !eval_sentences_.empty() && r.bleu > state_.best_bleu;
+  if (r.is_best) state_.best_bleu = r.bleu;
+  const std::string last = io::join(opt_.out_dir, "last");
+  write_checkpoint(last, config_, *tok_, model_, optim_.get(), state_);
+  if (r.is_best) write_checkpoint(io::join(opt_.out_dir, "best"), config_, *tok_, model_, nullptr, state_);
+  nlohmann::json j = {{"type", "eval"}, {"step", r.step}, {"bleu", r.bleu}, {"n", r.n}, {"best", r.is_best}, {"samples", r.samples}};
+  append_metrics(j);
+  if (cb_.on_eval) cb_.on_eval(r);
+}
+
+TrainResult Run::run() {
+  TrainResult result;
+  const auto t0 = Clock::now();
+  try {
+    setup();
+    TrainProgress p;
+    p.total_steps = total_steps_;
+    auto window_start = Clock::now();
+    int64_t window_sentences = 0, window_steps = 0;
+    int64_t last_eval_step = state_.step;
+    while (state_.step < total_steps_) {
+      control_.wait_if_paused();
+      if (control_.stop_requested()) {
+        evaluate_and_checkpoint();
+        result.status = TrainResult::Status::Stopped;
+        result.message = "stopped at step " + std::to_string(state_.step) + "; resume with --resume";
+        break;
+      }
+      if (!train_step(p)) {
+        log("step " + std::to_string(state_.step + 1) + ": non-finite loss, step skipped");
+        if (state_.nonfinite_run >= config_.train.max_nonfinite) {
+          result.status = TrainResult::Status::Failed;
+          result.message = std::to_string(state_.nonfinite_run) +
+                           " non-finite losses in a row; training stopped. The last good checkpoint is in " +
+                           io::join(opt_.out_dir, "last") + ". Lower train.lr or check the data.";
+          break;
+        }
+        continue;
+      }
+      window_sentences += static_cast<int64_t>(p.sentences_per_sec);
+      ++window_steps;
+      const bool log_now = state_.step % config_.train.log_every == 0 || state_.step == total_steps_ || state_.step == 1;
+      if (log_now) {
+        const double secs = std::chrono::duration<double>(Clock::now() - window_start).count();
+        p.step = state_.step;
+        p.epoch = state_.epoch;
+        p.sentences_per_sec = secs > 0 ? window_sentences / secs : 0;
+        p.elapsed_seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+        p.eta_seconds = secs > 0 && window_steps > 0 ? (total_steps_ - state_.step) * secs / window_steps : 0;
+        p.nonfinite_skipped = state_.nonfinite_total;
+        append_metrics({{"type", "train"}, {"step", p.step}, {"epoch", p.epoch}, {"loss", p.loss}, {"rec", p.rec},
+                        {"kl", p.kl}, {"ddpm", p.ddpm}, {"lr", p.lr}, {"grad_norm", p.grad_norm},
+                        {"sentences_per_sec", p.sentences_per_sec}, {"elapsed", p.elapsed_seconds}});
+        if (cb_.on_progress) cb_.on_progress(p);
+        window_start = Clock::now();
+        window_sentences = window_steps = 0;
+      }
+      if (config_.train.eval_every > 0 && state_.step % config_.train.eval_every == 0) {
+        evaluate_and_checkpoint();
+        last_eval_step = state_.step;
+      }
+    }
+    if (result.status == TrainResult::Status::Finished && last_eval_step != state_.step) evaluate_and_checkpoint();
+    if (result.status == TrainResult::Status::Finished)
+      result.message = "finished " + std::to_string(state_.step) + " steps";
+  } catch (const c10::OutOfMemoryError&) {
+    result.status = TrainResult::Status::Failed;
+    result.message = "out of memory on " + device_.str() + " with batch size " + std::to_string(config_.train.batch_size) +
+                     ": try a smaller --batch (the last checkpoint in " + io::join(opt_.out_dir, "last") + " is intact)";
+  } catch (const std::exception& e) {
+    result.status = TrainResult::Status::Failed;
+    result.message = e.what();
+  }
+  result.steps = state_.step;
+  result.best_bleu = state_.best_bleu;
+  result.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+  return result;
+}
+
+}  // namespace
+
+TrainResult train(const TrainOptions& options, TrainControl& control, const TrainCallbacks& callbacks) {
+  Run run(options, control, callbacks);
+  return run.run();
+}
+
+}  // namespace latent

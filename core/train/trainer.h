@@ -1,0 +1,84 @@
+// The training loop: joint VAE + diffusion training with evaluation, best/last
+// checkpoints, exact resume, pause/stop within one step, and failures (non-finite
+// losses, out of memory) that end with a message instead of a crash.
+//
+// Run folder layout (OUT):
+//   OUT/last/     model directory + trainer_state.{json,safetensors} (resume from here)
+//   OUT/best/     model directory with the best evaluation BLEU so far
+//   OUT/metrics.jsonl   one JSON object per progress line and per evaluation
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "model/config.h"
+
+namespace latent {
+
+struct TrainProgress {
+  int64_t step = 0, total_steps = 0;
+  int64_t epoch = 0;
+  double loss = 0, rec = 0, kl = 0, ddpm = 0;  // means over the step's sentences
+  double lr = 0, grad_norm = 0;
+  double sentences_per_sec = 0;
+  double elapsed_seconds = 0, eta_seconds = 0;
+  int64_t nonfinite_skipped = 0;               // steps skipped for a non-finite loss so far
+};
+
+struct EvalReport {
+  int64_t step = 0;
+  double bleu = 0;          // reconstruction BLEU x100 on held-out sentences
+  size_t n = 0;             // sentences scored
+  bool is_best = false;
+  std::vector<std::pair<std::string, std::string>> reconstructions;  // a few (input, output)
+  std::vector<std::string> samples;                                   // from the diffusion prior
+};
+
+struct TrainCallbacks {
+  std::function<void(const TrainProgress&)> on_progress;
+  std::function<void(const EvalReport&)> on_eval;
+  std::function<void(const std::string&)> on_log;  // human-readable lines
+};
+
+// Requests from another thread, honoured between steps.
+class TrainControl {
+ public:
+  void request_stop();
+  void request_pause();
+  void resume();
+  bool stop_requested() const { return stop_; }
+  bool paused() const { return pause_; }
+  // Blocks while paused (returns at once otherwise, or when stop is requested).
+  void wait_if_paused();
+
+ private:
+  std::atomic<bool> stop_{false}, pause_{false};
+  std::mutex mu_;
+  std::condition_variable cv_;
+};
+
+struct TrainOptions {
+  Config config;
+  std::string out_dir;
+  std::string device = "cpu";  // cpu | cuda
+  bool resume = false;         // continue OUT/last (its config; steps/epochs may be raised)
+  std::vector<std::string> train_sentences;
+  std::vector<std::string> valid_sentences;
+};
+
+struct TrainResult {
+  enum class Status { Finished, Stopped, Failed } status = Status::Finished;
+  std::string message;  // why it stopped or failed, with what to do
+  int64_t steps = 0;
+  double best_bleu = -1;
+  double seconds = 0;
+};
+
+TrainResult train(const TrainOptions& options, TrainControl& control, const TrainCallbacks& callbacks = {});
+
+}  // namespace latent

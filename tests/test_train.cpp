@@ -1,0 +1,208 @@
+// Training: the tiny preset overfits 64 sentences, resume continues the same run,
+// pause/stop are honoured, non-finite losses stop training without touching the last
+// checkpoint, batches are length-bucketed and deterministic.
+#include <torch/torch.h>
+
+#include <QTemporaryDir>
+#include <chrono>
+#include <future>
+#include <set>
+#include <thread>
+
+#include "data/corpus.h"
+#include "io/model_dir.h"
+#include "model/model_io.h"
+#include "test_util.h"
+#include "train/checkpoint.h"
+#include "train/data.h"
+#include "train/optimizer.h"
+#include "train/trainer.h"
+
+using namespace latent;
+
+namespace {
+
+std::vector<std::string> validSentences(size_t n) {
+  auto s = load_corpus(test::corpusFile("valid.txt")).sentences;
+  s.resize(n);
+  return s;
+}
+
+TrainOptions tinyRun(const std::string& out, int64_t steps, size_t sentences = 64) {
+  TrainOptions o;
+  o.config = preset("tiny");
+  o.config.train.steps = steps;
+  o.config.train.threads = 2;
+  o.out_dir = out;
+  o.train_sentences = validSentences(sentences);
+  o.valid_sentences = o.train_sentences;
+  return o;
+}
+
+}  // namespace
+
+class TestTrain : public QObject {
+  Q_OBJECT
+  QTemporaryDir tmp_;
+  std::string dir(const char* name) { return tmp_.filePath(name).toStdString(); }
+
+ private Q_SLOTS:
+  void lrScheduleIsDmlps() {
+    TrainConfig c;
+    c.lr = 1.0;
+    c.warmup_steps = 10;
+    c.lr_end_ratio = 0.01;
+    c.lr_power = 3;
+    QCOMPARE(lr_at(c, 0, 110), 0.1);
+    QCOMPARE(lr_at(c, 9, 110), 1.0);
+    QVERIFY(std::fabs(lr_at(c, 60, 110) - (0.99 * 0.125 + 0.01)) < 1e-12);
+    QCOMPARE(lr_at(c, 110, 110), 0.01);
+  }
+
+  void batchesAreBucketedAndDeterministic() {
+    TokenSeqs seqs;
+    for (int i = 0; i < 1000; ++i) seqs.push_back(std::vector<int>(static_cast<size_t>(1 + (i * 37) % 30), 5));
+    const auto plan = plan_epoch(seqs, 16, 42, 0);
+    QCOMPARE(plan, plan_epoch(seqs, 16, 42, 0));
+    QVERIFY(plan != plan_epoch(seqs, 16, 42, 1));
+    std::set<int64_t> seen;
+    size_t padded = 0, real = 0;
+    for (const auto& b : plan) {
+      size_t longest = 0;
+      for (auto i : b) {
+        QVERIFY(seen.insert(i).second);
+        longest = std::max(longest, seqs[static_cast<size_t>(i)].size());
+        real += seqs[static_cast<size_t>(i)].size();
+      }
+      padded += longest * b.size();
+    }
+    QCOMPARE(seen.size(), seqs.size());
+    QVERIFY2(static_cast<double>(real) / padded > 0.9, "too much padding");  // random batches give ~0.55
+    BatchPrefetcher pf(seqs, plan, 3);
+    const Batch b = pf.next();
+    QCOMPARE(b.size(), static_cast<int64_t>(plan[3].size()));
+    QCOMPARE(b.enc_ids[0][0].item<int64_t>(), int64_t(Tokenizer::kBos));
+  }
+
+  // The smoke test of every model codebase: overfit a small set.
+  void tinyOverfits64Sentences() {
+    TrainControl control;
+    std::vector<EvalReport> evals;
+    TrainCallbacks cb;
+    cb.on_eval = [&](const EvalReport& r) { evals.push_back(r); };
+    const TrainResult r = train(tinyRun(dir("overfit"), 800), control, cb);
+    QVERIFY2(r.status == TrainResult::Status::Finished, r.message.c_str());
+    QCOMPARE(evals.size(), size_t(1));
+    QCOMPARE(evals[0].n, size_t(64));
+    QVERIFY2(evals[0].bleu >= 95.0, std::to_string(evals[0].bleu).c_str());
+    QCOMPARE(evals[0].samples.size(), size_t(3));
+    QVERIFY(std::filesystem::exists(dir("overfit") + "/best/model.safetensors"));
+    QVERIFY(std::filesystem::exists(dir("overfit") + "/last/trainer_state.safetensors"));
+    QVERIFY(std::filesystem::exists(dir("overfit") + "/metrics.jsonl"));
+  }
+
+  // Stop at step 20, resume to 40: steps 21..40 repeat the uninterrupted run's losses.
+  void resumeContinuesTheSameRun() {
+    auto losses_of = [](std::vector<double>& out) {
+      TrainCallbacks cb;
+      cb.on_progress = [&out](const TrainProgress& p) {
+        if (static_cast<int64_t>(out.size()) < p.step) out.push_back(p.loss);
+      };
+      return cb;
+    };
+    std::vector<double> full, first, second;
+    TrainOptions o = tinyRun(dir("straight"), 40);
+    o.config.train.log_every = 1;
+    TrainControl c1;
+    QVERIFY(train(o, c1, losses_of(full)).status == TrainResult::Status::Finished);
+    QCOMPARE(full.size(), size_t(40));
+
+    o.out_dir = dir("interrupted");
+    TrainControl c2;
+    TrainCallbacks cb2 = losses_of(first);
+    cb2.on_progress = [&](const TrainProgress& p) {
+      first.push_back(p.loss);
+      if (p.step == 20) c2.request_stop();
+    };
+    const TrainResult stopped = train(o, c2, cb2);
+    QVERIFY2(stopped.status == TrainResult::Status::Stopped, stopped.message.c_str());
+    QCOMPARE(stopped.steps, int64_t(20));
+    QCOMPARE(read_trainer_state(o.out_dir + "/last").step, int64_t(20));
+
+    o.resume = true;
+    TrainControl c3;
+    std::vector<double> resumed;
+    TrainCallbacks cb3;
+    cb3.on_progress = [&](const TrainProgress& p) { resumed.push_back(p.loss); };
+    const TrainResult r = train(o, c3, cb3);
+    QVERIFY2(r.status == TrainResult::Status::Finished, r.message.c_str());
+    QCOMPARE(resumed.size(), size_t(20));
+    for (size_t i = 0; i < 20; ++i) {
+      QVERIFY2(std::fabs(first[i] - full[i]) < 1e-5, ("before stop, step " + std::to_string(i + 1)).c_str());
+      QVERIFY2(std::fabs(resumed[i] - full[20 + i]) < 1e-5,
+               ("step " + std::to_string(21 + i) + ": " + std::to_string(resumed[i]) + " vs " + std::to_string(full[20 + i])).c_str());
+    }
+  }
+
+  void pauseAndStopWithinAStep() {
+    TrainOptions o = tinyRun(dir("pause"), 100000);
+    o.config.train.log_every = 1;
+    TrainControl control;
+    std::atomic<int64_t> step{0};
+    TrainCallbacks cb;
+    cb.on_progress = [&](const TrainProgress& p) { step = p.step; };
+    auto done = std::async(std::launch::async, [&] { return train(o, control, cb); });
+    while (step < 5) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    control.request_pause();
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    const int64_t paused_at = step;
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    QVERIFY(step - paused_at <= 0);  // at most the step in flight finished before the first sleep ended
+    control.resume();
+    while (step < paused_at + 3) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    control.request_stop();
+    const TrainResult r = done.get();
+    QVERIFY(r.status == TrainResult::Status::Stopped);
+    QVERIFY(r.steps >= paused_at + 3 && r.steps <= step + 1);
+    QCOMPARE(read_trainer_state(o.out_dir + "/last").step, r.steps);
+  }
+
+  void nonFiniteLossesStopAndKeepTheLastCheckpoint() {
+    const std::string out = dir("nan");
+    TrainControl c1;
+    QVERIFY(train(tinyRun(out, 10), c1).status == TrainResult::Status::Finished);
+    const std::string weights = test::slurp(out + "/last/model.safetensors");
+
+    TrainOptions o = tinyRun(out, 200);
+    o.config.train.lr = 1e30;  // the first update overflows the weights
+    o.config.train.warmup_steps = 0;
+    o.config.train.max_nonfinite = 3;
+    TrainControl c2;
+    const TrainResult r = train(o, c2);
+    QVERIFY(r.status == TrainResult::Status::Failed);
+    LATENT_VERIFY_CONTAINS(r.message, "non-finite losses in a row");
+    LATENT_VERIFY_CONTAINS(r.message, out + "/last");
+    QCOMPARE(test::slurp(out + "/last/model.safetensors"), weights);
+    QCOMPARE(read_trainer_state(out + "/last").step, int64_t(10));
+    load_model(out + "/last");  // still a valid model
+  }
+
+  void badInputFailsWithAMessage() {
+    TrainOptions o = tinyRun(dir("empty"), 5);
+    o.train_sentences.clear();
+    TrainControl c;
+    const TrainResult r = train(o, c);
+    QVERIFY(r.status == TrainResult::Status::Failed);
+    LATENT_VERIFY_CONTAINS(r.message, "empty corpus");
+    o = tinyRun(dir("nocuda"), 5);
+    o.device = "cuda";
+    if (!torch::cuda::is_available()) LATENT_VERIFY_CONTAINS(train(o, c).message, "CUDA is not available");
+    o.device = "cpu";
+    o.resume = true;
+    o.out_dir = dir("never-trained");
+    LATENT_VERIFY_CONTAINS(train(o, c).message, "model folder does not exist");
+  }
+};
+
+QTEST_GUILESS_MAIN(TestTrain)
+#include "test_train.moc"
