@@ -32,7 +32,8 @@ class TestCli : public QObject {
   void helpForEverySubcommand() {
     const Run top = cli({"--help"});
     QCOMPARE(top.code, 0);
-    for (const char* sub : {"corpus-stats", "tokenize", "bleu", "info", "train-tokenizer"}) {
+    for (const char* sub : {"corpus-stats", "tokenize", "bleu", "info", "train-tokenizer", "train", "eval", "reconstruct",
+                            "interpolate", "analogy", "sample"}) {
       LATENT_VERIFY_CONTAINS(top.out, sub);
       const Run r = cli({sub, "--help"});
       QCOMPARE(r.code, 0);
@@ -127,6 +128,80 @@ class TestCli : public QObject {
     const Run infoText = cli({"info", "--model", dir});
     LATENT_VERIFY_CONTAINS(infoText.out, "encoder.hidden");
     LATENT_VERIFY_CONTAINS(infoText.out, "parameters: 10");
+  }
+
+  // train -> info, reconstruct, interpolate, analogy, sample, eval on the result.
+  void trainAndExplore() {
+    const QString corpus = QString::fromStdString(test::corpusFile("valid.txt"));
+    const QString run = tmp_.filePath("run");
+    const Run t = cli({"train", "--corpus", corpus, "--out", run, "--preset", "tiny", "--steps", "30", "--json"});
+    QVERIFY2(t.code == 0, t.err.c_str());
+    const auto tj = nlohmann::json::parse(t.out);
+    QCOMPARE(tj["status"].get<std::string>(), std::string("finished"));
+    QCOMPARE(tj["steps"].get<int>(), 30);
+    LATENT_VERIFY_CONTAINS(t.err, "step 30/30");  // plain log lines when stderr is not a terminal
+
+    const Run info = cli({"info", "--model", run + "/best", "--json"});
+    QCOMPARE(info.code, 0);
+    QVERIFY(nlohmann::json::parse(info.out)["modules"].contains("eps_model"));
+
+    const Run rec = cli({"reconstruct", "--model", run, "the cat sat on the mat", "a dog", "--json"});
+    QVERIFY2(rec.code == 0, rec.err.c_str());
+    QCOMPARE(nlohmann::json::parse(rec.out)["reconstructions"].size(), size_t(2));
+
+    QProcess stdin_run;  // sentences from standard input
+    stdin_run.start(LATENT_CLI, {"reconstruct", "--model", run});
+    stdin_run.write("first line\nsecond line\n");
+    stdin_run.closeWriteChannel();
+    QVERIFY(stdin_run.waitForFinished(60000));
+    QCOMPARE(stdin_run.exitCode(), 0);
+    QCOMPARE(stdin_run.readAllStandardOutput().count("  -> "), 2);
+
+    const Run interp = cli({"interpolate", "--model", run, "--from", "the cat sat", "--to", "a dog ran", "--steps", "5", "--slerp", "--json"});
+    QCOMPARE(interp.code, 0);
+    const auto ij = nlohmann::json::parse(interp.out);
+    QCOMPARE(ij["points"].size(), size_t(5));
+    QCOMPARE(ij["points"][4]["t"].get<double>(), 1.0);
+    QCOMPARE(ij["points"][0]["z"].size(), size_t(16));
+
+    QCOMPARE(cli({"analogy", "--model", run, "a", "b", "c"}).code, 0);
+    QCOMPARE(cli({"analogy", "--model", run, "a", "b"}).code, 2);
+
+    const Run sample = cli({"sample", "--model", run, "--n", "3", "--sampler", "ddim", "--ddim-steps", "4", "--trace", "1", "--json"});
+    QVERIFY2(sample.code == 0, sample.err.c_str());
+    const auto sj = nlohmann::json::parse(sample.out);
+    QCOMPARE(sj["samples"].size(), size_t(3));
+    QCOMPARE(sj["trace"].size(), size_t(4));
+    QCOMPARE(sj["trace"][3]["step"].get<int>(), 0);
+
+    const Run ev = cli({"eval", "--model", run, "--corpus", corpus, "--limit", "20", "--samples", "10", "--json"});
+    QVERIFY2(ev.code == 0, ev.err.c_str());
+    const auto ej = nlohmann::json::parse(ev.out);
+    for (const char* k : {"bleu", "n", "self_bleu", "active_units", "unique", "novelty"}) QVERIFY2(ej.contains(k), k);
+    QCOMPARE(ej["n"].get<int>(), 20);
+    QVERIFY(ej["novelty"].is_number());  // train.txt sits beside valid.txt
+
+    // Resume extends the same run.
+    const Run more = cli({"train", "--corpus", corpus, "--out", run, "--preset", "tiny", "--steps", "40", "--resume", "--json"});
+    QVERIFY2(more.code == 0, more.err.c_str());
+    QCOMPARE(nlohmann::json::parse(more.out)["steps"].get<int>(), 40);
+  }
+
+  void trainErrors() {
+    const QString corpus = QString::fromStdString(test::corpusFile("valid.txt"));
+    QCOMPARE(cli({"train", "--corpus", corpus}).code, 2);                                // --out missing
+    QCOMPARE(cli({"train", "--corpus", corpus, "--out", "x", "--preset", "huge"}).code, 2);
+    const std::string cfg = tmp_.filePath("bad.json").toStdString();
+    test::spit(cfg, R"({"model": {"decoder": {"layers": -1}}})");
+    const Run bad = cli({"train", "--corpus", corpus, "--out", tmp_.filePath("r2"), "--config", QString::fromStdString(cfg)});
+    QCOMPARE(bad.code, 1);
+    LATENT_VERIFY_CONTAINS(bad.err, "bad.json: model.decoder.layers: must be positive");
+    const Run resume = cli({"train", "--corpus", corpus, "--out", tmp_.filePath("nothing"), "--resume"});
+    QCOMPARE(resume.code, 1);
+    LATENT_VERIFY_CONTAINS(resume.err, "error: ");
+    const Run missing = cli({"reconstruct", "--model", tmp_.filePath("nope"), "x"});
+    QCOMPARE(missing.code, 1);
+    LATENT_VERIFY_CONTAINS(missing.err, "model folder does not exist");
   }
 };
 

@@ -155,7 +155,7 @@ void add_analogy(CLI::App& app) {
   };
   auto a = std::make_shared<Args>();
   a->add(cmd);
-  cmd->add_option("A B C", a->abc, "Three sentences")->required()->expected(3);
+  cmd->add_option("SENTENCES", a->abc, "Three sentences A B C")->required()->expected(3);
   cmd->callback([a] {
     Generator g = a->open();
     const std::string d = g.analogy(a->abc[0], a->abc[1], a->abc[2], a->options());

@@ -71,6 +71,9 @@ struct ModelConfig {
   int kl_anneal_steps = 2000;    // warm-up length (linear) or cycle length (cyclical)
   double kl_weight = 1.0;        // final KL weight
   double free_bits = 0.0;        // floor per latent dimension on the KL term (nats)
+  // Decoder input tokens replaced by <unk> with this probability during training
+  // (Bowman et al. 2016): a decoder trained from scratch otherwise learns to ignore z.
+  double word_dropout = 0.0;     // 0 = DMLP
 };
 
 struct TrainConfig {
@@ -93,6 +96,9 @@ struct TrainConfig {
   int eval_sentences = 200;           // held-out sentences for reconstruction BLEU during training
   int eval_samples = 5;               // generated samples shown at each evaluation
   int max_nonfinite = 20;             // consecutive non-finite losses before training stops
+  int ddpm_detach_steps = 0;          // first N steps: the diffusion loss trains the noise network on
+                                      // detached latents, so the autoencoder learns to use z before the
+                                      // prior pulls on the encoder (0 = DMLP: joint from the start)
   int log_every = 10;                 // steps between progress lines
   int threads = 0;                    // CPU threads; 0 = all cores
 };

@@ -2,6 +2,8 @@
 
 #include <torch/torch.h>
 
+#include <cmath>
+
 #include "model/attention.h"
 #include "model/module_util.h"
 #include "text/tokenizer.h"
@@ -58,6 +60,12 @@ EncoderImpl::EncoderImpl(const EncoderConfig& c, int vocab_size, int latent_dim_
   pooler = register_at(*this, "pooler.dense", nn::Linear(H, H));
   linear = register_module("linear", nn::Linear(nn::LinearOptions(H, 2 * latent_dim).bias(false)));
   init_bert(*this);
+  // BERT's N(0, 0.02) would start mu (std ~0.04 here) below the fixed posterior noise
+  // (std sqrt(0.008) = 0.09), and a decoder trained from scratch then learns to ignore
+  // z. DMLP avoids this through a pretrained encoder whose pooled output saturates;
+  // from scratch, an O(1) projection gives the same start.
+  torch::NoGradGuard guard;
+  linear->weight.normal_(0.0, 1.0 / std::sqrt(static_cast<double>(H)));
 }
 
 EncoderOutput EncoderImpl::forward(const at::Tensor& ids) {

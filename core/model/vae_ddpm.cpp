@@ -33,14 +33,20 @@ at::Tensor VaeDdpmImpl::reparameterize(const EncoderOutput& post, at::Generator 
   return post.mu + at::exp(0.5 * post.logvar) * eps;
 }
 
-LossOutput VaeDdpmImpl::forward(const Batch& batch, at::Generator gen, double kl_weight) {
+LossOutput VaeDdpmImpl::forward(const Batch& batch, at::Generator gen, double kl_weight, bool detach_prior) {
   LossOutput out;
   const EncoderOutput post = posterior(batch.enc_ids);
   out.mu = post.mu;
   const auto z = reparameterize(post, gen);  // (B, D)
 
   const auto y = batch.dec_ids;                                    // (B, Ld)
-  const auto inputs = y.narrow(1, 0, y.size(1) - 1);               // (B, Ld-1)
+  auto inputs = y.narrow(1, 0, y.size(1) - 1);                     // (B, Ld-1)
+  if (is_training() && config.word_dropout > 0) {
+    const auto u = gen.defined() ? at::rand(inputs.sizes(), gen, at::TensorOptions().device(inputs.device()))
+                                 : at::rand(inputs.sizes(), at::TensorOptions().device(inputs.device()));
+    const auto drop = u.lt(config.word_dropout) & inputs.gt(Tokenizer::kEos);  // never BOS, EOS or PAD
+    inputs = inputs.masked_fill(drop, Tokenizer::kUnk);
+  }
   const auto targets = y.narrow(1, 1, y.size(1) - 1);              // (B, Ld-1)
   const auto logits = decoder(inputs, z);                          // (B, Ld-1, V)
   const auto ce = at::cross_entropy_loss(logits.reshape({-1, logits.size(-1)}).to(at::kFloat), targets.reshape({-1}),
@@ -62,7 +68,9 @@ LossOutput VaeDdpmImpl::forward(const Batch& batch, at::Generator gen, double kl
   }
 
   if (config.alpha_ddpm > 0) {
-    const DiffusionLoss d = diffusion_loss(*eps_model, schedule_, z.to(at::kFloat), post.mu.to(at::kFloat), gen);
+    const auto x = detach_prior ? z.detach() : z;
+    const auto mu = detach_prior ? post.mu.detach() : post.mu;
+    const DiffusionLoss d = diffusion_loss(*eps_model, schedule_, x.to(at::kFloat), mu.to(at::kFloat), gen);
     out.ddpm = d.loss;
     out.loss = joint_loss(out.vae, d.weight, d.loss, config.alpha_ddpm, config.diffusion.steps, config.loss_pairing);
   } else {

@@ -40,8 +40,9 @@ struct VaeDdpmImpl : torch::nn::Module {
   EncoderOutput posterior(const at::Tensor& enc_ids);
   // z = mu + exp(logvar/2) * eps with eps from gen.
   at::Tensor reparameterize(const EncoderOutput& post, at::Generator gen);
-  // The training loss. kl_weight applies to posterior "learned" only.
-  LossOutput forward(const Batch& batch, at::Generator gen, double kl_weight = 1.0);
+  // The training loss. kl_weight applies to posterior "learned" only; detach_prior keeps
+  // the diffusion loss from reaching the encoder (train.ddpm_detach_steps).
+  LossOutput forward(const Batch& batch, at::Generator gen, double kl_weight = 1.0, bool detach_prior = false);
 
   // Names of parameters DMLP trains: "linear", "wte", "decoder.transformer.h.0",
   // "encoder" in the name, or the noise network.

@@ -78,7 +78,7 @@ class Run {
   }
   void setup();
   Batch next_batch();
-  bool train_step(TrainProgress& p);  // false: skipped (non-finite)
+  int64_t train_step(TrainProgress& p);  // sentences seen; 0 when the step was skipped (non-finite)
   void evaluate_and_checkpoint();
   void append_metrics(const nlohmann::json& j);
 
@@ -191,7 +191,7 @@ Batch Run::next_batch() {
   return prefetch_->next();
 }
 
-bool Run::train_step(TrainProgress& p) {
+int64_t Run::train_step(TrainProgress& p) {
   const auto& tc = config_.train;
   const bool amp = device_.is_cuda() && tc.precision != "fp32";
   const bool fp16 = amp && tc.precision == "fp16";
@@ -204,7 +204,8 @@ bool Run::train_step(TrainProgress& p) {
     LossOutput out;
     {
       AutocastGuard ac(amp, fp16 ? at::kHalf : at::kBFloat16);
-      out = model_->forward(batch, at::Generator(), kl_weight_at(config_.model, state_.step));
+      out = model_->forward(batch, at::Generator(), kl_weight_at(config_.model, state_.step),
+                            state_.step < tc.ddpm_detach_steps);
     }
     const double l = out.loss.item<double>();
     if (!std::isfinite(l)) {
@@ -240,7 +241,7 @@ bool Run::train_step(TrainProgress& p) {
     optim_->zero_grad();
     ++state_.nonfinite_total;
     ++state_.nonfinite_run;
-    return false;
+    return 0;
   }
   state_.nonfinite_run = 0;
   const double lr = lr_at(tc, state_.step, total_steps_);
@@ -252,8 +253,7 @@ bool Run::train_step(TrainProgress& p) {
   p.ddpm = ddpm / std::max<int64_t>(1, sentences);
   p.lr = lr;
   p.grad_norm = norm;
-  p.sentences_per_sec = static_cast<double>(sentences);  // turned into a rate by the caller
-  return true;
+  return sentences;
 }
 
 void Run::evaluate_and_checkpoint() {
@@ -299,7 +299,8 @@ TrainResult Run::run() {
         result.message = "stopped at step " + std::to_string(state_.step) + "; resume with --resume";
         break;
       }
-      if (!train_step(p)) {
+      const int64_t sentences = train_step(p);
+      if (sentences == 0) {
         log("step " + std::to_string(state_.step + 1) + ": non-finite loss, step skipped");
         if (state_.nonfinite_run >= config_.train.max_nonfinite) {
           result.status = TrainResult::Status::Failed;
@@ -310,7 +311,7 @@ TrainResult Run::run() {
         }
         continue;
       }
-      window_sentences += static_cast<int64_t>(p.sentences_per_sec);
+      window_sentences += sentences;
       ++window_steps;
       const bool log_now = state_.step % config_.train.log_every == 0 || state_.step == total_steps_ || state_.step == 1;
       if (log_now) {
