@@ -1,5 +1,6 @@
 // latent-cli end to end: runs the real binary, checks output, exit codes and messages.
 #include <QProcess>
+#include <filesystem>
 #include <QTemporaryDir>
 
 #include "test_util.h"
@@ -33,7 +34,7 @@ class TestCli : public QObject {
     const Run top = cli({"--help"});
     QCOMPARE(top.code, 0);
     for (const char* sub : {"corpus-stats", "tokenize", "bleu", "info", "train-tokenizer", "train", "eval", "reconstruct",
-                            "interpolate", "analogy", "sample"}) {
+                            "interpolate", "analogy", "sample", "export"}) {
       LATENT_VERIFY_CONTAINS(top.out, sub);
       const Run r = cli({sub, "--help"});
       QCOMPARE(r.code, 0);
@@ -180,6 +181,14 @@ class TestCli : public QObject {
     for (const char* k : {"bleu", "n", "self_bleu", "active_units", "unique", "novelty"}) QVERIFY2(ej.contains(k), k);
     QCOMPARE(ej["n"].get<int>(), 20);
     QVERIFY(ej["novelty"].is_number());  // train.txt sits beside valid.txt
+
+    // A half-precision copy loads and runs; its weights take about half the space.
+    const QString half = tmp_.filePath("half");
+    QCOMPARE(cli({"export", "--model", run, "--out", half, "--dtype", "f16"}).code, 0);
+    QVERIFY(!std::filesystem::exists(half.toStdString() + "/trainer_state.json"));
+    const auto full_size = std::filesystem::file_size(run.toStdString() + "/best/model.safetensors");
+    QVERIFY(std::filesystem::file_size(half.toStdString() + "/model.safetensors") < full_size * 0.55);
+    QCOMPARE(cli({"reconstruct", "--model", half, "a small test"}).code, 0);
 
     // Resume extends the same run.
     const Run more = cli({"train", "--corpus", corpus, "--out", run, "--preset", "tiny", "--steps", "40", "--resume", "--json"});

@@ -24,4 +24,11 @@ QString defaultCorpusPath() {
   return QFileInfo::exists(path) ? path : QString();
 }
 
+QString defaultModelPath() {
+  const QString dir = resourceDir();
+  if (dir.isEmpty()) return {};
+  const QString path = dir + "/models/default";
+  return QFileInfo::exists(path + "/config.json") ? path : QString();
+}
+
 }  // namespace latent::ui

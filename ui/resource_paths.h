@@ -12,4 +12,7 @@ QString resourceDir();
 // <resources>/corpus/train.txt, or empty when it is missing.
 QString defaultCorpusPath();
 
+// <resources>/models/default (the embedded model), or empty when it has no config.json.
+QString defaultModelPath();
+
 }  // namespace latent::ui

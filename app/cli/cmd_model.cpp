@@ -4,6 +4,7 @@
 
 #include "cli/commands.h"
 #include "io/model_dir.h"
+#include "model/model_io.h"
 
 namespace latent::cli {
 namespace {
@@ -26,7 +27,26 @@ void print_config(const nlohmann::json& j, const std::string& prefix) {
 
 }  // namespace
 
+void add_export(CLI::App& app) {
+  auto* cmd = app.add_subcommand("export", "Copy a model folder without trainer state, optionally in half precision");
+  struct Args {
+    std::string model, out, dtype = "f32";
+  };
+  auto a = std::make_shared<Args>();
+  cmd->add_option("--model", a->model, "Model folder (or a run folder: its best/)")->required();
+  cmd->add_option("--out", a->out, "Output model folder")->required();
+  cmd->add_option("--dtype", a->dtype, "Weights on disk: f32, f16 or bf16 (loading converts back to f32)")
+      ->check(CLI::IsMember({"f32", "f16", "bf16"}))->capture_default_str();
+  cmd->callback([a] {
+    LoadedModel lm = load_model(a->model);
+    const auto dtype = a->dtype == "f16" ? at::kHalf : a->dtype == "bf16" ? at::kBFloat16 : at::kFloat;
+    save_model(a->out, lm.config, lm.tokenizer, lm.model, dtype);
+    std::printf("wrote %s (%s weights)\n", a->out.c_str(), a->dtype.c_str());
+  });
+}
+
 void add_model_commands(CLI::App& app) {
+  add_export(app);
   auto* cmd = app.add_subcommand("info", "Configuration summary and parameter counts per module of a model folder");
   struct Args {
     std::string model;

@@ -1,0 +1,55 @@
+#include "views/model_panel.h"
+
+#include <QFontDatabase>
+#include <QGridLayout>
+#include <QLabel>
+#include <QPlainTextEdit>
+
+namespace latent::ui {
+
+namespace {
+QPlainTextEdit* monospace(QWidget* parent) {
+  auto* w = new QPlainTextEdit(parent);
+  w->setReadOnly(true);
+  w->setFont(QFontDatabase::systemFont(QFontDatabase::FixedFont));
+  return w;
+}
+}  // namespace
+
+ModelPanel::ModelPanel(QWidget* parent) : QWidget(parent) {
+  summary_ = new QLabel(tr("No model loaded"), this);
+  summary_->setWordWrap(true);
+  summary_->setTextInteractionFlags(Qt::TextSelectableByMouse);
+  params_ = monospace(this);
+  config_ = monospace(this);
+  metrics_ = monospace(this);
+  metrics_->setPlaceholderText(tr("No training metrics (metrics.jsonl) next to this model"));
+  auto* grid = new QGridLayout(this);
+  grid->addWidget(summary_, 0, 0, 1, 2);
+  grid->addWidget(new QLabel(tr("Parameters per module"), this), 1, 0);
+  grid->addWidget(new QLabel(tr("Configuration (config.json)"), this), 1, 1);
+  grid->addWidget(params_, 2, 0);
+  grid->addWidget(config_, 2, 1, 3, 1);
+  grid->addWidget(new QLabel(tr("Training metrics"), this), 3, 0);
+  grid->addWidget(metrics_, 4, 0);
+  grid->setColumnStretch(1, 1);
+}
+
+void ModelPanel::showModel(const ModelSummary& s) {
+  summary_->setText(tr("<b>%1</b> &nbsp; %2<br>%3 parameters, latent %4, vocabulary %5, T = %6, device %7")
+                        .arg(s.name.toHtmlEscaped(), s.dir.toHtmlEscaped())
+                        .arg(s.totalParams)
+                        .arg(s.latentDim)
+                        .arg(s.vocabSize)
+                        .arg(s.diffusionSteps)
+                        .arg(s.device));
+  params_->setPlainText(s.paramLines.join('\n'));
+  config_->setPlainText(s.configJson);
+  metrics_->setPlainText(s.metrics);
+}
+
+void ModelPanel::showMessage(const QString& text) { summary_->setText(text.toHtmlEscaped()); }
+
+QString ModelPanel::summaryText() const { return summary_->text(); }
+
+}  // namespace latent::ui

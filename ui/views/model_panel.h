@@ -1,0 +1,29 @@
+// Model panel: what the loaded model is (folder, sizes, parameter counts per module,
+// the whole configuration) and the training metrics of its run when it has one.
+#pragma once
+
+#include <QWidget>
+
+#include "studio_types.h"
+
+class QLabel;
+class QPlainTextEdit;
+
+namespace latent::ui {
+
+class ModelPanel : public QWidget {
+  Q_OBJECT
+ public:
+  explicit ModelPanel(QWidget* parent = nullptr);
+  void showModel(const ModelSummary& s);
+  void showMessage(const QString& text);
+  QString summaryText() const;
+
+ private:
+  QLabel* summary_;
+  QPlainTextEdit* params_;
+  QPlainTextEdit* config_;
+  QPlainTextEdit* metrics_;
+};
+
+}  // namespace latent::ui
