@@ -25,8 +25,8 @@ xvfb-run -a -s "-screen 0 1400x900x24" bash -c "
   xdotool key Return
   sleep 6
   import -window root '$out/reconstruct.png'
-  xdotool key ctrl+Tab; sleep 1; import -window root '$out/corpus.png'
-  xdotool key ctrl+Tab; sleep 1; import -window root '$out/model.png'
+  xdotool mousemove 128 32 click 1; sleep 1; import -window root '$out/corpus.png'
+  xdotool mousemove 192 32 click 1; sleep 1; import -window root '$out/model.png'
   kill \$pid
 "
 ls -l "$out"
