@@ -102,7 +102,7 @@ ReconstructView::ReconstructView(QWidget* parent) : QWidget(parent) {
 
 void ReconstructView::setModelReady(bool ready) {
   runButton_->setEnabled(ready);
-  if (!ready) results_->setPlaceholderText(tr("No model loaded: open a model folder (File > Open model)"));
+  if (!ready) results_->setPlaceholderText(tr("No model loaded: open one with File > Open model folder"));
   else results_->setPlaceholderText(tr("Reconstructions appear here"));
 }
 
