@@ -45,7 +45,7 @@ torch_from_user() {
 
 install_python_venv() {
   if torch_from_user; then
-    say "LibTorch: using the user-supplied Torch_DIR / CMAKE_PREFIX_PATH"
+    say "LibTorch: using the user-supplied Torch_DIR / CMAKE_PREFIX_PATH (the venv still holds the fixture tools)"
   fi
   local req="$root/packaging/requirements-torch.txt"
   local stamp="$venv/.latent-requirements"
@@ -66,6 +66,7 @@ install_python_venv() {
 configure_and_build() {
   local args=(-S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release
               "-DLATENT_PYTHON=$venv/bin/python")
+  [ -n "${Torch_DIR:-}" ] && args+=("-DTorch_DIR=$Torch_DIR")
   say "configuring $build"
   cmake "${args[@]}" >/dev/null
   say "building with $jobs jobs (the first build compiles LibTorch headers: several minutes)"

@@ -1,7 +1,6 @@
 // train: joint VAE + diffusion training on a corpus into a run folder.
 #include <unistd.h>
 
-#include <atomic>
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
@@ -18,7 +17,7 @@ namespace latent::cli {
 namespace {
 
 namespace fs = std::filesystem;
-std::atomic<bool> g_interrupted{false};
+TrainControl* g_control = nullptr;  // for the SIGINT handler
 
 std::string hms(double s) {
   const long t = static_cast<long>(s);
@@ -78,11 +77,15 @@ void run_train(const TrainArgs& a) {
 
   const bool tty = isatty(fileno(stderr));
   TrainControl control;
-  std::signal(SIGINT, [](int) { g_interrupted = true; });
+  // Ctrl-C: stop after the current step and save last/ (a second Ctrl-C kills).
+  g_control = &control;
+  std::signal(SIGINT, [](int) {
+    if (g_control) g_control->request_stop_from_signal();
+    std::signal(SIGINT, SIG_DFL);
+  });
   TrainCallbacks cb;
   cb.on_log = [](const std::string& s) { std::fprintf(stderr, "%s\n", s.c_str()); };
   cb.on_progress = [&](const TrainProgress& p) {
-    if (g_interrupted) control.request_stop();
     const double pct = 100.0 * static_cast<double>(p.step) / static_cast<double>(std::max<int64_t>(1, p.total_steps));
     if (tty) {
       const int filled = static_cast<int>(pct / 5);
@@ -103,6 +106,8 @@ void run_train(const TrainArgs& a) {
     for (const auto& s : r.samples) std::fprintf(stderr, "  sample: %s\n", s.c_str());
   };
   const TrainResult r = train(o, control, cb);
+  std::signal(SIGINT, SIG_DFL);
+  g_control = nullptr;
   if (tty) std::fprintf(stderr, "\n");
   if (r.status == TrainResult::Status::Failed) throw Error(a.out, r.message);
   const char* status = r.status == TrainResult::Status::Finished ? "finished" : r.status == TrainResult::Status::Stopped ? "stopped" : "failed";
@@ -122,10 +127,9 @@ void add_train_commands(CLI::App& app) {
   cmd->add_option("--corpus", a->corpus, "Training corpus (text or JSONL)")->required();
   cmd->add_option("--valid", a->valid, "Held-out sentences (default: valid.txt beside train.txt, else the last 1%)");
   cmd->add_option("--out", a->out, "Run folder: best/, last/, metrics.jsonl")->required();
-  auto* p = cmd->add_option("--preset", a->preset, "tiny | small | dmlp (default small)")
+  cmd->add_option("--preset", a->preset, "tiny | small | dmlp (default small)")
                 ->check(CLI::IsMember(preset_names()));
   cmd->add_option("--config", a->config_file, "JSON with \"model\"/\"train\" sections, applied over the preset");
-  (void)p;
   cmd->add_option("--steps", a->steps, "Optimiser steps (0: from --epochs)");
   cmd->add_option("--epochs", a->epochs, "Epochs when --steps is 0")->check(CLI::PositiveNumber);
   cmd->add_option("--batch", a->batch, "Batch size")->check(CLI::PositiveNumber);

@@ -20,7 +20,7 @@ struct DecodeOptions {
   int top_k = 0;                    // sample only; 0 = off
   double top_p = 1.0;               // sample only; 1 = off
   int max_tokens = 0;               // 0 = the model's max_length + 1 (room for EOS)
-  uint64_t seed = 0;                // sample only
+  uint64_t seed = 0;                // sample only (CPU; on CUDA the device generator is used)
 };
 
 struct Interpolation {

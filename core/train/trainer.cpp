@@ -223,14 +223,14 @@ int64_t Run::train_step(TrainProgress& p) {
   }
   double norm = 0;
   if (finite) {
-    std::vector<at::Tensor> grads_of;
-    for (auto& [name, t] : optim_->params()) grads_of.push_back(t);
+    std::vector<at::Tensor> trained;
+    for (auto& [name, t] : optim_->params()) trained.push_back(t);
     if (fp16) {
       at::NoGradGuard g;
-      for (auto& t : grads_of)
+      for (auto& t : trained)
         if (t.grad().defined()) t.mutable_grad().div_(loss_scale_);
     }
-    norm = torch::nn::utils::clip_grad_norm_(grads_of, tc.grad_clip > 0 ? tc.grad_clip : 1e30);
+    norm = torch::nn::utils::clip_grad_norm_(trained, tc.grad_clip > 0 ? tc.grad_clip : 1e30);
     finite = std::isfinite(norm);
     if (fp16) {
       if (!finite) loss_scale_ /= 2;

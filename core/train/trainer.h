@@ -49,6 +49,9 @@ struct TrainCallbacks {
 class TrainControl {
  public:
   void request_stop();
+  // The same from a signal handler: a lock-free atomic store only (no wake-up of a
+  // paused run), so it is async-signal-safe.
+  void request_stop_from_signal() { stop_ = true; }
   void request_pause();
   void resume();
   bool stop_requested() const { return stop_; }
