@@ -1,8 +1,11 @@
 // The studio window, offscreen: opens on the default corpus, loads a model on its
 // worker thread, reconstructs typed sentences, survives a damaged model and a bad corpus.
 #include <QApplication>
+#include <QFileInfo>
 #include <QMessageBox>
 #include <QPlainTextEdit>
+#include <QPushButton>
+#include <QSlider>
 #include <QStandardPaths>
 #include <QTabWidget>
 #include <QTemporaryDir>
@@ -13,6 +16,9 @@
 #include "main_window.h"
 #include "test_util.h"
 #include "train/trainer.h"
+#include "resource_paths.h"
+#include "views/generate_view.h"
+#include "views/interpolate_view.h"
 #include "views/model_panel.h"
 #include "views/reconstruct_view.h"
 #include "views/word_diff.h"
@@ -57,6 +63,8 @@ class TestStudio : public QObject {
     QVERIFY(QTest::qWaitForWindowExposed(&w));
     QVERIFY(w.corpusView()->corpusPath().endsWith("corpus/train.txt"));
     QVERIFY(w.corpusView()->keptSentences() > 40000);
+    w.tabs()->setCurrentWidget(w.corpusView());
+    QApplication::processEvents();
     save(w.corpusView(), "corpus_view.png");
   }
 
@@ -102,6 +110,69 @@ class TestStudio : public QObject {
     const auto boxes = w.findChildren<QMessageBox*>();
     QCOMPARE(boxes.size(), 1);
     save(boxes[0], "error_box.png");
+  }
+
+  // The embedded default model (real, 10M parameters): its endpoints decode differently.
+  void movingTheInterpolationSliderChangesTheText() {
+    ui::MainWindow w;
+    w.show();
+    QSignalSpy ready(&w, &ui::MainWindow::modelReady);
+    w.openModel(ui::defaultModelPath());
+    QVERIFY(ready.wait(30000));
+    ui::InterpolateView* v = w.interpolateView();
+    w.tabs()->setCurrentWidget(v);
+    v->run();
+    QTRY_COMPARE_WITH_TIMEOUT(v->rowCount(), 10, 30000);
+    QVERIFY(v->tableText().startsWith("0.000\t"));
+    v->slider()->setValue(0);
+    QTRY_VERIFY_WITH_TIMEOUT(!v->sliderSentence().isEmpty(), 20000);
+    QTest::qWait(300);
+    const QString atA = v->sliderSentence();
+    v->slider()->setValue(1000);
+    QTRY_VERIFY_WITH_TIMEOUT(v->sliderSentence() != atA, 20000);
+    // The table's ends are the slider's ends.
+    const QStringList rows = v->tableText().split('\n', Qt::SkipEmptyParts);
+    QCOMPARE(rows.first().section('\t', 1), atA);
+    QCOMPARE(rows.last().section('\t', 1), v->sliderSentence());
+    save(v, "interpolate_view.png");
+  }
+
+  void playingTheGenerationReachesTZeroWithSentences() {
+    ui::MainWindow w;
+    w.show();
+    QSignalSpy ready(&w, &ui::MainWindow::modelReady);
+    w.openModel(ui::defaultModelPath());
+    QVERIFY(ready.wait(30000));
+    ui::GenerateView* v = w.generateView();
+    w.tabs()->setCurrentWidget(v);
+    v->generate();
+    QTRY_VERIFY_WITH_TIMEOUT(v->frameCount() > 10, 60000);
+    QTRY_VERIFY_WITH_TIMEOUT(v->isPlaying() || v->currentT() == 0, 5000);
+    QTRY_COMPARE_WITH_TIMEOUT(v->currentT(), 0, 30000);
+    QVERIFY(!v->isPlaying());
+    const QStringList now = v->currentSentences();
+    QCOMPARE(now.size(), 6);
+    for (const auto& s : now) QVERIFY(!s.trimmed().isEmpty());
+    save(v, "generate_view.png");
+    // Reset goes back to pure noise (t = T); stepping moves one recorded frame.
+    v->reset();
+    QCOMPARE(v->currentT(), 2000);
+    v->stepForward();
+    QCOMPARE(v->frame(), 1);
+    QVERIFY(v->currentT() < 2000);
+  }
+
+  void saveModelAsWritesALoadableFolder() {
+    ui::MainWindow w;
+    QSignalSpy ready(&w, &ui::MainWindow::modelReady);
+    w.openModel(model_);
+    QVERIFY(ready.wait(20000));
+    const QString dir = tmp_.filePath("saved");
+    w.saveModelAs(dir);
+    QTRY_VERIFY_WITH_TIMEOUT(QFileInfo::exists(dir + "/config.json"), 20000);
+    w.openModel(dir);
+    QVERIFY(ready.wait(20000));
+    QCOMPARE(w.modelDir(), dir);
   }
 
   void badCorpusShowsErrorAndWindowSurvives() {

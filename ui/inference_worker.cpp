@@ -1,26 +1,40 @@
 #include "inference_worker.h"
 
 #include <ATen/ATen.h>
+#include <ATen/CPUGeneratorImpl.h>
 
 #include <QDir>
 #include <QFile>
 #include <QFileInfo>
+#include <algorithm>
 #include <cmath>
+#include <stdexcept>
 
 #include "eval/bleu.h"
 #include "infer/generator.h"
 #include "io/model_dir.h"
 #include "model/model_io.h"
+#include "snapshot_slot.h"
 #include "util/utf8.h"
 
 namespace latent::ui {
 
 struct InferenceWorker::State {
   std::unique_ptr<Generator> generator;
-  std::string dir;
+  std::string dir;                 // model folder, or empty for a snapshot
+  Config config;
+  std::shared_ptr<SnapshotSlot> snapshots;
+  uint64_t snapshotVersion = 0;    // the version in use, or the one current when a folder was opened
+  // The last interpolation's endpoints and its PCA basis, reused by decodeAt.
+  std::string a, b;
+  at::Tensor muA, muB;             // (D,)
+  at::Tensor pcaMean, pcaBasis;    // (D,), (D, 2)
 };
 
-InferenceWorker::InferenceWorker(QObject* parent) : QObject(parent), state_(std::make_unique<State>()) {}
+InferenceWorker::InferenceWorker(std::shared_ptr<SnapshotSlot> snapshots, QObject* parent)
+    : QObject(parent), state_(std::make_unique<State>()) {
+  state_->snapshots = std::move(snapshots);
+}
 InferenceWorker::~InferenceWorker() = default;
 
 namespace {
@@ -82,6 +96,9 @@ void InferenceWorker::openModel(const QString& path) {
     out.metrics = runMetrics(lm.dir);
     state_->generator = std::make_unique<Generator>(lm.model, lm.tokenizer);
     state_->dir = lm.dir;
+    state_->config = lm.config;
+    state_->a.clear();
+    if (state_->snapshots) state_->snapshotVersion = state_->snapshots->version();
     Q_EMIT modelOpened(out);
   } catch (const std::exception& e) {
     Q_EMIT failed(tr("Open model"), QString::fromStdString(e.what()));
@@ -90,10 +107,7 @@ void InferenceWorker::openModel(const QString& path) {
 
 void InferenceWorker::reconstruct(int requestId, const QStringList& sentences, const DecodeSettings& settings,
                                   double noiseScale, int posteriorSamples) {
-  if (!state_->generator) {
-    Q_EMIT failed(tr("Reconstruct"), tr("no model is loaded: open a model folder first"));
-    return;
-  }
+  if (!ensureModel(tr("Reconstruct"))) return;
   try {
     Generator& g = *state_->generator;
     std::vector<std::string> in;
@@ -126,6 +140,171 @@ void InferenceWorker::reconstruct(int requestId, const QStringList& sentences, c
     Q_EMIT reconstructed(r);
   } catch (const std::exception& e) {
     Q_EMIT failed(tr("Reconstruct"), QString::fromStdString(e.what()));
+  }
+}
+
+bool InferenceWorker::ensureModel(const QString& context) {
+  if (state_->snapshots) {
+    uint64_t version = 0;
+    const auto snap = state_->snapshots->latest(&version);
+    if (snap && version != state_->snapshotVersion) {
+      try {
+        LoadedModel lm = restore_snapshot(*snap, "training snapshot at step " + std::to_string(snap->step));
+        state_->generator = std::make_unique<Generator>(lm.model, lm.tokenizer);
+        state_->dir.clear();
+        state_->config = lm.config;
+        state_->a.clear();
+        state_->snapshotVersion = version;
+        Q_EMIT snapshotInUse(snap->step);
+      } catch (const std::exception& e) {
+        state_->snapshotVersion = version;  // do not retry a broken snapshot on every request
+        Q_EMIT failed(context, QString::fromStdString(e.what()));
+      }
+    }
+  }
+  if (state_->generator) return true;
+  Q_EMIT failed(context, tr("no model is loaded: open a model folder first"));
+  return false;
+}
+
+namespace {
+
+// Encodes A and B once per pair and fits the PCA plane of their path.
+void prepareEndpoints(Generator& g, const std::string& a, const std::string& b, std::string& lastA, std::string& lastB,
+                      at::Tensor& muA, at::Tensor& muB) {
+  if (a == lastA && b == lastB && muA.defined()) return;
+  const at::Tensor mu = g.encode({a, b});
+  muA = mu[0].clone();
+  muB = mu[1].clone();
+  lastA = a;
+  lastB = b;
+}
+
+at::Tensor pointAt(const at::Tensor& a, const at::Tensor& b, double t, bool spherical) {
+  return spherical ? slerp(a, b, t) : a + (b - a) * t;
+}
+
+QPointF project(const at::Tensor& z, const at::Tensor& mean, const at::Tensor& basis) {
+  const at::Tensor p = at::matmul((z - mean).unsqueeze(0), basis).squeeze(0);  // (2,)
+  return {p[0].item<double>(), p[1].item<double>()};
+}
+
+}  // namespace
+
+void InferenceWorker::interpolate(int requestId, const QString& a, const QString& b, int n, bool slerp) {
+  if (!ensureModel(tr("Interpolate"))) return;
+  try {
+    c10::InferenceMode guard;
+    Generator& g = *state_->generator;
+    const std::string sa = utf8::normalize_whitespace(a.toStdString()), sb = utf8::normalize_whitespace(b.toStdString());
+    if (sa.empty() || sb.empty()) throw std::runtime_error("both sentences A and B are needed");
+    n = std::max(2, n);
+    prepareEndpoints(g, sa, sb, state_->a, state_->b, state_->muA, state_->muB);
+    InterpolateResult r;
+    r.requestId = requestId;
+    r.slerp = slerp;
+    std::vector<at::Tensor> rows;
+    for (int i = 0; i < n; ++i) {
+      const double t = static_cast<double>(i) / (n - 1);
+      r.t << t;
+      rows.push_back(pointAt(state_->muA, state_->muB, t, slerp));
+    }
+    const at::Tensor z = at::stack(rows);  // (n, D)
+    for (const auto& s : g.decode(z)) r.sentences << QString::fromStdString(s);
+    // PCA of the path: the top two right singular vectors of the centred latents; A on the left.
+    const at::Tensor mean = z.mean(0);
+    auto basis = std::get<2>(at::linalg_svd(z - mean, /*full_matrices=*/false)).narrow(0, 0, std::min<int64_t>(2, n)).t();
+    if (basis.size(1) < 2) basis = at::cat({basis, at::zeros_like(basis)}, 1);
+    if (at::matmul(state_->muA - mean, basis.select(1, 0)).item<double>() > 0) basis.select(1, 0).neg_();
+    state_->pcaMean = mean.clone();
+    state_->pcaBasis = basis.contiguous().clone();
+    for (int i = 0; i < n; ++i) r.path2d << project(z[i], state_->pcaMean, state_->pcaBasis);
+    Q_EMIT interpolated(r);
+  } catch (const std::exception& e) {
+    Q_EMIT failed(tr("Interpolate"), QString::fromStdString(e.what()));
+  }
+}
+
+void InferenceWorker::decodeAt(int requestId, const QString& a, const QString& b, double t, bool slerp) {
+  if (!ensureModel(tr("Interpolate"))) return;
+  try {
+    c10::InferenceMode guard;
+    Generator& g = *state_->generator;
+    const std::string sa = utf8::normalize_whitespace(a.toStdString()), sb = utf8::normalize_whitespace(b.toStdString());
+    if (sa.empty() || sb.empty()) throw std::runtime_error("both sentences A and B are needed");
+    const bool samePair = sa == state_->a && sb == state_->b;
+    prepareEndpoints(g, sa, sb, state_->a, state_->b, state_->muA, state_->muB);
+    const at::Tensor z = pointAt(state_->muA, state_->muB, std::clamp(t, 0.0, 1.0), slerp);
+    DecodeAtResult r;
+    r.requestId = requestId;
+    r.t = t;
+    r.sentence = QString::fromStdString(g.decode(z.unsqueeze(0)).at(0));
+    if (samePair && state_->pcaBasis.defined()) r.point2d = project(z, state_->pcaMean, state_->pcaBasis);
+    Q_EMIT decodedAt(r);
+  } catch (const std::exception& e) {
+    Q_EMIT failed(tr("Interpolate"), QString::fromStdString(e.what()));
+  }
+}
+
+void InferenceWorker::generate(int requestId, int samples, const QString& sampler, int ddimSteps, int frames,
+                               quint64 seed) {
+  if (!ensureModel(tr("Generate"))) return;
+  try {
+    c10::InferenceMode guard;
+    Generator& g = *state_->generator;
+    const int T = state_->config.model.diffusion.steps;
+    const int64_t n = std::max(1, samples), D = state_->config.model.latent_dim;
+    const bool ddim = sampler == "ddim";
+    GenerateTrace r;
+    r.requestId = requestId;
+    r.sampler = ddim ? "ddim" : "ddpm";
+    r.samples = static_cast<int>(n);
+    // Every state x_t from t = T: the samplers draw x_T first from a generator seeded the same way.
+    std::vector<int> ts{T};
+    std::vector<at::Tensor> xs{at::randn({n, D}, at::make_generator<at::CPUGeneratorImpl>(seed))};
+    g.sample_latents(n, r.sampler.toStdString(), ddimSteps, seed, [&](int t, const at::Tensor& x) {
+      ts.push_back(t);
+      xs.push_back(x.to(at::kCPU));
+    });
+    r.norms.resize(static_cast<int>(n));
+    for (size_t i = 0; i < ts.size(); ++i) {
+      r.normT << ts[i];
+      const at::Tensor norms = xs[i].norm(2, {1}).contiguous();
+      for (int64_t k = 0; k < n; ++k) r.norms[static_cast<int>(k)] << norms[k].item<float>();
+    }
+    // Frames evenly spaced over the recorded steps, always including t = T and t = 0.
+    const int m = static_cast<int>(ts.size());
+    const int f = std::clamp(frames, 2, m);
+    std::vector<int> pick;
+    for (int k = 0; k < f; ++k) {
+      const int idx = static_cast<int>(std::lround(static_cast<double>(k) * (m - 1) / (f - 1)));
+      if (pick.empty() || pick.back() != idx) pick.push_back(idx);
+    }
+    std::vector<at::Tensor> chosen;
+    for (int idx : pick) {
+      r.frameT << ts[static_cast<size_t>(idx)];
+      chosen.push_back(xs[static_cast<size_t>(idx)]);
+    }
+    const auto texts = g.decode(at::cat(chosen).to(g.device()));  // frame-major
+    for (size_t k = 0; k < pick.size(); ++k) {
+      QStringList row;
+      for (int64_t i = 0; i < n; ++i) row << QString::fromStdString(texts[k * static_cast<size_t>(n) + static_cast<size_t>(i)]);
+      r.frameSentences << row;
+    }
+    Q_EMIT generated(r);
+  } catch (const std::exception& e) {
+    Q_EMIT failed(tr("Generate"), QString::fromStdString(e.what()));
+  }
+}
+
+void InferenceWorker::saveModelAs(const QString& dir) {
+  if (!ensureModel(tr("Save model as"))) return;
+  try {
+    Generator& g = *state_->generator;
+    save_model(dir.toStdString(), state_->config, g.tokenizer(), g.model());
+    Q_EMIT modelSaved(dir);
+  } catch (const std::exception& e) {
+    Q_EMIT failed(tr("Save model as"), QString::fromStdString(e.what()));
   }
 }
 

@@ -2,72 +2,94 @@
 
 #include <QApplication>
 #include <QCloseEvent>
+#include <QDir>
 #include <QFileDialog>
 #include <QFileInfo>
 #include <QLabel>
 #include <QMenuBar>
-#include <QMessageBox>
+#include <QProgressBar>
 #include <QSettings>
 #include <QStatusBar>
 #include <QTabWidget>
 #include <QThread>
+#include <QTimer>
 
 #include "corpus_view.h"
 #include "inference_worker.h"
 #include "resource_paths.h"
+#include "snapshot_slot.h"
+#include "training_worker.h"
 #include "util/runtime_info.h"
+#include "views/generate_view.h"
+#include "views/interpolate_view.h"
+#include "views/loss_plot.h"
 #include "views/model_panel.h"
 #include "views/reconstruct_view.h"
+#include "views/train_view.h"
 
 namespace latent::ui {
 
 namespace {
 constexpr int kMaxRecent = 8;
-}
+constexpr int kDrainMs = 33;  // training progress reaches the widgets at most ~30 times a second
 
-MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
+QString hms(double seconds) {
+  const qint64 s = static_cast<qint64>(seconds);
+  return QString("%1:%2:%3").arg(s / 3600).arg((s / 60) % 60, 2, 10, QChar('0')).arg(s % 60, 2, 10, QChar('0'));
+}
+}  // namespace
+
+MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent), snapshots_(std::make_shared<SnapshotSlot>()) {
   qRegisterMetaType<DecodeSettings>();
   qRegisterMetaType<ModelSummary>();
   qRegisterMetaType<ReconstructResult>();
+  qRegisterMetaType<TrainRequest>();
+  qRegisterMetaType<InterpolateResult>();
+  qRegisterMetaType<DecodeAtResult>();
+  qRegisterMetaType<GenerateTrace>();
   setWindowTitle(tr("Latent Studio"));
-  resize(1200, 800);
+  resize(1280, 860);
 
   tabs_ = new QTabWidget(this);
+  train_ = new TrainView(tabs_);
   reconstruct_ = new ReconstructView(tabs_);
+  interpolate_ = new InterpolateView(tabs_);
+  generate_ = new GenerateView(tabs_);
   corpus_ = new CorpusView(tabs_);
   modelPanel_ = new ModelPanel(tabs_);
+  tabs_->addTab(train_, tr("Train"));
   tabs_->addTab(reconstruct_, tr("Reconstruct"));
+  tabs_->addTab(interpolate_, tr("Interpolate"));
+  tabs_->addTab(generate_, tr("Generate"));
   tabs_->addTab(corpus_, tr("Corpus"));
   tabs_->addTab(modelPanel_, tr("Model"));
+  tabs_->setCurrentWidget(reconstruct_);
   setCentralWidget(tabs_);
+  buildMenus();
 
-  auto* file = menuBar()->addMenu(tr("&File"));
-  file->addAction(tr("Open &model folder..."), QKeySequence(tr("Ctrl+M")), this, &MainWindow::openModelDialog);
-  recentMenu_ = file->addMenu(tr("&Recent models"));
-  file->addAction(tr("Open &corpus..."), QKeySequence::Open, this, &MainWindow::openCorpusDialog);
-  file->addSeparator();
-  file->addAction(tr("&Quit"), QKeySequence::Quit, this, &QWidget::close);
-  menuBar()->addMenu(tr("&Help"))->addAction(tr("&About Latent Studio"), this, &MainWindow::showAbout);
-
-  deviceLabel_ = new QLabel(QString::fromStdString(cuda_available() ? "CUDA: " + cuda_device_name() : "CPU"), this);
+  QStringList deviceIds{"cpu"}, deviceLabels{tr("CPU (%1 threads)").arg(cpu_threads())};
+  if (cuda_available()) {
+    deviceIds << "cuda";
+    deviceLabels << QString::fromStdString("CUDA: " + cuda_device_name());
+  }
+  train_->setDevices(deviceIds, deviceLabels);
+  deviceLabel_ = new QLabel(deviceLabels.join(", "), this);
   modelLabel_ = new QLabel(tr("no model"), this);
+  progress_ = new QProgressBar(this);
+  progress_->setMaximumWidth(220);
+  progress_->setVisible(false);
+  etaLabel_ = new QLabel(this);
+  statusBar()->addPermanentWidget(progress_);
+  statusBar()->addPermanentWidget(etaLabel_);
   statusBar()->addPermanentWidget(modelLabel_);
   statusBar()->addPermanentWidget(deviceLabel_);
 
-  // The worker lives on its own thread; every call to it is queued.
-  inferenceThread_ = new QThread(this);
-  inferenceThread_->setObjectName("inference");
-  worker_ = new InferenceWorker;
-  worker_->moveToThread(inferenceThread_);
-  connect(inferenceThread_, &QThread::finished, worker_, &QObject::deleteLater);
-  connect(reconstruct_, &ReconstructView::requestReconstruct, worker_, &InferenceWorker::reconstruct);
-  connect(worker_, &InferenceWorker::reconstructed, reconstruct_, &ReconstructView::showResult);
-  connect(worker_, &InferenceWorker::modelOpened, this, &MainWindow::onModelOpened);
-  connect(worker_, &InferenceWorker::failed, this, &MainWindow::showError);
-  inferenceThread_->start();
+  connectInference();
+  connectTraining();
 
   connect(corpus_, &CorpusView::corpusLoaded, this, [this](const QString& path, int kept) {
     statusBar()->showMessage(tr("Corpus %1: %2 sentences").arg(path).arg(kept), 5000);
+    train_->setCorpus(path, tr("%1 sentences").arg(kept));
     QSettings().setValue("corpus/last", path);
   });
   connect(corpus_, &CorpusView::corpusFailed, this, [this](const QString& message) { showError(tr("Corpus"), message); });
@@ -82,6 +104,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   if (corpus.isEmpty()) statusBar()->showMessage(tr("Default corpus not found (build with wordnet-base installed)"));
   else corpus_->loadCorpus(corpus);
 
+  setModelReady(false);
   const QString lastModel = settings.value("model/last").toString();
   const QString model = QFileInfo::exists(lastModel + "/config.json") ? lastModel : defaultModelPath();
   if (model.isEmpty()) {
@@ -92,9 +115,129 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   }
 }
 
-MainWindow::~MainWindow() {
-  inferenceThread_->quit();
-  inferenceThread_->wait();
+MainWindow::~MainWindow() { stopThreads(); }
+
+void MainWindow::buildMenus() {
+  auto* file = menuBar()->addMenu(tr("&File"));
+  file->addAction(tr("&New training..."), QKeySequence::New, this, [this] { tabs_->setCurrentWidget(train_); });
+  file->addAction(tr("Open &model folder..."), QKeySequence(tr("Ctrl+M")), this, &MainWindow::openModelDialog);
+  recentMenu_ = file->addMenu(tr("&Recent models"));
+  file->addAction(tr("&Save model as..."), QKeySequence::SaveAs, this, &MainWindow::saveModelDialog);
+  file->addSeparator();
+  file->addAction(tr("Open &corpus..."), QKeySequence::Open, this, &MainWindow::openCorpusDialog);
+  file->addAction(tr("&Export curves..."), QKeySequence(tr("Ctrl+E")), this, &MainWindow::exportCurvesDialog);
+  file->addSeparator();
+  file->addAction(tr("&Quit"), QKeySequence::Quit, this, &QWidget::close);
+  menuBar()->addMenu(tr("&Help"))->addAction(tr("&About Latent Studio"), this, &MainWindow::showAbout);
+}
+
+// The inference worker lives on its own thread; every call to it is queued.
+void MainWindow::connectInference() {
+  inferenceThread_ = new QThread(this);
+  inferenceThread_->setObjectName("inference");
+  worker_ = new InferenceWorker(snapshots_);
+  worker_->moveToThread(inferenceThread_);
+  connect(inferenceThread_, &QThread::finished, worker_, &QObject::deleteLater);
+  connect(reconstruct_, &ReconstructView::requestReconstruct, worker_, &InferenceWorker::reconstruct);
+  connect(worker_, &InferenceWorker::reconstructed, reconstruct_, &ReconstructView::showResult);
+  connect(interpolate_, &InterpolateView::requestInterpolate, worker_, &InferenceWorker::interpolate);
+  connect(interpolate_, &InterpolateView::requestDecodeAt, worker_, &InferenceWorker::decodeAt);
+  connect(worker_, &InferenceWorker::interpolated, interpolate_, &InterpolateView::showInterpolation);
+  connect(worker_, &InferenceWorker::decodedAt, interpolate_, &InterpolateView::showDecodeAt);
+  connect(generate_, &GenerateView::requestGenerate, worker_, &InferenceWorker::generate);
+  connect(worker_, &InferenceWorker::generated, generate_, &GenerateView::showTrace);
+  connect(worker_, &InferenceWorker::modelOpened, this, &MainWindow::onModelOpened);
+  connect(worker_, &InferenceWorker::failed, this, &MainWindow::showError);
+  connect(worker_, &InferenceWorker::modelSaved, this,
+          [this](const QString& dir) { statusBar()->showMessage(tr("Model saved to %1").arg(dir), 8000); });
+  connect(worker_, &InferenceWorker::snapshotInUse, this, [this](qint64 step) {
+    modelLabel_->setText(tr("model: training snapshot, step %1").arg(step));
+  });
+  inferenceThread_->start();
+}
+
+// The training worker: start() blocks its thread for the whole run; pause/stop are direct
+// thread-safe calls; progress is drained by a timer instead of one signal per step.
+void MainWindow::connectTraining() {
+  trainingThread_ = new QThread(this);
+  trainingThread_->setObjectName("training");
+  trainer_ = new TrainingWorker(snapshots_);
+  trainer_->moveToThread(trainingThread_);
+  connect(trainingThread_, &QThread::finished, trainer_, &QObject::deleteLater);
+  connect(train_, &TrainView::startRequested, this, [this](const TrainRequest& r) {
+    if (training_) return;
+    training_ = true;
+    train_->setRunning(true);
+    setModelReady(true);  // the views follow the training snapshots from now on
+    QMetaObject::invokeMethod(trainer_, "start", Qt::QueuedConnection, Q_ARG(latent::ui::TrainRequest, r));
+  });
+  connect(train_, &TrainView::pauseRequested, this, [this] {
+    trainer_->pause();
+    train_->setPaused(true);
+    statusBar()->showMessage(tr("Training paused"));
+  });
+  connect(train_, &TrainView::resumeRequested, this, [this] {
+    trainer_->resume();
+    train_->setPaused(false);
+    statusBar()->showMessage(tr("Training resumed"), 3000);
+  });
+  connect(train_, &TrainView::stopRequested, this, [this] {
+    trainer_->stop(true);
+    statusBar()->showMessage(tr("Stopping after the current step; saving the checkpoint..."));
+  });
+  connect(train_, &TrainView::chooseCorpus, this, &MainWindow::openCorpusDialog);
+  connect(trainer_, &TrainingWorker::started, this, &MainWindow::onTrainingStarted);
+  connect(trainer_, &TrainingWorker::finished, this, &MainWindow::onTrainingFinished);
+  drainTimer_ = new QTimer(this);
+  drainTimer_->setInterval(kDrainMs);
+  connect(drainTimer_, &QTimer::timeout, this, &MainWindow::drainTraining);
+  trainingThread_->start();
+}
+
+void MainWindow::onTrainingStarted(const QString& outDir, qint64 totalSteps) {
+  runDir_ = outDir;
+  progress_->setRange(0, static_cast<int>(std::min<qint64>(totalSteps, INT_MAX)));
+  progress_->setValue(0);
+  progress_->setVisible(true);
+  etaLabel_->setText(tr("starting..."));
+  drainTimer_->start();
+  statusBar()->showMessage(tr("Training into %1").arg(outDir));
+}
+
+void MainWindow::drainTraining() {
+  TrainingWorker::Pending p = trainer_->take();
+  if (!p.log.isEmpty()) train_->appendLog(p.log);
+  if (!p.points.isEmpty()) {
+    train_->addPoints(p.points);
+    const TrainPoint& last = p.points.last();
+    progress_->setMaximum(static_cast<int>(std::min<qint64>(last.totalSteps, INT_MAX)));
+    progress_->setValue(static_cast<int>(last.step));
+    etaLabel_->setText(tr("step %1/%2, ETA %3").arg(last.step).arg(last.totalSteps).arg(hms(last.etaSeconds)));
+  }
+  for (const auto& e : p.evals) train_->addEval(e);
+}
+
+void MainWindow::onTrainingFinished(int status, const QString& message, const QString& outDir) {
+  drainTraining();
+  drainTimer_->stop();
+  training_ = false;
+  train_->setRunning(false);
+  progress_->setVisible(false);
+  etaLabel_->clear();
+  train_->appendLog({message});
+  Q_EMIT trainingFinished(status, message);
+  if (status == TrainingWorker::Failed) showError(tr("Training"), message);
+  else statusBar()->showMessage(tr("Training %1: %2").arg(status == TrainingWorker::Finished ? tr("finished") : tr("stopped"), message));
+  // The views go on with the run's saved model (best/, else last/) when there is one.
+  if (threadsStopped_) return;
+  if (QFileInfo::exists(outDir + "/best/config.json") || QFileInfo::exists(outDir + "/last/config.json")) openModel(outDir);
+  else if (modelDir_.isEmpty()) setModelReady(false);
+}
+
+void MainWindow::setModelReady(bool ready) {
+  reconstruct_->setModelReady(ready);
+  interpolate_->setModelReady(ready);
+  generate_->setModelReady(ready);
 }
 
 void MainWindow::openModel(const QString& path) {
@@ -102,11 +245,24 @@ void MainWindow::openModel(const QString& path) {
   QMetaObject::invokeMethod(worker_, "openModel", Qt::QueuedConnection, Q_ARG(QString, path));
 }
 
+void MainWindow::saveModelAs(const QString& dir) {
+  QMetaObject::invokeMethod(worker_, "saveModelAs", Qt::QueuedConnection, Q_ARG(QString, dir));
+}
+
+bool MainWindow::exportCurves(const QString& path) {
+  QString error;
+  const bool ok = path.endsWith(".csv", Qt::CaseInsensitive) ? train_->lossPlot()->exportCsv(path, &error)
+                                                             : train_->lossPlot()->exportImage(path, &error);
+  if (ok) statusBar()->showMessage(tr("Curves exported to %1").arg(path), 8000);
+  else showError(tr("Export curves"), error);
+  return ok;
+}
+
 void MainWindow::onModelOpened(const ModelSummary& s) {
   modelDir_ = s.dir;
   modelLabel_->setText(tr("model: %1").arg(s.name));
   modelPanel_->showModel(s);
-  reconstruct_->setModelReady(true);
+  setModelReady(true);
   QSettings settings;
   QStringList recent = settings.value("model/recent").toStringList();
   recent.removeAll(s.dir);
@@ -120,7 +276,7 @@ void MainWindow::onModelOpened(const ModelSummary& s) {
 
 void MainWindow::showError(const QString& context, const QString& message) {
   if (modelDir_.isEmpty()) modelLabel_->setText(tr("no model"));
-  else modelLabel_->setText(tr("model: %1").arg(QFileInfo(modelDir_).fileName()));
+  else if (!training_) modelLabel_->setText(tr("model: %1").arg(QFileInfo(modelDir_).fileName()));
   statusBar()->showMessage(context + ": " + message, 10000);
   // Non-modal: the window and any running work go on while the message shows.
   auto* box = new QMessageBox(QMessageBox::Warning, context, message, QMessageBox::Ok, this);
@@ -147,6 +303,22 @@ void MainWindow::openModelDialog() {
   if (!dir.isEmpty()) openModel(dir);
 }
 
+void MainWindow::saveModelDialog() {
+  const QString dir = QFileDialog::getExistingDirectory(this, tr("Save model into folder"), QDir::homePath());
+  if (dir.isEmpty()) return;
+  if (QFileInfo::exists(dir + "/config.json") &&
+      QMessageBox::question(this, tr("Save model as"), tr("%1 already holds a model. Replace it?").arg(dir)) !=
+          QMessageBox::Yes)
+    return;
+  saveModelAs(dir);
+}
+
+void MainWindow::exportCurvesDialog() {
+  const QString path = QFileDialog::getSaveFileName(this, tr("Export curves"), QDir::homePath() + "/curves.csv",
+                                                    tr("CSV (*.csv);;PNG image (*.png);;PDF (*.pdf)"));
+  if (!path.isEmpty()) exportCurves(path);
+}
+
 void MainWindow::showAbout() {
   QMessageBox::about(this, tr("About Latent Studio"),
                      tr("<b>Latent Studio %1</b><br>Explore the latent space of text: VAE_DDPM models.<br><br>"
@@ -155,10 +327,37 @@ void MainWindow::showAbout() {
                               QString::fromStdString(runtime_summary())));
 }
 
+// Stops training (when one runs, after its current step) and ends both threads.
+void MainWindow::stopThreads() {
+  if (threadsStopped_) return;
+  threadsStopped_ = true;
+  if (training_ && !stopSent_) trainer_->stop(false);  // destroyed without closeEvent: no new checkpoint
+  trainer_->resume();  // a paused run must wake up to see the stop
+  trainingThread_->quit();
+  trainingThread_->wait();
+  inferenceThread_->quit();
+  inferenceThread_->wait();
+}
+
 void MainWindow::closeEvent(QCloseEvent* event) {
+  if (training_) {
+    const auto answer = closePrompt_ ? closePrompt_()
+                                     : QMessageBox::question(this, tr("Training is running"),
+                                                             tr("Save a checkpoint of the current step before closing?"),
+                                                             QMessageBox::Save | QMessageBox::Discard | QMessageBox::Cancel,
+                                                             QMessageBox::Save);
+    if (answer == QMessageBox::Cancel) {
+      event->ignore();
+      return;
+    }
+    statusBar()->showMessage(answer == QMessageBox::Save ? tr("Saving the checkpoint...") : tr("Stopping..."));
+    trainer_->stop(answer == QMessageBox::Save);
+    stopSent_ = true;
+  }
   QSettings settings;
   settings.setValue("window/geometry", saveGeometry());
   settings.setValue("window/state", saveState());
+  stopThreads();
   event->accept();
 }
 

@@ -1,9 +1,14 @@
-// The studio's main window: tabs for the corpus, reconstruction and the model panel;
-// an inference worker on its own thread owns the model. The window only sends requests
-// and shows answers, so it never freezes.
+// The studio's main window: tabs Train, Reconstruct, Interpolate, Generate, Corpus and
+// Model. Two workers on their own threads do the work: the training worker (one run at
+// a time) and the inference worker (the loaded model, or the latest training snapshot).
+// The window only sends requests and shows answers, so it never freezes.
 #pragma once
 
 #include <QMainWindow>
+#include <QMessageBox>
+
+#include <functional>
+#include <memory>
 
 #include "studio_types.h"
 
@@ -11,13 +16,20 @@ class QThread;
 class QMenu;
 class QTabWidget;
 class QLabel;
+class QProgressBar;
+class QTimer;
 
 namespace latent::ui {
 
 class CorpusView;
 class ReconstructView;
+class InterpolateView;
+class GenerateView;
+class TrainView;
 class ModelPanel;
 class InferenceWorker;
+class TrainingWorker;
+class SnapshotSlot;
 
 class MainWindow : public QMainWindow {
   Q_OBJECT
@@ -27,38 +39,73 @@ class MainWindow : public QMainWindow {
 
   CorpusView* corpusView() const { return corpus_; }
   ReconstructView* reconstructView() const { return reconstruct_; }
+  InterpolateView* interpolateView() const { return interpolate_; }
+  GenerateView* generateView() const { return generate_; }
+  TrainView* trainView() const { return train_; }
   ModelPanel* modelPanel() const { return modelPanel_; }
   QTabWidget* tabs() const { return tabs_; }
   QString modelDir() const { return modelDir_; }
+  bool isTraining() const { return training_; }
 
   // Asks the worker to load a model folder; the answer arrives as modelOpened/failed.
   void openModel(const QString& path);
+  // Writes the model in use (a folder or the live training snapshot) to dir.
+  void saveModelAs(const QString& dir);
+  // CSV, PNG or PDF by extension.
+  bool exportCurves(const QString& path);
+  // What closing during training asks (Save, Discard or Cancel); tests replace the dialog.
+  void setClosePrompt(std::function<QMessageBox::StandardButton()> prompt) { closePrompt_ = std::move(prompt); }
 
  Q_SIGNALS:
   void modelReady(const QString& dir);
   void errorShown(const QString& message);
+  void trainingFinished(int status, const QString& message);
 
  protected:
   void closeEvent(QCloseEvent* event) override;
 
  private:
+  void buildMenus();
+  void connectInference();
+  void connectTraining();
   void openCorpusDialog();
   void openModelDialog();
+  void saveModelDialog();
+  void exportCurvesDialog();
   void showAbout();
   void onModelOpened(const ModelSummary& s);
+  void onTrainingStarted(const QString& outDir, qint64 totalSteps);
+  void onTrainingFinished(int status, const QString& message, const QString& outDir);
+  void drainTraining();
   void showError(const QString& context, const QString& message);
   void rebuildRecentMenu();
+  void setModelReady(bool ready);
+  void stopThreads();
 
   QTabWidget* tabs_;
+  TrainView* train_;
   CorpusView* corpus_;
   ReconstructView* reconstruct_;
+  InterpolateView* interpolate_;
+  GenerateView* generate_;
   ModelPanel* modelPanel_;
   QMenu* recentMenu_;
   QLabel* deviceLabel_;
   QLabel* modelLabel_;
+  QProgressBar* progress_;
+  QLabel* etaLabel_;
+  QTimer* drainTimer_;
+  std::shared_ptr<SnapshotSlot> snapshots_;
   QThread* inferenceThread_;
   InferenceWorker* worker_;
+  QThread* trainingThread_;
+  TrainingWorker* trainer_;
   QString modelDir_;
+  QString runDir_;
+  bool training_ = false;
+  bool threadsStopped_ = false;
+  bool stopSent_ = false;
+  std::function<QMessageBox::StandardButton()> closePrompt_;
 };
 
 }  // namespace latent::ui

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <QMetaType>
+#include <QPointF>
 #include <QString>
 #include <QStringList>
 #include <QVector>
@@ -44,8 +45,73 @@ struct ReconstructResult {
   double noiseScale = 0;
 };
 
+
+// One training step, as plotted (x = step or seconds since the start).
+struct TrainPoint {
+  qint64 step = 0;
+  double seconds = 0;
+  double loss = 0, rec = 0, kl = 0, ddpm = 0;  // per sentence means (rec, kl: summed over tokens)
+  double lr = 0, gradNorm = 0;
+  double sentencesPerSec = 0, etaSeconds = 0;
+  qint64 totalSteps = 0;
+};
+
+// One evaluation: reconstruction BLEU on held-out sentences and a few samples.
+struct EvalPoint {
+  qint64 step = 0;
+  double seconds = 0;
+  double bleu = 0;
+  int n = 0;
+  bool best = false;
+  QStringList reconstructions;  // "input -> output"
+  QStringList samples;          // decoded from the diffusion prior
+};
+
+// What the Train view asks for.
+struct TrainRequest {
+  QString corpusPath;       // training sentences
+  QString validPath;        // held-out sentences; empty: valid.txt beside the corpus, else the last 1%
+  QString outDir;           // run folder (best/, last/, metrics.jsonl)
+  QString configJson;       // full config ({"model":..,"train":..})
+  QString device = "cpu";   // cpu | cuda
+  bool resume = false;
+};
+
+struct InterpolateResult {
+  int requestId = 0;
+  QVector<double> t;        // N points in [0, 1]
+  QStringList sentences;    // decoded at each point
+  QVector<QPointF> path2d;  // the N latents projected on their first two principal components
+  bool slerp = false;
+};
+
+// The slider's position between A and B, decoded.
+struct DecodeAtResult {
+  int requestId = 0;
+  double t = 0;
+  QString sentence;
+  QPointF point2d;          // in the projection of the last InterpolateResult
+};
+
+// DDPM/DDIM generation recorded step by step. Frames run from t = T (pure noise) to t = 0.
+struct GenerateTrace {
+  int requestId = 0;
+  QString sampler;                     // ddpm | ddim
+  int samples = 0;
+  QVector<int> frameT;                 // diffusion time of each recorded frame, descending to 0
+  QVector<QStringList> frameSentences; // [frame][sample]: what x_t decodes to at that frame
+  QVector<int> normT;                  // diffusion time of every sampler step, descending to 0
+  QVector<QVector<float>> norms;       // [sample][i]: ||x_t|| at normT[i]
+};
+
 }  // namespace latent::ui
 
 Q_DECLARE_METATYPE(latent::ui::DecodeSettings)
 Q_DECLARE_METATYPE(latent::ui::ModelSummary)
 Q_DECLARE_METATYPE(latent::ui::ReconstructResult)
+Q_DECLARE_METATYPE(latent::ui::TrainPoint)
+Q_DECLARE_METATYPE(latent::ui::EvalPoint)
+Q_DECLARE_METATYPE(latent::ui::TrainRequest)
+Q_DECLARE_METATYPE(latent::ui::InterpolateResult)
+Q_DECLARE_METATYPE(latent::ui::DecodeAtResult)
+Q_DECLARE_METATYPE(latent::ui::GenerateTrace)

@@ -16,7 +16,6 @@
 namespace latent::cli {
 namespace {
 
-namespace fs = std::filesystem;
 TrainControl* g_control = nullptr;  // for the SIGINT handler
 
 std::string hms(double s) {
@@ -46,23 +45,6 @@ Config build_config(const TrainArgs& a) {
   return c;
 }
 
-// --valid, else valid.txt next to a train.txt corpus, else the last 1% of the corpus.
-void split_valid(const TrainArgs& a, std::vector<std::string>& train, std::vector<std::string>& valid) {
-  std::string vpath = a.valid;
-  if (vpath.empty() && fs::path(a.corpus).filename() == "train.txt") {
-    const auto sibling = fs::path(a.corpus).parent_path() / "valid.txt";
-    if (fs::exists(sibling)) vpath = sibling.string();
-  }
-  if (!vpath.empty()) {
-    valid = load_corpus(vpath).sentences;
-    return;
-  }
-  const size_t n = std::max<size_t>(1, train.size() / 100);
-  if (train.size() < 2) return;
-  valid.assign(train.end() - static_cast<long>(n), train.end());
-  train.resize(train.size() - n);
-}
-
 void run_train(const TrainArgs& a) {
   TrainOptions o;
   o.config = build_config(a);
@@ -72,7 +54,7 @@ void run_train(const TrainArgs& a) {
   const Corpus corpus = load_corpus(a.corpus);
   std::fprintf(stderr, "corpus %s: %s\n", a.corpus.c_str(), corpus.stats.summary().c_str());
   o.train_sentences = corpus.sentences;
-  split_valid(a, o.train_sentences, o.valid_sentences);
+  split_held_out(a.corpus, a.valid, o.train_sentences, o.valid_sentences);
   std::fprintf(stderr, "%zu training, %zu held-out sentences\n", o.train_sentences.size(), o.valid_sentences.size());
 
   const bool tty = isatty(fileno(stderr));

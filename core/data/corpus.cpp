@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <filesystem>
 #include <sstream>
 #include <unordered_set>
 
@@ -145,6 +147,27 @@ std::vector<size_t> length_histogram(const std::vector<std::string>& sentences, 
     ++hist[b];
   }
   return hist;
+}
+
+std::string split_held_out(const std::string& corpus_path, const std::string& valid_path,
+                           std::vector<std::string>& train, std::vector<std::string>& valid) {
+  namespace fs = std::filesystem;
+  std::string vpath = valid_path;
+  if (vpath.empty() && fs::path(corpus_path).filename() == "train.txt") {
+    const auto sibling = fs::path(corpus_path).parent_path() / "valid.txt";
+    std::error_code ec;
+    if (fs::exists(sibling, ec)) vpath = sibling.string();
+  }
+  if (!vpath.empty()) {
+    valid = load_corpus(vpath).sentences;
+    return vpath;
+  }
+  valid.clear();
+  if (train.size() < 2) return "none (corpus too small)";
+  const size_t n = std::max<size_t>(1, train.size() / 100);
+  valid.assign(train.end() - static_cast<long>(n), train.end());
+  train.resize(train.size() - n);
+  return "last 1% of the corpus";
 }
 
 }  // namespace latent

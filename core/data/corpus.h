@@ -55,6 +55,12 @@ Corpus load_corpus(const std::string& path, const CorpusOptions& options = {});
 // The same, from bytes already in memory (path is only used in messages).
 Corpus parse_corpus(const std::string& bytes, const std::string& path, const CorpusOptions& options = {});
 
+// Held-out sentences for training: from valid_path when given, else valid.txt beside a
+// corpus named train.txt, else the last 1% of `train` (then removed from it). Returns
+// where they came from ("FILE" or "last 1% of the corpus").
+std::string split_held_out(const std::string& corpus_path, const std::string& valid_path,
+                           std::vector<std::string>& train, std::vector<std::string>& valid);
+
 // Histogram of sentence lengths in whitespace words: bucket i holds lengths in
 // [i*width+1, (i+1)*width]; the last bucket also holds everything longer.
 std::vector<size_t> length_histogram(const std::vector<std::string>& sentences, size_t width, size_t buckets);

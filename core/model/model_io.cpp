@@ -27,17 +27,9 @@ io::NamedTensors state_tensors(torch::nn::Module& m) {
   return out;
 }
 
-LoadedModel load_model(const std::string& path) {
-  const std::string dir = resolve_model_dir(path);
-  const nlohmann::json j = io::read_model_config(dir);
-  const std::string cfg_path = io::join(dir, io::files::kConfig);
-  Config config = config_from_json(j, cfg_path);
-  Tokenizer tok = Tokenizer::load(io::join(dir, io::files::kTokenizer));
-  VaeDdpm model(config.model, tok.vocab_size());
-
-  const std::string wpath = io::join(dir, io::files::kWeights);
+void load_state(VaeDdpm& model, io::NamedTensors tensors, const std::string& where) {
   std::map<std::string, at::Tensor> stored;
-  for (auto& [name, t] : io::load(wpath)) stored.emplace(name, std::move(t));
+  for (auto& [name, t] : tensors) stored.emplace(name, std::move(t));
   std::string missing, mismatched;
   {
     torch::NoGradGuard guard;
@@ -56,13 +48,43 @@ LoadedModel load_model(const std::string& path) {
       stored.erase(it);
     }
   }
-  if (!missing.empty()) throw Error(wpath, "missing tensors for this config: " + missing);
-  if (!mismatched.empty()) throw Error(wpath, "tensor shapes do not match config.json: " + mismatched);
+  if (!missing.empty()) throw Error(where, "missing tensors for this config: " + missing);
+  if (!mismatched.empty()) throw Error(where, "tensor shapes do not match config.json: " + mismatched);
   if (!stored.empty()) {
     std::string extra;
     for (const auto& [name, t] : stored) extra += (extra.empty() ? "" : ", ") + name;
-    throw Error(wpath, "unexpected tensors: " + extra);
+    throw Error(where, "unexpected tensors: " + extra);
   }
+}
+
+ModelSnapshot take_snapshot(const Config& config, const Tokenizer& tokenizer, VaeDdpm& model, int64_t step) {
+  ModelSnapshot s;
+  s.step = step;
+  s.config = config;
+  s.tokenizer_proto = tokenizer.serialized();
+  torch::NoGradGuard guard;
+  for (auto& [name, t] : state_tensors(*model)) s.tensors.emplace_back(name, t.detach().to(at::kCPU, /*non_blocking=*/false, /*copy=*/true));
+  return s;
+}
+
+LoadedModel restore_snapshot(const ModelSnapshot& s, const std::string& where) {
+  Tokenizer tok = Tokenizer::from_serialized(s.tokenizer_proto, where);
+  VaeDdpm model(s.config.model, tok.vocab_size());
+  load_state(model, s.tensors, where);
+  model->eval();
+  return {where, s.config, std::move(tok), std::move(model)};
+}
+
+LoadedModel load_model(const std::string& path) {
+  const std::string dir = resolve_model_dir(path);
+  const nlohmann::json j = io::read_model_config(dir);
+  const std::string cfg_path = io::join(dir, io::files::kConfig);
+  Config config = config_from_json(j, cfg_path);
+  Tokenizer tok = Tokenizer::load(io::join(dir, io::files::kTokenizer));
+  VaeDdpm model(config.model, tok.vocab_size());
+
+  const std::string wpath = io::join(dir, io::files::kWeights);
+  load_state(model, io::load(wpath), wpath);
   model->eval();
   return {dir, std::move(config), std::move(tok), std::move(model)};
 }

@@ -1,6 +1,7 @@
 // Saving and loading a VaeDdpm model directory (see io/model_dir.h for the layout).
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 #include "model/config.h"
@@ -23,6 +24,22 @@ std::string resolve_model_dir(const std::string& path);
 // Builds the model from config.json, loads weights (every tensor must be present with
 // the right shape; unexpected ones are errors too), on the CPU, in eval mode.
 LoadedModel load_model(const std::string& path);
+
+// Copies `tensors` into the model's parameters and buffers. Every tensor must be present
+// with the right shape; unexpected ones are errors too (messages start with `where`).
+void load_state(VaeDdpm& model, io::NamedTensors tensors, const std::string& where);
+
+// A copy of a model's weights on the CPU, with what is needed to rebuild it: taken by the
+// training thread, read by inference (a live view of a model in training).
+struct ModelSnapshot {
+  int64_t step = 0;
+  Config config;
+  std::string tokenizer_proto;
+  io::NamedTensors tensors;
+};
+ModelSnapshot take_snapshot(const Config& config, const Tokenizer& tokenizer, VaeDdpm& model, int64_t step);
+// A model in eval mode on the CPU; `where` names the snapshot in errors and in LoadedModel::dir.
+LoadedModel restore_snapshot(const ModelSnapshot& snapshot, const std::string& where);
 
 // Writes tokenizer.model, model.safetensors (in `dtype`, e.g. at::kHalf for a compact
 // copy; loading converts back to float32) and config.json last; each file atomically.

@@ -27,6 +27,10 @@ void TrainControl::request_stop() {
   stop_ = true;
   cv_.notify_all();
 }
+void TrainControl::request_abort() {
+  abort_ = true;
+  request_stop();
+}
 void TrainControl::request_pause() { pause_ = true; }
 void TrainControl::resume() {
   pause_ = false;
@@ -294,9 +298,14 @@ TrainResult Run::run() {
     while (state_.step < total_steps_) {
       control_.wait_if_paused();
       if (control_.stop_requested()) {
-        evaluate_and_checkpoint();
         result.status = TrainResult::Status::Stopped;
-        result.message = "stopped at step " + std::to_string(state_.step) + "; resume with --resume";
+        if (control_.abort_requested()) {
+          result.message = "stopped at step " + std::to_string(state_.step) + " without saving; " +
+                           io::join(opt_.out_dir, "last") + " holds the last saved checkpoint";
+        } else {
+          evaluate_and_checkpoint();
+          result.message = "stopped at step " + std::to_string(state_.step) + "; resume with --resume";
+        }
         break;
       }
       const int64_t sentences = train_step(p);
@@ -313,15 +322,15 @@ TrainResult Run::run() {
       }
       window_sentences += sentences;
       ++window_steps;
+      p.step = state_.step;
+      p.epoch = state_.epoch;
+      p.elapsed_seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+      p.nonfinite_skipped = state_.nonfinite_total;
       const bool log_now = state_.step % config_.train.log_every == 0 || state_.step == total_steps_ || state_.step == 1;
       if (log_now) {
         const double secs = std::chrono::duration<double>(Clock::now() - window_start).count();
-        p.step = state_.step;
-        p.epoch = state_.epoch;
         p.sentences_per_sec = secs > 0 ? window_sentences / secs : 0;
-        p.elapsed_seconds = std::chrono::duration<double>(Clock::now() - t0).count();
         p.eta_seconds = secs > 0 && window_steps > 0 ? (total_steps_ - state_.step) * secs / window_steps : 0;
-        p.nonfinite_skipped = state_.nonfinite_total;
         append_metrics({{"type", "train"}, {"step", p.step}, {"epoch", p.epoch}, {"loss", p.loss}, {"rec", p.rec},
                         {"kl", p.kl}, {"ddpm", p.ddpm}, {"lr", p.lr}, {"grad_norm", p.grad_norm},
                         {"sentences_per_sec", p.sentences_per_sec}, {"elapsed", p.elapsed_seconds}});
@@ -329,6 +338,9 @@ TrainResult Run::run() {
         window_start = Clock::now();
         window_sentences = window_steps = 0;
       }
+      if (cb_.on_step) cb_.on_step(p);
+      if (cb_.on_snapshot && cb_.snapshot_every > 0 && (state_.step == 1 || state_.step % cb_.snapshot_every == 0))
+        cb_.on_snapshot(take_snapshot(config_, *tok_, model_, state_.step));
       if (config_.train.eval_every > 0 && state_.step % config_.train.eval_every == 0) {
         evaluate_and_checkpoint();
         last_eval_step = state_.step;

@@ -39,8 +39,18 @@ struct EvalReport {
   std::vector<std::string> samples;                                   // from the diffusion prior
 };
 
+struct ModelSnapshot;
+
 struct TrainCallbacks {
-  std::function<void(const TrainProgress&)> on_progress;
+  std::function<void(const TrainProgress&)> on_progress;  // every train.log_every steps
+  // After every optimiser step, on the training thread: keep it cheap (the GUI queues
+  // the values and draws them at its own pace). sentences_per_sec and eta_seconds are
+  // those of the last log window.
+  std::function<void(const TrainProgress&)> on_step;
+  // A copy of the weights after step 1 and then every snapshot_every steps (0: never),
+  // so another thread can run inference on the model as it is now.
+  int64_t snapshot_every = 0;
+  std::function<void(ModelSnapshot&&)> on_snapshot;
   std::function<void(const EvalReport&)> on_eval;
   std::function<void(const std::string&)> on_log;  // human-readable lines
 };
@@ -49,18 +59,21 @@ struct TrainCallbacks {
 class TrainControl {
  public:
   void request_stop();
+  // Stop without writing a new checkpoint: the run folder keeps its last saved state.
+  void request_abort();
   // The same from a signal handler: a lock-free atomic store only (no wake-up of a
   // paused run), so it is async-signal-safe.
   void request_stop_from_signal() { stop_ = true; }
   void request_pause();
   void resume();
   bool stop_requested() const { return stop_; }
+  bool abort_requested() const { return abort_; }
   bool paused() const { return pause_; }
   // Blocks while paused (returns at once otherwise, or when stop is requested).
   void wait_if_paused();
 
  private:
-  std::atomic<bool> stop_{false}, pause_{false};
+  std::atomic<bool> stop_{false}, pause_{false}, abort_{false};
   std::mutex mu_;
   std::condition_variable cv_;
 };

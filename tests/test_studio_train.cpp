@@ -1,0 +1,191 @@
+// The Train view, offscreen, with real (tiny) training on the training worker's thread:
+// curve points arrive, pause stops them, resume restarts them, stop ends the run with a
+// checkpoint; inference during training uses the live snapshot; closing the window
+// mid-training asks, saves (or not) and exits cleanly; invalid settings show inline.
+#include <QApplication>
+#include <QPlainTextEdit>
+#include <QPushButton>
+#include <QStandardPaths>
+#include <QTabWidget>
+#include <QTemporaryDir>
+#include <QThread>
+#include <filesystem>
+#include <fstream>
+
+#include "corpus_view.h"
+#include "data/corpus.h"
+#include "main_window.h"
+#include "model/model_io.h"
+#include "test_util.h"
+#include "views/loss_plot.h"
+#include "views/reconstruct_view.h"
+#include "views/train_view.h"
+
+using namespace latent;
+namespace fs = std::filesystem;
+
+class TestStudioTrain : public QObject {
+  Q_OBJECT
+  QTemporaryDir tmp_;
+  QString corpus_;
+
+  void save(QWidget* w, const char* name) { QVERIFY(w->grab().save(QString::fromStdString(test::artifact(name)))); }
+
+  static QPushButton* button(QWidget* parent, const QString& text) {
+    for (auto* b : parent->findChildren<QPushButton*>())
+      if (b->text() == text) return b;
+    return nullptr;
+  }
+
+  // A window on a 300-sentence corpus with the tiny preset and a run folder in tmp.
+  void prepare(ui::MainWindow& w, const QString& run, int steps) {
+    w.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&w));
+    QVERIFY(w.corpusView()->loadCorpus(corpus_));
+    w.tabs()->setCurrentWidget(w.trainView());
+    w.trainView()->setPreset("tiny");
+    w.trainView()->setSteps(steps);
+    w.trainView()->setOutDir(tmp_.filePath(run));
+    QVERIFY2(w.trainView()->isConfigValid(), qPrintable(w.trainView()->validationMessage()));
+  }
+
+ private Q_SLOTS:
+  void initTestCase() {
+    QStandardPaths::setTestModeEnabled(true);
+    QSettings().clear();
+    qputenv("LATENT_RESOURCE_DIR", QByteArray(LATENT_CORPUS_DIR "/.."));
+    auto sentences = load_corpus(test::corpusFile("valid.txt")).sentences;
+    sentences.resize(300);
+    corpus_ = tmp_.filePath("corpus.txt");
+    std::ofstream out(corpus_.toStdString());
+    for (const auto& s : sentences) out << s << '\n';
+  }
+
+  void trainingAddsPointsPauseStopsThemStopEnds() {
+    ui::MainWindow w;
+    prepare(w, "run-a", 100000);
+    ui::TrainView* tv = w.trainView();
+    QSignalSpy finished(&w, &ui::MainWindow::trainingFinished);
+    QTest::mouseClick(button(tv, "Start"), Qt::LeftButton);
+    QVERIFY(w.isTraining());
+    QTRY_VERIFY_WITH_TIMEOUT(tv->lossPlot()->pointCount() > 20, 60000);
+
+    // Mid-training inference runs on the latest snapshot of the weights.
+    w.tabs()->setCurrentWidget(w.reconstructView());
+    auto* input = w.reconstructView()->findChild<QPlainTextEdit*>();
+    input->setPlainText("the cat sat on the mat");
+    w.reconstructView()->run();
+    QTRY_COMPARE_WITH_TIMEOUT(w.reconstructView()->resultCount(), 1, 30000);
+    w.tabs()->setCurrentWidget(tv);
+
+    QTest::mouseClick(button(tv, "Pause"), Qt::LeftButton);
+    QVERIFY(button(tv, "Resume"));
+    QTest::qWait(800);  // the step in progress ends and its point is drained
+    const int paused = tv->lossPlot()->pointCount();
+    QTest::qWait(1200);
+    QCOMPARE(tv->lossPlot()->pointCount(), paused);
+    QTest::mouseClick(button(tv, "Resume"), Qt::LeftButton);
+    QTRY_VERIFY_WITH_TIMEOUT(tv->lossPlot()->pointCount() > paused + 5, 30000);
+    save(tv, "train_view.png");
+
+    QTest::mouseClick(button(tv, "Stop"), Qt::LeftButton);
+    QVERIFY(finished.wait(60000));
+    QCOMPARE(finished.at(0).at(0).toInt(), 1);  // stopped
+    QVERIFY(!w.isTraining());
+    QVERIFY(fs::exists(tmp_.filePath("run-a/last/trainer_state.json").toStdString()));
+    QVERIFY(tv->logText().contains("stopped at step"));
+    // Curves export as CSV (one line per step) and as images.
+    QVERIFY(w.exportCurves(tmp_.filePath("curves.csv")));
+    QVERIFY(w.exportCurves(tmp_.filePath("curves.pdf")));
+    const std::string csv = test::slurp(tmp_.filePath("curves.csv").toStdString());
+    QVERIFY(std::count(csv.begin(), csv.end(), '\n') > tv->lossPlot()->pointCount());
+    QVERIFY(fs::file_size(tmp_.filePath("curves.pdf").toStdString()) > 1000);
+  }
+
+  void shortTrainingFinishesAndLoadsItsModel() {
+    ui::MainWindow w;
+    prepare(w, "run-b", 40);
+    QSignalSpy finished(&w, &ui::MainWindow::trainingFinished);
+    QSignalSpy ready(&w, &ui::MainWindow::modelReady);
+    w.trainView()->start();
+    QVERIFY(finished.wait(60000));
+    QCOMPARE(finished.at(0).at(0).toInt(), 0);  // finished
+    QCOMPARE(w.trainView()->lossPlot()->pointCount(), 40);
+    QVERIFY(w.trainView()->lossPlot()->evalCount() >= 1);
+    QVERIFY(w.trainView()->logText().contains("reconstruction BLEU"));
+    QVERIFY(ready.wait(20000));
+    QVERIFY(w.modelDir().contains("run-b"));
+    // The finished run's folder is taken: starting again there is refused inline.
+    w.trainView()->setOutDir(tmp_.filePath("run-b"));
+    QVERIFY(!w.trainView()->isConfigValid());
+    QVERIFY(w.trainView()->validationMessage().contains("already holds a run"));
+  }
+
+  void closingMidTrainingSavesAndExits() {
+    auto* w = new ui::MainWindow;
+    prepare(*w, "run-c", 100000);
+    w->trainView()->start();
+    QTRY_VERIFY_WITH_TIMEOUT(w->trainView()->lossPlot()->pointCount() > 3, 60000);
+    int asked = 0;
+    w->setClosePrompt([&] { return ++asked == 1 ? QMessageBox::Cancel : QMessageBox::Save; });
+    QVERIFY(!w->close());  // Cancel keeps the window and the run
+    QVERIFY(w->isVisible() && w->isTraining());
+    QVERIFY(w->close());   // Save: stop after the current step, write last/, end the threads
+    QCOMPARE(asked, 2);
+    const auto state = test::readJson(tmp_.filePath("run-c/last/trainer_state.json").toStdString());
+    QVERIFY(state.at("step").get<int>() >= 3);
+    delete w;
+  }
+
+  void closingMidTrainingWithoutSavingKeepsTheEarlierCheckpoint() {
+    auto* w = new ui::MainWindow;
+    prepare(*w, "run-d", 100000);
+    w->trainView()->findChild<QPlainTextEdit*>("overrides")->setPlainText(R"({"train": {"eval_every": 10}})");
+    QTRY_VERIFY(w->trainView()->isConfigValid());
+    w->trainView()->start();
+    QTRY_VERIFY_WITH_TIMEOUT(w->trainView()->lossPlot()->pointCount() > 13, 60000);
+    w->setClosePrompt([] { return QMessageBox::Discard; });
+    QVERIFY(w->close());
+    delete w;
+    // last/ holds the checkpoint of an evaluation step, intact and loadable.
+    const QString last = tmp_.filePath("run-d/last");
+    const auto state = test::readJson((last + "/trainer_state.json").toStdString());
+    QCOMPARE(state.at("step").get<int>() % 10, 0);
+    QVERIFY(load_model(last.toStdString()).model);
+  }
+
+  void invalidSettingsShowInlineAndDisableStart() {
+    ui::MainWindow w;
+    prepare(w, "run-e", 10);
+    auto* overrides = w.trainView()->findChild<QPlainTextEdit*>("overrides");
+    QVERIFY(overrides);
+    overrides->setPlainText(R"({"model": {"encoder": {"heads": 5}}})");
+    QTRY_VERIFY(!w.trainView()->isConfigValid());
+    QVERIFY(w.trainView()->validationMessage().contains("model.encoder"));
+    QVERIFY(!button(w.trainView(), "Start")->isEnabled());
+    overrides->setPlainText("{not json");
+    QTRY_VERIFY(w.trainView()->validationMessage().contains("Overrides"));
+    overrides->clear();
+    QTRY_VERIFY(w.trainView()->isConfigValid());
+  }
+
+  void badCorpusFileFailsTheRunWithAMessage() {
+    ui::MainWindow w;
+    prepare(w, "run-f", 10);
+    ui::TrainRequest r;
+    r.corpusPath = tmp_.filePath("does-not-exist.txt");
+    r.outDir = tmp_.filePath("run-f");
+    r.configJson = w.trainView()->configJson();
+    QSignalSpy finished(&w, &ui::MainWindow::trainingFinished);
+    QSignalSpy error(&w, &ui::MainWindow::errorShown);
+    Q_EMIT w.trainView()->startRequested(r);
+    QVERIFY(finished.wait(20000));
+    QCOMPARE(finished.at(0).at(0).toInt(), 2);  // failed
+    QVERIFY(error.count() >= 1);
+    QVERIFY(error.at(0).at(0).toString().contains("does-not-exist.txt"));
+    QVERIFY(w.isVisible());
+  }
+};
+
+QTEST_MAIN(TestStudioTrain)
+#include "test_studio_train.moc"

@@ -1,0 +1,362 @@
+#include "views/train_view.h"
+
+#include <QCheckBox>
+#include <QComboBox>
+#include <QDateTime>
+#include <QDir>
+#include <QDoubleSpinBox>
+#include <QFileDialog>
+#include <QFormLayout>
+#include <QGroupBox>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QLineEdit>
+#include <QPlainTextEdit>
+#include <QPushButton>
+#include <QScrollArea>
+#include <QSpinBox>
+#include <QSplitter>
+#include <QStandardPaths>
+#include <QTimer>
+#include <QVBoxLayout>
+
+#include <nlohmann/json.hpp>
+
+#include "model/config.h"
+#include "views/loss_plot.h"
+
+namespace latent::ui {
+
+namespace {
+
+QSpinBox* spin(int lo, int hi, QWidget* parent) {
+  auto* s = new QSpinBox(parent);
+  s->setRange(lo, hi);
+  return s;
+}
+
+QDoubleSpinBox* dspin(double lo, double hi, int decimals, double step, QWidget* parent) {
+  auto* s = new QDoubleSpinBox(parent);
+  s->setRange(lo, hi);
+  s->setDecimals(decimals);
+  s->setSingleStep(step);
+  return s;
+}
+
+}  // namespace
+
+TrainView::TrainView(QWidget* parent) : QWidget(parent) {
+  auto* settings = new QWidget(this);
+  auto* left = new QVBoxLayout(settings);
+
+  // Corpus: the one loaded in the Corpus tab.
+  auto* corpusBox = new QGroupBox(tr("Corpus"), settings);
+  auto* corpusLayout = new QVBoxLayout(corpusBox);
+  corpusLabel_ = new QLabel(tr("no corpus loaded"), corpusBox);
+  corpusLabel_->setWordWrap(true);
+  corpusLabel_->setTextInteractionFlags(Qt::TextSelectableByMouse);
+  auto* chooseCorpus = new QPushButton(tr("Choose corpus..."), corpusBox);
+  connect(chooseCorpus, &QPushButton::clicked, this, &TrainView::chooseCorpus);
+  corpusLayout->addWidget(corpusLabel_);
+  corpusLayout->addWidget(chooseCorpus, 0, Qt::AlignLeft);
+  left->addWidget(corpusBox);
+
+  // Configuration: a preset, then the fields people change most, then JSON for the rest.
+  auto* configBox = new QGroupBox(tr("Configuration"), settings);
+  auto* form = new QFormLayout(configBox);
+  preset_ = new QComboBox(configBox);
+  for (const auto& n : preset_names()) preset_->addItem(QString::fromStdString(n));
+  form->addRow(tr("Preset"), preset_);
+  latentDim_ = spin(1, 4096, configBox);
+  form->addRow(tr("Latent size"), latentDim_);
+  encHidden_ = spin(8, 4096, configBox);
+  encLayers_ = spin(1, 48, configBox);
+  encHeads_ = spin(1, 64, configBox);
+  auto* encRow = new QHBoxLayout;
+  encRow->addWidget(encHidden_);
+  encRow->addWidget(new QLabel(tr("x"), configBox));
+  encRow->addWidget(encLayers_);
+  encRow->addWidget(new QLabel(tr("heads"), configBox));
+  encRow->addWidget(encHeads_);
+  form->addRow(tr("Encoder width x layers"), encRow);
+  decHidden_ = spin(8, 4096, configBox);
+  decLayers_ = spin(1, 48, configBox);
+  decHeads_ = spin(1, 64, configBox);
+  auto* decRow = new QHBoxLayout;
+  decRow->addWidget(decHidden_);
+  decRow->addWidget(new QLabel(tr("x"), configBox));
+  decRow->addWidget(decLayers_);
+  decRow->addWidget(new QLabel(tr("heads"), configBox));
+  decRow->addWidget(decHeads_);
+  form->addRow(tr("Decoder width x layers"), decRow);
+  vocab_ = spin(16, 100000, configBox);
+  form->addRow(tr("Vocabulary (max pieces)"), vocab_);
+  diffusionSteps_ = spin(1, 10000, configBox);
+  form->addRow(tr("Diffusion steps T"), diffusionSteps_);
+  alphaDdpm_ = dspin(0, 1000, 3, 0.1, configBox);
+  form->addRow(tr("Diffusion loss weight"), alphaDdpm_);
+  wordDropout_ = dspin(0, 0.95, 2, 0.05, configBox);
+  form->addRow(tr("Word dropout"), wordDropout_);
+  steps_ = spin(1, 10000000, configBox);
+  form->addRow(tr("Steps"), steps_);
+  batch_ = spin(1, 4096, configBox);
+  form->addRow(tr("Batch size"), batch_);
+  lr_ = dspin(1e-7, 1.0, 7, 1e-4, configBox);
+  form->addRow(tr("Learning rate"), lr_);
+  evalEvery_ = spin(0, 1000000, configBox);
+  evalEvery_->setSpecialValueText(tr("only at the end"));
+  form->addRow(tr("Evaluate every"), evalEvery_);
+  seed_ = spin(0, 2147483647, configBox);
+  form->addRow(tr("Seed"), seed_);
+  device_ = new QComboBox(configBox);
+  device_->addItem(tr("CPU"), "cpu");
+  form->addRow(tr("Device"), device_);
+  threads_ = spin(0, 256, configBox);
+  threads_->setSpecialValueText(tr("all cores"));
+  form->addRow(tr("CPU threads"), threads_);
+  overrides_ = new QPlainTextEdit(configBox);
+  overrides_->setObjectName("overrides");
+  overrides_->setPlaceholderText(tr("More settings as JSON, applied last, e.g.\n{\"model\": {\"posterior\": \"learned\"}}"));
+  overrides_->setMaximumHeight(70);
+  form->addRow(tr("Overrides"), overrides_);
+  left->addWidget(configBox);
+
+  auto* outBox = new QGroupBox(tr("Run folder"), settings);
+  auto* outLayout = new QVBoxLayout(outBox);
+  auto* outRow = new QHBoxLayout;
+  outDir_ = new QLineEdit(defaultOutDir(), outBox);
+  auto* browse = new QPushButton(tr("..."), outBox);
+  connect(browse, &QPushButton::clicked, this, [this] {
+    const QString d = QFileDialog::getExistingDirectory(this, tr("Run folder"), outDir_->text());
+    if (!d.isEmpty()) outDir_->setText(d);
+  });
+  outRow->addWidget(outDir_);
+  outRow->addWidget(browse);
+  outLayout->addLayout(outRow);
+  resume_ = new QCheckBox(tr("Resume the run in this folder (its last/ checkpoint)"), outBox);
+  outLayout->addWidget(resume_);
+  left->addWidget(outBox);
+
+  validation_ = new QLabel(settings);
+  validation_->setWordWrap(true);
+  left->addWidget(validation_);
+  auto* buttons = new QHBoxLayout;
+  startButton_ = new QPushButton(tr("Start"), settings);
+  pauseButton_ = new QPushButton(tr("Pause"), settings);
+  stopButton_ = new QPushButton(tr("Stop"), settings);
+  buttons->addWidget(startButton_);
+  buttons->addWidget(pauseButton_);
+  buttons->addWidget(stopButton_);
+  left->addLayout(buttons);
+  left->addStretch(1);
+
+  auto* scroll = new QScrollArea(this);
+  scroll->setWidget(settings);
+  scroll->setWidgetResizable(true);
+  scroll->setMinimumWidth(400);
+
+  plot_ = new LossPlot(this);
+  log_ = new QPlainTextEdit(this);
+  log_->setObjectName("log");
+  log_->setReadOnly(true);
+  log_->setMaximumBlockCount(5000);
+  log_->setPlaceholderText(tr("Training log: evaluation BLEU, reconstructions and samples appear here."));
+  auto* right = new QSplitter(Qt::Vertical, this);
+  right->addWidget(plot_);
+  right->addWidget(log_);
+  right->setStretchFactor(0, 3);
+  right->setStretchFactor(1, 1);
+  auto* split = new QSplitter(Qt::Horizontal, this);
+  split->addWidget(scroll);
+  split->addWidget(right);
+  split->setStretchFactor(1, 1);
+  auto* layout = new QHBoxLayout(this);
+  layout->setContentsMargins(4, 4, 4, 4);
+  layout->addWidget(split);
+
+  validateTimer_ = new QTimer(this);
+  validateTimer_->setSingleShot(true);
+  validateTimer_->setInterval(150);
+  connect(validateTimer_, &QTimer::timeout, this, &TrainView::validateNow);
+  auto later = [this] {
+    if (!filling_) validateTimer_->start();
+  };
+  for (auto* s : findChildren<QSpinBox*>()) connect(s, &QSpinBox::valueChanged, this, later);
+  for (auto* s : findChildren<QDoubleSpinBox*>()) connect(s, &QDoubleSpinBox::valueChanged, this, later);
+  connect(overrides_, &QPlainTextEdit::textChanged, this, later);
+  connect(outDir_, &QLineEdit::textChanged, this, later);
+  connect(resume_, &QCheckBox::toggled, this, later);
+  connect(preset_, &QComboBox::currentTextChanged, this, [this](const QString& name) { setPreset(name); });
+  connect(startButton_, &QPushButton::clicked, this, &TrainView::start);
+  connect(pauseButton_, &QPushButton::clicked, this, [this] {
+    if (paused_) Q_EMIT resumeRequested();
+    else Q_EMIT pauseRequested();
+  });
+  connect(stopButton_, &QPushButton::clicked, this, &TrainView::stopRequested);
+
+  setPreset("small");
+  setRunning(false);
+}
+
+QString TrainView::defaultOutDir() const {
+  const QString base = QStandardPaths::writableLocation(QStandardPaths::AppDataLocation);
+  return QDir(base).filePath("runs/run-" + QDateTime::currentDateTime().toString("yyyyMMdd-HHmmss"));
+}
+
+void TrainView::setDevices(const QStringList& ids, const QStringList& labels) {
+  device_->clear();
+  for (int i = 0; i < ids.size(); ++i) device_->addItem(i < labels.size() ? labels[i] : ids[i], ids[i]);
+}
+
+void TrainView::setCorpus(const QString& path, const QString& summary) {
+  corpusPath_ = path;
+  corpusLabel_->setText(QString("<b>%1</b><br>%2").arg(path.toHtmlEscaped(), summary.toHtmlEscaped()));
+  validateTimer_->start();
+}
+
+void TrainView::setPreset(const QString& name) {
+  Config c;
+  try {
+    c = preset(name.toStdString());
+  } catch (const std::exception& e) {
+    validation_->setText(QString::fromStdString(e.what()));
+    return;
+  }
+  filling_ = true;
+  if (preset_->currentText() != name) preset_->setCurrentText(name);
+  latentDim_->setValue(c.model.latent_dim);
+  encHidden_->setValue(c.model.encoder.hidden);
+  encLayers_->setValue(c.model.encoder.layers);
+  encHeads_->setValue(c.model.encoder.heads);
+  decHidden_->setValue(c.model.decoder.hidden);
+  decLayers_->setValue(c.model.decoder.layers);
+  decHeads_->setValue(c.model.decoder.heads);
+  vocab_->setValue(c.model.tokenizer.vocab_size);
+  diffusionSteps_->setValue(c.model.diffusion.steps);
+  alphaDdpm_->setValue(c.model.alpha_ddpm);
+  wordDropout_->setValue(c.model.word_dropout);
+  steps_->setValue(static_cast<int>(c.train.steps > 0 ? c.train.steps : 1000));
+  batch_->setValue(c.train.batch_size);
+  lr_->setValue(c.train.lr);
+  evalEvery_->setValue(c.train.eval_every);
+  seed_->setValue(static_cast<int>(c.train.seed));
+  threads_->setValue(c.train.threads);
+  filling_ = false;
+  validateNow();
+}
+
+void TrainView::setSteps(int steps) { steps_->setValue(steps); validateNow(); }
+void TrainView::setOutDir(const QString& dir) { outDir_->setText(dir); validateNow(); }
+QString TrainView::outDir() const { return outDir_->text().trimmed(); }
+QString TrainView::validationMessage() const { return validation_->text(); }
+QString TrainView::logText() const { return log_->toPlainText(); }
+
+QString TrainView::configJson(QString* error) const {
+  try {
+    Config c = preset(preset_->currentText().toStdString());
+    c.model.latent_dim = latentDim_->value();
+    c.model.encoder.hidden = encHidden_->value();
+    c.model.encoder.layers = encLayers_->value();
+    c.model.encoder.heads = encHeads_->value();
+    c.model.decoder.hidden = decHidden_->value();
+    c.model.decoder.layers = decLayers_->value();
+    c.model.decoder.heads = decHeads_->value();
+    c.model.tokenizer.vocab_size = vocab_->value();
+    c.model.diffusion.steps = diffusionSteps_->value();
+    c.model.alpha_ddpm = alphaDdpm_->value();
+    c.model.word_dropout = wordDropout_->value();
+    c.train.steps = steps_->value();
+    c.train.batch_size = batch_->value();
+    c.train.lr = lr_->value();
+    c.train.eval_every = evalEvery_->value();
+    c.train.seed = static_cast<uint64_t>(seed_->value());
+    c.train.threads = threads_->value();
+    const QString extra = overrides_->toPlainText().trimmed();
+    if (!extra.isEmpty()) {
+      const auto j = nlohmann::json::parse(extra.toStdString(), nullptr, false);
+      if (j.is_discarded() || !j.is_object()) throw std::runtime_error("Overrides: not a JSON object");
+      c = merge_config(c, j, "Overrides");
+    }
+    validate(c, "configuration");
+    return QString::fromStdString(config_to_json(c).dump(2));
+  } catch (const std::exception& e) {
+    if (error) *error = QString::fromStdString(e.what());
+    return {};
+  }
+}
+
+void TrainView::validateNow() {
+  QString error;
+  const QString json = configJson(&error);
+  if (json.isEmpty()) {
+    valid_ = false;
+  } else if (corpusPath_.isEmpty()) {
+    valid_ = false;
+    error = tr("Choose a corpus first.");
+  } else if (outDir().isEmpty()) {
+    valid_ = false;
+    error = tr("Choose a run folder.");
+  } else if (!resume_->isChecked() && QDir(outDir() + "/last").exists()) {
+    valid_ = false;  // never overwrite an earlier run's checkpoints
+    error = tr("%1 already holds a run: tick Resume to continue it, or choose another folder.").arg(outDir());
+  } else if (resume_->isChecked() && !QDir(outDir() + "/last").exists()) {
+    valid_ = false;
+    error = tr("Nothing to resume: %1 has no last/ checkpoint.").arg(outDir());
+  } else {
+    valid_ = true;
+  }
+  validation_->setText(valid_ ? tr("Configuration is valid.") : error);
+  validation_->setStyleSheet(valid_ ? "color: #2e7d32;" : "color: #c62828;");
+  startButton_->setEnabled(valid_ && !running_);
+}
+
+void TrainView::start() {
+  validateNow();
+  if (!valid_ || running_) return;
+  TrainRequest r;
+  r.corpusPath = corpusPath_;
+  r.outDir = outDir();
+  r.configJson = configJson();
+  r.device = device_->currentData().toString();
+  r.resume = resume_->isChecked();
+  plot_->clear();
+  log_->clear();
+  Q_EMIT startRequested(r);
+}
+
+void TrainView::setRunning(bool running) {
+  running_ = running;
+  if (!running) paused_ = false;
+  for (auto* w : findChildren<QGroupBox*>()) w->setEnabled(!running);
+  startButton_->setEnabled(!running && valid_);
+  pauseButton_->setEnabled(running);
+  pauseButton_->setText(paused_ ? tr("Resume") : tr("Pause"));
+  stopButton_->setEnabled(running);
+  // A finished run's folder is taken: suggest a fresh one for the next run.
+  if (!running && !resume_->isChecked() && QDir(outDir() + "/last").exists()) outDir_->setText(defaultOutDir());
+}
+
+void TrainView::setPaused(bool paused) {
+  paused_ = paused;
+  pauseButton_->setText(paused ? tr("Resume") : tr("Pause"));
+}
+
+void TrainView::addPoints(const QVector<TrainPoint>& points) {
+  if (!points.isEmpty()) plot_->addTrainPoints(points);
+}
+
+void TrainView::addEval(const EvalPoint& e) {
+  plot_->addEvalPoint(e);
+  QStringList lines;
+  lines << tr("eval step %1: reconstruction BLEU %2 on %3 held-out sentences%4")
+               .arg(e.step).arg(e.bleu, 0, 'f', 2).arg(e.n).arg(e.best ? tr(" (best)") : QString());
+  for (const auto& r : e.reconstructions) lines << "  " + r;
+  for (const auto& s : e.samples) lines << "  sample: " + s;
+  appendLog(lines);
+}
+
+void TrainView::appendLog(const QStringList& lines) {
+  for (const auto& l : lines) log_->appendPlainText(l);
+}
+
+}  // namespace latent::ui
