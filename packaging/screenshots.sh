@@ -2,6 +2,7 @@
 # Takes the README's screenshots from the real binary under Xvfb, driven with xdotool:
 #   packaging/screenshots.sh [BUILD_DIR]      -> docs/screenshots/*.png
 # Needs xvfb, xdotool and imagemagick (apt-get install xvfb xdotool imagemagick).
+# Coordinates are those of a 1400x900 window with the default Qt style and fonts.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=${1:-$root/build}
@@ -10,7 +11,7 @@ mkdir -p "$out"
 for tool in xvfb-run xdotool import; do
   command -v "$tool" >/dev/null || { echo "missing $tool: apt-get install xvfb xdotool imagemagick" >&2; exit 1; }
 done
-export XDG_CONFIG_HOME=$(mktemp -d)  # fresh settings: the first-launch experience
+export XDG_CONFIG_HOME=$(mktemp -d) XDG_DATA_HOME=$(mktemp -d)  # fresh settings: the first-launch experience
 xvfb-run -a -s "-screen 0 1400x900x24" bash -c "
   '$build/bin/latent-studio' & pid=\$!
   for i in \$(seq 60); do xdotool search --name 'Latent Studio' >/dev/null 2>&1 && break; sleep 0.5; done
@@ -18,15 +19,29 @@ xvfb-run -a -s "-screen 0 1400x900x24" bash -c "
   win=\$(xdotool search --name 'Latent Studio' | head -1)
   xdotool windowmove \$win 0 0 windowsize \$win 1400 900
   sleep 1
-  xdotool mousemove 300 80 click 1
+  tab() { xdotool mousemove \$1 32 click 1; sleep 1; }
+  # Reconstruct (the tab the studio opens on)
+  xdotool mousemove 300 110 click 1
   xdotool type --delay 20 'the party went with a bang'
   xdotool key shift+Return
   xdotool type --delay 20 'he drinks coffee every morning'
   xdotool key Return
   sleep 6
   import -window root '$out/reconstruct.png'
-  xdotool mousemove 128 32 click 1; sleep 1; import -window root '$out/corpus.png'
-  xdotool mousemove 192 32 click 1; sleep 1; import -window root '$out/model.png'
+  # Interpolate: Enter in sentence A runs it; the slider's point (t = 0.5) is decoded too
+  tab 197; xdotool mousemove 600 64 click 1 key Return; sleep 5
+  import -window root '$out/interpolate.png'
+  # Generate: DDPM from t = 2000 to 0, played back
+  tab 284; xdotool mousemove 143 237 click 1; sleep 12
+  import -window root '$out/generate.png'
+  tab 352; import -window root '$out/corpus.png'
+  tab 415; import -window root '$out/model.png'
+  # Train: the tiny preset on the default corpus for a minute, live
+  tab 26
+  xdotool mousemove 306 201 click 1; sleep 0.5; xdotool type tiny; xdotool key Return; sleep 0.5
+  xdotool mousemove 86 837 click 1
+  sleep 60
+  import -window root '$out/train.png'
   kill \$pid
 "
 ls -l "$out"

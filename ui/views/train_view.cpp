@@ -97,7 +97,8 @@ TrainView::TrainView(QWidget* parent) : QWidget(parent) {
   form->addRow(tr("Diffusion loss weight"), alphaDdpm_);
   wordDropout_ = dspin(0, 0.95, 2, 0.05, configBox);
   form->addRow(tr("Word dropout"), wordDropout_);
-  steps_ = spin(1, 10000000, configBox);
+  steps_ = spin(0, 10000000, configBox);
+  steps_->setSpecialValueText(tr("by epochs (train.epochs)"));
   form->addRow(tr("Steps"), steps_);
   batch_ = spin(1, 4096, configBox);
   form->addRow(tr("Batch size"), batch_);
@@ -235,7 +236,7 @@ void TrainView::setPreset(const QString& name) {
   diffusionSteps_->setValue(c.model.diffusion.steps);
   alphaDdpm_->setValue(c.model.alpha_ddpm);
   wordDropout_->setValue(c.model.word_dropout);
-  steps_->setValue(static_cast<int>(c.train.steps > 0 ? c.train.steps : 1000));
+  steps_->setValue(static_cast<int>(c.train.steps));
   batch_->setValue(c.train.batch_size);
   lr_->setValue(c.train.lr);
   evalEvery_->setValue(c.train.eval_every);
