@@ -101,7 +101,7 @@ std::vector<std::vector<int>> Generator::decode_batch(const at::Tensor& z, const
     for (size_t r = 0; r < active.size(); ++r) {
       const int64_t row = active[r];
       const int id = static_cast<int>(ids[r]);
-      if (id == Tokenizer::kEos) continue;
+      if (id == Tokenizer::kEos && opt.stop_at_eos) continue;
       out[static_cast<size_t>(row)].push_back(id);
       const int cap = caps.empty() ? 0 : caps[static_cast<size_t>(row)];
       if (cap > 0 && static_cast<int>(out[static_cast<size_t>(row)].size()) >= cap) continue;
@@ -135,7 +135,7 @@ std::vector<std::vector<int>> Generator::decode_ids(const at::Tensor& z, const D
   return out;
 }
 
-std::vector<std::vector<int>> Generator::decode_ids_uncached(const at::Tensor& z, int max_tokens) {
+std::vector<std::vector<int>> Generator::decode_ids_uncached(const at::Tensor& z, int max_tokens, bool stop_at_eos) {
   c10::InferenceMode guard;
   const int64_t B = z.size(0);
   const auto zd = z.to(device_);
@@ -150,7 +150,7 @@ std::vector<std::vector<int>> Generator::decode_ids_uncached(const at::Tensor& z
     for (int64_t i = 0; i < B; ++i) {
       if (done[static_cast<size_t>(i)]) continue;
       const int id = static_cast<int>(cpu.data_ptr<int64_t>()[i]);
-      if (id == Tokenizer::kEos) done[static_cast<size_t>(i)] = true;
+      if (id == Tokenizer::kEos && stop_at_eos) done[static_cast<size_t>(i)] = true;
       else out[static_cast<size_t>(i)].push_back(id);
       all_done = all_done && done[static_cast<size_t>(i)];
     }

@@ -21,6 +21,7 @@ struct DecodeOptions {
   double top_p = 1.0;               // sample only; 1 = off
   int max_tokens = 0;               // 0 = the model's max_length + 1 (room for EOS)
   uint64_t seed = 0;                // sample only (CPU; on CUDA the device generator is used)
+  bool stop_at_eos = true;          // false: EOS is a token like any other (benchmarks: fixed length)
 };
 
 struct Interpolation {
@@ -39,7 +40,7 @@ class Generator {
   std::vector<std::vector<int>> decode_ids(const at::Tensor& z, const DecodeOptions& opt, const std::vector<int>& caps = {});
   // Greedy decoding that re-runs the whole prefix every step, as DMLP does: the reference
   // the KV cache is tested and benchmarked against.
-  std::vector<std::vector<int>> decode_ids_uncached(const at::Tensor& z, int max_tokens);
+  std::vector<std::vector<int>> decode_ids_uncached(const at::Tensor& z, int max_tokens, bool stop_at_eos = true);
   std::vector<std::string> decode(const at::Tensor& z, const DecodeOptions& opt = {});
 
   std::vector<std::string> reconstruct(const std::vector<std::string>& sentences, const DecodeOptions& opt = {});

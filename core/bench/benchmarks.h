@@ -1,0 +1,58 @@
+// Benchmarks of the jobs the studio runs, on random weights of a given configuration
+// (the shapes matter, not the values), for `latent-cli bench` and bench/compare.py,
+// which runs DMLP's Python classes on the same shapes. Warm-up runs are excluded;
+// every job reports the median and spread of its repetitions.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "model/config.h"
+
+namespace latent::bench {
+
+struct Stats {
+  double median = 0, min = 0, max = 0, p95 = 0;
+  int n = 0;
+};
+Stats summarize(std::vector<double> values);
+
+struct Common {
+  Config config;
+  std::string device = "cpu";  // cpu | cuda
+  int reps = 5;
+  int warmup = 2;
+  uint64_t seed = 0;
+};
+
+// One full training step (joint loss forward, backward, clipping, Adam) on random
+// token ids (batch, length) for encoder and decoder, as the trainer runs it.
+struct TrainResult {
+  Stats step_ms, sentences_per_sec;
+  int64_t params = 0;
+};
+TrainResult train_step(const Common& c, int batch, int length);
+
+// Encode n random sentences of `length` tokens and decode exactly max_tokens tokens
+// each (no stop at EOS) greedily from mu, in batches: with the KV cache, or re-running
+// the whole prefix every token as DMLP does (uncached).
+struct ReconstructResult {
+  Stats seconds, sentences_per_sec;
+};
+ReconstructResult reconstruct(const Common& c, int n, int length, int max_tokens, int batch, bool uncached);
+
+// Full ancestral sampling of n latents with the configured noise network and T steps.
+Stats sample(const Common& c, int n);
+
+// Latency of the interactive paths on a real model folder: one sentence reconstructed
+// (text in, text out) and a 10-point interpolation between two sentences.
+struct LatencyResult {
+  Stats reconstruct_ms, interpolate10_ms;
+};
+LatencyResult latency(const std::string& model_dir, const std::string& device, int reps, int warmup);
+
+// Peak resident memory of this process so far (Linux VmHWM), in MiB; 0 when unknown.
+double peak_rss_mb();
+
+}  // namespace latent::bench
