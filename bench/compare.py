@@ -326,7 +326,7 @@ def main(argv):
         raw[job] = job_raw
     machine = gpu_machine(raw) if a.device == "cuda" else cpu_machine()
     suffix = "-quick" if a.quick else ""
-    results_file = os.path.join(a.results_dir, "%s-%s-%s%s.json" % (now.strftime("%Y-%m-%d"), a.device, a.preset, suffix))
+    results_file = os.path.join(a.results_dir, "%s-%s-%s%s.json" % (now.strftime("%Y-%m-%d-%H%M"), a.device, a.preset, suffix))
     report = {"date": now.strftime("%Y-%m-%d %H:%M UTC"), "machine": machine, "device": a.device, "preset": a.preset,
               "quick": a.quick, "command": "python3 bench/compare.py " + " ".join(shlex.quote(x) for x in argv),
               "versions": versions(raw), "results_file": shown(results_file), "rows": rows}

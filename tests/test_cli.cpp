@@ -34,7 +34,7 @@ class TestCli : public QObject {
     const Run top = cli({"--help"});
     QCOMPARE(top.code, 0);
     for (const char* sub : {"corpus-stats", "tokenize", "bleu", "info", "train-tokenizer", "train", "eval", "reconstruct",
-                            "interpolate", "analogy", "sample", "export"}) {
+                            "interpolate", "analogy", "sample", "export", "bench"}) {
       LATENT_VERIFY_CONTAINS(top.out, sub);
       const Run r = cli({sub, "--help"});
       QCOMPARE(r.code, 0);
@@ -194,6 +194,35 @@ class TestCli : public QObject {
     const Run more = cli({"train", "--corpus", corpus, "--out", run, "--preset", "tiny", "--steps", "40", "--resume", "--json"});
     QVERIFY2(more.code == 0, more.err.c_str());
     QCOMPARE(nlohmann::json::parse(more.out)["steps"].get<int>(), 40);
+  }
+
+  // Each benchmark runs on the tiny preset and reports its statistics as JSON.
+  void benchJobs() {
+    auto json = [](const QStringList& args) {
+      const Run r = cli(args);
+      if (r.code != 0) qWarning("%s", r.err.c_str());
+      return r.code == 0 ? nlohmann::json::parse(r.out) : nlohmann::json();
+    };
+    const auto t = json({"bench", "train", "--preset", "tiny", "--batch", "8", "--length", "6", "--reps", "2", "--warmup", "1", "--json"});
+    QCOMPARE(t["job"].get<std::string>(), std::string("train"));
+    QVERIFY(t["sentences_per_sec"]["median"].get<double>() > 0);
+    QCOMPARE(t["step_ms"]["n"].get<int>(), 2);
+    QVERIFY(t["params"].get<int64_t>() > 100000);
+    QVERIFY(t["peak_rss_mb"].get<double>() > 0);
+    for (const char* mode : {"--json", "--uncached"}) {
+      const auto r = json({"bench", "reconstruct", "--preset", "tiny", "--n", "10", "--length", "5", "--max-tokens", "4",
+                           "--batch", "4", "--reps", "1", "--warmup", "0", "--json", mode});
+      QVERIFY(r["seconds"]["median"].get<double>() > 0);
+      QCOMPARE(r["cached"].get<bool>(), std::string(mode) == "--json");
+    }
+    const auto s = json({"bench", "sample", "--preset", "tiny", "--n", "4", "--steps", "10", "--reps", "1", "--warmup", "0", "--json"});
+    QCOMPARE(s["steps"].get<int>(), 10);
+    QVERIFY(s["seconds"]["median"].get<double>() > 0);
+    const QString model = QString::fromStdString(test::corpusFile("../models/default"));
+    const auto l = json({"bench", "latency", "--model", model, "--reps", "3", "--warmup", "0", "--json"});
+    QVERIFY(l["reconstruct_ms"]["p95"].get<double>() > 0);
+    QVERIFY(l["interpolate10_ms"]["p95"].get<double>() >= l["interpolate10_ms"]["median"].get<double>());
+    QCOMPARE(cli({"bench", "sample", "--preset", "tiny", "--device", "gpu"}).code, 2);
   }
 
   void trainErrors() {

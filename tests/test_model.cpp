@@ -5,6 +5,7 @@
 #include <QTemporaryDir>
 #include <filesystem>
 
+#include "bench/benchmarks.h"
 #include "infer/generator.h"
 #include "io/model_dir.h"
 #include "model/attention.h"
@@ -179,6 +180,26 @@ class TestModel : public QObject {
     size_t tokens = 0;
     for (const auto& s : cached) tokens += s.size();
     QVERIFY(tokens > 0);
+    // Fixed length (benchmarks): EOS is an ordinary token, both paths give max_tokens each.
+    DecodeOptions fixed;
+    fixed.max_tokens = 9;
+    fixed.stop_at_eos = false;
+    const auto a = gen.decode_ids(zs, fixed), b = gen.decode_ids_uncached(zs, 9, /*stop_at_eos=*/false);
+    QCOMPARE(a, b);
+    for (const auto& s : a) QCOMPARE(s.size(), size_t(9));
+  }
+
+  void benchStatistics() {
+    const auto s = bench::summarize({5, 1, 4, 2, 3});
+    QCOMPARE(s.median, 3.0);
+    QCOMPARE(s.min, 1.0);
+    QCOMPARE(s.max, 5.0);
+    QCOMPARE(s.p95, 5.0);  // nearest rank: ceil(0.95 * 5) = 5th of 5
+    QCOMPARE(bench::summarize({4, 1, 3, 2}).median, 2.5);
+    std::vector<double> hundred;
+    for (int i = 1; i <= 100; ++i) hundred.push_back(i);
+    QCOMPARE(bench::summarize(hundred).p95, 95.0);
+    QCOMPARE(bench::summarize({}).n, 0);
   }
 
   void saveLoadIdenticalAndDamagedFails() {
