@@ -169,6 +169,13 @@ bool InferenceWorker::ensureModel(const QString& context) {
 
 namespace {
 
+// The two sentences, whitespace-normalised; both are needed.
+std::pair<std::string, std::string> endpoints(const QString& a, const QString& b) {
+  std::string sa = utf8::normalize_whitespace(a.toStdString()), sb = utf8::normalize_whitespace(b.toStdString());
+  if (sa.empty() || sb.empty()) throw std::runtime_error("both sentences A and B are needed");
+  return {std::move(sa), std::move(sb)};
+}
+
 // Encodes A and B once per pair and fits the PCA plane of their path.
 void prepareEndpoints(Generator& g, const std::string& a, const std::string& b, std::string& lastA, std::string& lastB,
                       at::Tensor& muA, at::Tensor& muB) {
@@ -196,8 +203,7 @@ void InferenceWorker::interpolate(int requestId, const QString& a, const QString
   try {
     c10::InferenceMode guard;
     Generator& g = *state_->generator;
-    const std::string sa = utf8::normalize_whitespace(a.toStdString()), sb = utf8::normalize_whitespace(b.toStdString());
-    if (sa.empty() || sb.empty()) throw std::runtime_error("both sentences A and B are needed");
+    const auto [sa, sb] = endpoints(a, b);
     n = std::max(2, n);
     prepareEndpoints(g, sa, sb, state_->a, state_->b, state_->muA, state_->muB);
     InterpolateResult r;
@@ -230,8 +236,7 @@ void InferenceWorker::decodeAt(int requestId, const QString& a, const QString& b
   try {
     c10::InferenceMode guard;
     Generator& g = *state_->generator;
-    const std::string sa = utf8::normalize_whitespace(a.toStdString()), sb = utf8::normalize_whitespace(b.toStdString());
-    if (sa.empty() || sb.empty()) throw std::runtime_error("both sentences A and B are needed");
+    const auto [sa, sb] = endpoints(a, b);
     const bool samePair = sa == state_->a && sb == state_->b;
     prepareEndpoints(g, sa, sb, state_->a, state_->b, state_->muA, state_->muB);
     const at::Tensor z = pointAt(state_->muA, state_->muB, std::clamp(t, 0.0, 1.0), slerp);

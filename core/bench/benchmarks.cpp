@@ -66,6 +66,16 @@ Tokenizer scratch_tokenizer() {
   return Tokenizer::train(sentences, o);
 }
 
+// A model of the configured shapes with seeded random weights on the device.
+VaeDdpm random_model(const Common& c, const at::Device& dev, bool training) {
+  torch::manual_seed(c.seed);
+  VaeDdpm model(c.config.model, c.config.model.tokenizer.vocab_size);
+  model->to_device(dev);
+  if (training) model->train();
+  else model->eval();
+  return model;
+}
+
 std::vector<double> map(const std::vector<double>& xs, const std::function<double(double)>& f) {
   std::vector<double> out;
   for (double x : xs) out.push_back(f(x));
@@ -105,11 +115,8 @@ double peak_rss_mb() {
 
 TrainResult train_step(const Common& c, int batch, int length) {
   const at::Device dev = device_of(c.device);
-  torch::manual_seed(c.seed);
   const int vocab = c.config.model.tokenizer.vocab_size;
-  VaeDdpm model(c.config.model, vocab);
-  model->to_device(dev);
-  model->train();
+  VaeDdpm model = random_model(c, dev, /*training=*/true);
   std::vector<std::pair<std::string, at::Tensor>> params;
   TrainResult r;
   for (auto& p : model->named_parameters()) {
@@ -138,11 +145,8 @@ TrainResult train_step(const Common& c, int batch, int length) {
 
 ReconstructResult reconstruct(const Common& c, int n, int length, int max_tokens, int batch, bool uncached) {
   const at::Device dev = device_of(c.device);
-  torch::manual_seed(c.seed);
   const int vocab = c.config.model.tokenizer.vocab_size;
-  VaeDdpm model(c.config.model, vocab);
-  model->to_device(dev);
-  model->eval();
+  VaeDdpm model = random_model(c, dev, /*training=*/false);
   // A tokenizer is only needed to build the Generator; decoding works on ids here.
   Generator g(model, scratch_tokenizer(), dev, batch);
   at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(c.seed);
@@ -167,10 +171,7 @@ ReconstructResult reconstruct(const Common& c, int n, int length, int max_tokens
 
 Stats sample(const Common& c, int n) {
   const at::Device dev = device_of(c.device);
-  torch::manual_seed(c.seed);
-  VaeDdpm model(c.config.model, c.config.model.tokenizer.vocab_size);
-  model->to_device(dev);
-  model->eval();
+  VaeDdpm model = random_model(c, dev, /*training=*/false);
   Generator g(model, scratch_tokenizer(), dev);
   return summarize(time_runs(c.warmup, c.reps, dev, [&] { g.sample_latents(n, "ddpm", 0, c.seed); }));
 }

@@ -43,6 +43,20 @@ QDoubleSpinBox* dspin(double lo, double hi, int decimals, double step, QWidget* 
   return s;
 }
 
+// "width x layers heads h": three spin boxes in a row.
+QHBoxLayout* sizeRow(QSpinBox** hidden, QSpinBox** layers, QSpinBox** heads, QWidget* parent) {
+  *hidden = spin(8, 4096, parent);
+  *layers = spin(1, 48, parent);
+  *heads = spin(1, 64, parent);
+  auto* row = new QHBoxLayout;
+  row->addWidget(*hidden);
+  row->addWidget(new QLabel(QObject::tr("x"), parent));
+  row->addWidget(*layers);
+  row->addWidget(new QLabel(QObject::tr("heads"), parent));
+  row->addWidget(*heads);
+  return row;
+}
+
 }  // namespace
 
 TrainView::TrainView(QWidget* parent) : QWidget(parent) {
@@ -69,26 +83,8 @@ TrainView::TrainView(QWidget* parent) : QWidget(parent) {
   form->addRow(tr("Preset"), preset_);
   latentDim_ = spin(1, 4096, configBox);
   form->addRow(tr("Latent size"), latentDim_);
-  encHidden_ = spin(8, 4096, configBox);
-  encLayers_ = spin(1, 48, configBox);
-  encHeads_ = spin(1, 64, configBox);
-  auto* encRow = new QHBoxLayout;
-  encRow->addWidget(encHidden_);
-  encRow->addWidget(new QLabel(tr("x"), configBox));
-  encRow->addWidget(encLayers_);
-  encRow->addWidget(new QLabel(tr("heads"), configBox));
-  encRow->addWidget(encHeads_);
-  form->addRow(tr("Encoder width x layers"), encRow);
-  decHidden_ = spin(8, 4096, configBox);
-  decLayers_ = spin(1, 48, configBox);
-  decHeads_ = spin(1, 64, configBox);
-  auto* decRow = new QHBoxLayout;
-  decRow->addWidget(decHidden_);
-  decRow->addWidget(new QLabel(tr("x"), configBox));
-  decRow->addWidget(decLayers_);
-  decRow->addWidget(new QLabel(tr("heads"), configBox));
-  decRow->addWidget(decHeads_);
-  form->addRow(tr("Decoder width x layers"), decRow);
+  form->addRow(tr("Encoder width x layers"), sizeRow(&encHidden_, &encLayers_, &encHeads_, configBox));
+  form->addRow(tr("Decoder width x layers"), sizeRow(&decHidden_, &decLayers_, &decHeads_, configBox));
   vocab_ = spin(16, 100000, configBox);
   form->addRow(tr("Vocabulary (max pieces)"), vocab_);
   diffusionSteps_ = spin(1, 10000, configBox);
