@@ -11,6 +11,7 @@ struct LowerEntry { char32_t cp; char32_t to[3]; };
 struct DecompEntry { char32_t cp; unsigned char n; char32_t to[4]; };
 struct CccRange { char32_t first, last; unsigned char ccc; };
 struct ComposeEntry { char32_t first, second, composed; };
+struct CodeRange { char32_t first, last; };
 
 #include "text/unicode_tables.inc"
 
@@ -135,6 +136,18 @@ Category category(char32_t cp) {
   const auto* r = find_range(std::begin(kCategories), std::end(kCategories), cp, [](const CategoryRange& x) { return x.first; });
   return r && cp <= r->last ? static_cast<Category>(r->cat) : Category::Cn;
 }
+
+namespace {
+template <size_t N>
+bool in(const CodeRange (&table)[N], char32_t cp) {
+  const auto* r = find_range(std::begin(table), std::end(table), cp, [](const CodeRange& x) { return x.first; });
+  return r && cp <= r->last;
+}
+}  // namespace
+
+bool regex_letter(char32_t cp) { return in(kRegexLetter, cp); }
+bool regex_number(char32_t cp) { return in(kRegexNumber, cp); }
+bool regex_space(char32_t cp) { return in(kRegexSpace, cp); }
 
 int combining_class(char32_t cp) {
   const auto* r = find_range(std::begin(kCcc), std::end(kCcc), cp, [](const CccRange& x) { return x.first; });

@@ -27,6 +27,12 @@ inline bool is_number(Category c) { return c >= Category::Nd && c <= Category::N
 inline bool is_punctuation(Category c) { return c >= Category::Pc && c <= Category::Po; }
 inline bool is_control_like(Category c) { return c == Category::Cc || c == Category::Cf || c == Category::Cs || c == Category::Co || c == Category::Cn; }
 
+// The `regex` package's \p{L}, \p{N} and \s (GPT-2's pre-tokenizer uses them; its
+// Unicode data may be newer than Python's unicodedata).
+bool regex_letter(char32_t cp);
+bool regex_number(char32_t cp);
+bool regex_space(char32_t cp);
+
 // Python's str.lower(): full mappings (U+0130 -> "i\u0307") and, with final_sigma, the
 // context rule for capital sigma. Without it each code point is lowered on its own, as
 // transformers' tokenize() does (its regex lowers the text one character at a time).

@@ -3,12 +3,16 @@
 core/text need (general categories, Python's str.lower, canonical decomposition,
 combining classes and composition), taken from Python's unicodedata so that C++ behaves
 exactly like transformers running on the same Python. Regenerate with the Python whose
-Unicode version the fixtures were made with (3.11: Unicode 14.0.0):
+Unicode version the fixtures were made with (3.11: Unicode 14.0.0), with the `regex`
+package that GPT-2's tokenizer uses installed (its \\p{L}, \\p{N} and \\s have their own
+Unicode data): the bench venv has both.
 
-    python3 tools/unicode/make_unicode_tables.py > core/text/unicode_tables.inc
+    $(bench/setup.sh) tools/unicode/make_unicode_tables.py > core/text/unicode_tables.inc
 """
 import sys
 import unicodedata
+
+import regex
 
 CATS = ["Cn", "Lu", "Ll", "Lt", "Lm", "Lo", "Mn", "Mc", "Me", "Nd", "Nl", "No", "Pc", "Pd", "Ps", "Pe", "Pi", "Pf",
         "Po", "Sm", "Sc", "Sk", "So", "Zs", "Zl", "Zp", "Cc", "Cf", "Cs", "Co"]
@@ -100,7 +104,16 @@ def main():
     w("constexpr ComposeEntry kCompose[] = {\n")
     for a, b, c in pairs:
         w("  {0x%X, 0x%X, 0x%X},\n" % (a, b, c))
-    w("};\n")
+    w("};\n\n")
+
+    w("// The `regex` package's \\p{L}, \\p{N} and \\s (GPT-2's pre-tokenizer; regex %s).\n" % regex.__version__)
+    for name, pat in [("kRegexLetter", r"\p{L}"), ("kRegexNumber", r"\p{N}"), ("kRegexSpace", r"\s")]:
+        p = regex.compile(pat)
+        flags = [1 if not (0xD800 <= cp <= 0xDFFF) and p.match(chr(cp)) else 0 for cp in range(MAX)]
+        w("constexpr CodeRange %s[] = {\n" % name)
+        for a, b, _ in ranges(flags):
+            w("  {0x%X, 0x%X},\n" % (a, b))
+        w("};\n")
 
 
 if __name__ == "__main__":

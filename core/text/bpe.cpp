@@ -1,0 +1,272 @@
+#include "text/bpe.h"
+
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+#include <limits>
+
+#include "text/unicode.h"
+#include "util/atomic_file.h"
+#include "util/error.h"
+
+namespace latent {
+namespace {
+
+namespace uc = unicode;
+namespace fs = std::filesystem;
+
+// GPT-2's bytes_to_unicode(): printable bytes map to themselves, the rest to U+0100 on.
+struct ByteMap {
+  char32_t to[256];
+  std::unordered_map<char32_t, unsigned char> from;
+  ByteMap() {
+    int n = 0;
+    for (int b = 0; b < 256; ++b) {
+      const bool printable = (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE && b <= 0xFF);
+      to[b] = printable ? static_cast<char32_t>(b) : static_cast<char32_t>(256 + n++);
+      from[to[b]] = static_cast<unsigned char>(b);
+    }
+  }
+};
+const ByteMap& bytes() {
+  static const ByteMap m;
+  return m;
+}
+
+bool is_l(char32_t c) { return uc::regex_letter(c); }
+bool is_n(char32_t c) { return uc::regex_number(c); }
+bool is_s(char32_t c) { return uc::regex_space(c); }
+bool is_other(char32_t c) { return !is_s(c) && !is_l(c) && !is_n(c); }
+
+}  // namespace
+
+std::vector<std::string> ByteLevelBpe::pretokenize(const std::string& text) {
+  const std::u32string s = uc::decode(text);
+  const size_t n = s.size();
+  std::vector<std::string> out;
+  size_t i = 0;
+  auto run = [&](size_t from, bool (*cls)(char32_t)) {
+    size_t j = from;
+    while (j < n && cls(s[j])) ++j;
+    return j;
+  };
+  while (i < n) {
+    size_t end = 0;
+    // 's|'t|'re|'ve|'m|'ll|'d: the first alternative that matches, in this order.
+    if (s[i] == U'\'') {
+      for (const char32_t* c : {U"s", U"t", U"re", U"ve", U"m", U"ll", U"d"}) {
+        const std::u32string_view suffix(c);
+        if (s.compare(i + 1, suffix.size(), suffix) == 0) {
+          end = i + 1 + suffix.size();
+          break;
+        }
+      }
+    }
+    // " ?\p{L}+", " ?\p{N}+", " ?[^\s\p{L}\p{N}]+"
+    for (auto cls : {is_l, is_n, is_other}) {
+      if (end) break;
+      const size_t start = s[i] == U' ' && i + 1 < n && cls(s[i + 1]) ? i + 1 : i;
+      if (cls(s[start])) end = run(start, cls);
+    }
+    if (!end && is_s(s[i])) {
+      const size_t j = run(i, is_s);
+      // "\s+(?!\S)": the run, minus its last space when a non-space follows; else "\s+".
+      end = j == n ? j : (j - i >= 2 ? j - 1 : j);
+    }
+    if (!end) end = i + 1;  // unreachable: every character is in one class
+    out.push_back(uc::encode(s.substr(i, end - i)));
+    i = end;
+  }
+  return out;
+}
+
+ByteLevelBpe ByteLevelBpe::load(const std::string& dir) {
+  std::unordered_map<std::string, int> vocab;
+  std::vector<std::pair<std::string, std::string>> merges;
+  const std::string vocab_path = (fs::path(dir) / "vocab.json").string(), merges_path = (fs::path(dir) / "merges.txt").string(),
+                    tok_path = (fs::path(dir) / "tokenizer.json").string();
+  std::string where;
+  auto parse = [](const std::string& path) {
+    const auto j = nlohmann::json::parse(read_file(path), nullptr, false);
+    if (j.is_discarded() || !j.is_object()) throw Error(path, "not a JSON object");
+    return j;
+  };
+  if (fs::exists(vocab_path) && fs::exists(merges_path)) {
+    where = vocab_path;
+    const auto j = parse(vocab_path);
+    for (const auto& [k, v] : j.items()) {
+      if (!v.is_number_integer()) throw Error(vocab_path, "the id of \"" + k + "\" is not an integer");
+      vocab[k] = v.get<int>();
+    }
+    const std::string text = read_file(merges_path);
+    size_t pos = 0;
+    bool first = true;
+    while (pos < text.size()) {
+      size_t end = text.find('\n', pos);
+      if (end == std::string::npos) end = text.size();
+      std::string line = text.substr(pos, end - pos);
+      pos = end + 1;
+      if (!line.empty() && line.back() == '\r') line.pop_back();
+      if ((first && line.rfind("#", 0) == 0) || line.empty()) {
+        first = false;
+        continue;
+      }
+      first = false;
+      const size_t sp = line.find(' ');
+      if (sp == std::string::npos) throw Error(merges_path, "line \"" + line + "\" is not two tokens");
+      merges.emplace_back(line.substr(0, sp), line.substr(sp + 1));
+    }
+  } else if (fs::exists(tok_path)) {
+    where = tok_path;
+    const auto j = parse(tok_path);
+    if (!j.contains("model") || j["model"].value("type", "") != "BPE") throw Error(tok_path, "model.type is not BPE");
+    for (const auto& [k, v] : j["model"]["vocab"].items()) vocab[k] = v.get<int>();
+    for (const auto& m : j["model"]["merges"]) {
+      if (m.is_array()) {
+        merges.emplace_back(m.at(0).get<std::string>(), m.at(1).get<std::string>());
+      } else {
+        const std::string line = m.get<std::string>();
+        const size_t sp = line.find(' ');
+        if (sp == std::string::npos) throw Error(tok_path, "merge \"" + line + "\" is not two tokens");
+        merges.emplace_back(line.substr(0, sp), line.substr(sp + 1));
+      }
+    }
+  } else {
+    throw Error(dir, "not a GPT-2 tokenizer folder: needs vocab.json and merges.txt, or tokenizer.json");
+  }
+  ByteLevelBpe t(std::move(vocab), merges, "<|endoftext|>", where);
+  const std::string added_path = (fs::path(dir) / "added_tokens.json").string();
+  if (fs::exists(added_path)) {
+    std::vector<std::pair<int, std::string>> added;
+    const auto j = parse(added_path);
+    for (const auto& [k, v] : j.items()) {
+      if (!v.is_number_integer()) throw Error(added_path, "the id of \"" + k + "\" is not an integer");
+      added.emplace_back(v.get<int>(), k);
+    }
+    std::sort(added.begin(), added.end());
+    for (const auto& [id, tok] : added) {
+      if (id != t.vocab_size()) throw Error(added_path, "added token \"" + tok + "\" has id " + std::to_string(id) +
+                                                            ", expected the next free id " + std::to_string(t.vocab_size()));
+      t.add_special_tokens({tok});
+    }
+  }
+  return t;
+}
+
+ByteLevelBpe::ByteLevelBpe(std::unordered_map<std::string, int> vocab,
+                           const std::vector<std::pair<std::string, std::string>>& merges, std::string unk,
+                           const std::string& where)
+    : ids_(std::move(vocab)), unk_(std::move(unk)) {
+  int max_id = -1;
+  for (const auto& [tok, id] : ids_) {
+    if (id < 0) throw Error(where, "token \"" + tok + "\" has a negative id");
+    max_id = std::max(max_id, id);
+  }
+  tokens_.assign(static_cast<size_t>(max_id + 1), std::string());
+  for (const auto& [tok, id] : ids_) tokens_[static_cast<size_t>(id)] = tok;
+  for (size_t r = 0; r < merges.size(); ++r) ranks_.emplace(merges[r].first + " " + merges[r].second, static_cast<int>(r));
+}
+
+void ByteLevelBpe::add_special_tokens(const std::vector<std::string>& tokens) {
+  for (const auto& t : tokens) {
+    if (std::find(specials_.begin(), specials_.end(), t) == specials_.end()) specials_.push_back(t);
+    if (ids_.count(t)) continue;
+    ids_[t] = vocab_size();
+    tokens_.push_back(t);
+  }
+}
+
+int ByteLevelBpe::id(const std::string& token) const {
+  const auto it = ids_.find(token);
+  return it == ids_.end() ? -1 : it->second;
+}
+
+std::vector<std::string> ByteLevelBpe::bpe(const std::string& piece) const {
+  std::vector<std::string> word;
+  for (unsigned char b : piece) word.push_back(uc::encode(std::u32string(1, bytes().to[b])));
+  while (word.size() > 1) {
+    int best = std::numeric_limits<int>::max();
+    std::string first, second;
+    for (size_t i = 0; i + 1 < word.size(); ++i) {
+      const auto it = ranks_.find(word[i] + " " + word[i + 1]);
+      if (it != ranks_.end() && it->second < best) {
+        best = it->second;
+        first = word[i];
+        second = word[i + 1];
+      }
+    }
+    if (best == std::numeric_limits<int>::max()) break;
+    std::vector<std::string> merged;
+    for (size_t i = 0; i < word.size();) {
+      if (i + 1 < word.size() && word[i] == first && word[i + 1] == second) {
+        merged.push_back(first + second);
+        i += 2;
+      } else {
+        merged.push_back(word[i++]);
+      }
+    }
+    word = std::move(merged);
+  }
+  return word;
+}
+
+std::vector<std::string> ByteLevelBpe::tokenize(const std::string& text) const {
+  std::vector<std::string> out;
+  auto segment = [&](const std::string& seg) {
+    for (const auto& piece : pretokenize(seg))
+      for (auto& t : bpe(piece)) out.push_back(std::move(t));
+  };
+  size_t i = 0, start = 0;
+  while (i < text.size()) {
+    size_t best = 0;
+    const std::string* which = nullptr;
+    for (const auto& sp : specials_)
+      if (sp.size() > best && text.compare(i, sp.size(), sp) == 0) best = sp.size(), which = &sp;
+    if (!which) {
+      ++i;
+      continue;
+    }
+    if (i > start) segment(text.substr(start, i - start));
+    out.push_back(*which);
+    i += best;
+    start = i;
+  }
+  if (start < text.size()) segment(text.substr(start));
+  return out;
+}
+
+std::vector<int> ByteLevelBpe::encode(const std::string& text) const {
+  std::vector<int> ids;
+  const int unk = id(unk_);
+  for (const auto& t : tokenize(text)) {
+    const int i = id(t);
+    ids.push_back(i >= 0 ? i : unk);
+  }
+  return ids;
+}
+
+std::string ByteLevelBpe::decode(const std::vector<int>& ids, bool skip_special) const {
+  std::string out, pending;  // pending: bytes of ordinary tokens, decoded together
+  auto flush = [&] {
+    out += uc::encode(uc::decode(pending));  // invalid UTF-8 becomes U+FFFD, as errors="replace"
+    pending.clear();
+  };
+  for (int i : ids) {
+    if (i < 0 || i >= vocab_size()) continue;
+    const std::string& t = tokens_[static_cast<size_t>(i)];
+    if (std::find(specials_.begin(), specials_.end(), t) != specials_.end()) {
+      if (skip_special) continue;
+      flush();
+      out += t;
+      continue;
+    }
+    for (char32_t c : uc::decode(t)) {
+      const auto it = bytes().from.find(c);
+      if (it != bytes().from.end()) pending += static_cast<char>(it->second);
+    }
+  }
+  flush();
+  return out;
+}
+
+}  // namespace latent

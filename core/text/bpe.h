@@ -1,0 +1,47 @@
+// GPT-2's byte-level BPE tokenizer, behaving like transformers' GPT2Tokenizer (4.36):
+// added/special tokens in the text kept whole, GPT-2's pre-tokenizer regex
+// ('s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+), each
+// piece's UTF-8 bytes mapped to printable characters, then merges applied by rank.
+// Any byte sequence is covered, so nothing is lost; decoding maps back to bytes.
+#pragma once
+
+#include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+namespace latent {
+
+class ByteLevelBpe {
+ public:
+  // A Hugging Face GPT-2 folder: vocab.json + merges.txt, or tokenizer.json. Added
+  // tokens listed in added_tokens.json (token -> id) are loaded too. Errors name the file.
+  static ByteLevelBpe load(const std::string& dir);
+  ByteLevelBpe(std::unordered_map<std::string, int> vocab, const std::vector<std::pair<std::string, std::string>>& merges,
+               std::string unk, const std::string& where);
+
+  // Adds tokens that are never split (DMLP adds <PAD>, <BOS>, <EOS>); new ones get the
+  // next ids, as add_special_tokens followed by resize_token_embeddings.
+  void add_special_tokens(const std::vector<std::string>& tokens);
+
+  std::vector<std::string> tokenize(const std::string& text) const;
+  std::vector<int> encode(const std::string& text) const;
+  std::string decode(const std::vector<int>& ids, bool skip_special = false) const;
+
+  int vocab_size() const { return static_cast<int>(tokens_.size()); }
+  int id(const std::string& token) const;  // -1 when absent
+
+  // GPT-2's pre-tokenizer alone (UTF-8 pieces), for tests.
+  static std::vector<std::string> pretokenize(const std::string& text);
+
+ private:
+  std::vector<std::string> bpe(const std::string& piece) const;
+
+  std::unordered_map<std::string, int> ids_;
+  std::vector<std::string> tokens_;  // id -> token
+  std::unordered_map<std::string, int> ranks_;  // "first second" -> rank
+  std::vector<std::string> specials_;
+  std::string unk_;
+};
+
+}  // namespace latent

@@ -1,0 +1,62 @@
+// GPT-2's byte-level BPE against transformers' GPT2Tokenizer: the pre-tokenizer regex,
+// tokens, ids (with DMLP's added <PAD>, <BOS>, <EOS>) and decoding, on a small BPE that
+// tests/fixtures/hf/make_tokenizer_fixtures.py trains with the `tokenizers` package.
+#include <QTemporaryDir>
+
+#include "test_util.h"
+#include "text/bpe.h"
+
+using namespace latent;
+
+class TestBpe : public QObject {
+  Q_OBJECT
+  nlohmann::json fx_;
+
+  ByteLevelBpe tokenizer() {
+    ByteLevelBpe t = ByteLevelBpe::load(test::fixture("hf/tiny-gpt2"));
+    t.add_special_tokens(fx_["special"].get<std::vector<std::string>>());
+    return t;
+  }
+
+ private Q_SLOTS:
+  void initTestCase() { fx_ = test::readJson(test::fixture("hf/bpe_cases.json")); }
+
+  void preTokenizerMatchesTheRegex() {
+    for (const auto& c : fx_["cases"])
+      QCOMPARE(ByteLevelBpe::pretokenize(c["text"].get<std::string>()), c["pieces"].get<std::vector<std::string>>());
+  }
+
+  void tokensIdsAndDecodingMatchGpt2Tokenizer() {
+    const ByteLevelBpe t = tokenizer();
+    QCOMPARE(t.vocab_size(), fx_["vocab_size"].get<int>());
+    QCOMPARE((std::vector<int>{t.id("<PAD>"), t.id("<BOS>"), t.id("<EOS>")}), fx_["special_ids"].get<std::vector<int>>());
+    int n = 0;
+    for (const auto& c : fx_["cases"]) {
+      const std::string text = c["text"];
+      QCOMPARE(t.tokenize(text), c["tokens"].get<std::vector<std::string>>());
+      const auto ids = t.encode(text);
+      QCOMPARE(ids, c["ids"].get<std::vector<int>>());
+      QCOMPARE(t.decode(ids), c["decoded"].get<std::string>());
+      ++n;
+    }
+    QVERIFY(n > 40);
+  }
+
+  void anyBytesRoundTrip() {
+    const ByteLevelBpe t = tokenizer();
+    const std::string s = "caf\xC3\xA9 \xF0\x9F\x99\x82 \xE4\xB8\xAD\xE6\x96\x87 \t\n";
+    QCOMPARE(t.decode(t.encode(s)), s);
+    QCOMPARE(t.decode(t.encode("<BOS>hi<EOS>"), /*skip_special=*/true), std::string("hi"));
+  }
+
+  void missingFilesAreNamed() {
+    QTemporaryDir dir;
+    LATENT_VERIFY_CONTAINS(test::errorOf([&] { ByteLevelBpe::load(dir.path().toStdString()); }), "vocab.json");
+    test::spit(dir.filePath("vocab.json").toStdString(), "{\"a\": \"x\"}");
+    test::spit(dir.filePath("merges.txt").toStdString(), "#version: 0.2\n");
+    LATENT_VERIFY_CONTAINS(test::errorOf([&] { ByteLevelBpe::load(dir.path().toStdString()); }), "not an integer");
+  }
+};
+
+QTEST_MAIN(TestBpe)
+#include "test_bpe.moc"
