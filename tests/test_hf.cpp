@@ -85,6 +85,43 @@ class TestHf : public QObject {
     QVERIFY((h[0].narrow(0, 0, first.size(0)) - first).abs().max().item<double>() < 1e-4);
   }
 
+  void tinyGpt2MatchesTransformers() {
+    c10::InferenceMode guard;
+    const std::string dir = test::fixture("hf/tiny-gpt2-lm");
+    const auto want = expected("gpt2_expected.safetensors");
+    DecoderConfig plain;  // GPT-2 itself: no latent, no extra block, positions from 0
+    plain.latent_as_memory = plain.latent_as_embedding = plain.extra_first_block = false;
+    plain.dropout = 0.0;
+    Decoder dec(hf_gpt2_config(dir, plain), hf_gpt2_vocab_size(dir), 8);
+    QVERIFY(load_hf_gpt2(dec, dir).empty());
+    dec->eval();
+    const auto logits = dec->forward(want.at("input_ids"), torch::zeros({2, 8}));
+    const double d = (logits - want.at("logits")).abs().max().item<double>();
+    QVERIFY2(d < 1e-4, std::to_string(d).c_str());
+  }
+
+  // DMLP's layout: the pretrained blocks move up one, the extra block 0 and the added
+  // tokens' embedding rows stay freshly initialised.
+  void gpt2IntoTheNewDecoderWithAddedTokens() {
+    c10::InferenceMode guard;
+    const std::string dir = test::fixture("hf/tiny-gpt2-lm");
+    DecoderConfig c;
+    c.dropout = 0.0;
+    torch::manual_seed(1);
+    Decoder dec(hf_gpt2_config(dir, c), hf_gpt2_vocab_size(dir) + 3, 8);
+    const auto fresh0 = dec->blocks[0]->c_attn->weight.clone();
+    const auto freshRow = dec->wte->weight[121].clone();
+    QVERIFY(load_hf_gpt2(dec, dir).empty());
+    QCOMPARE(dec->num_blocks(), 3);
+    std::map<std::string, at::Tensor> hf;
+    for (auto& [k, v] : io::load(dir + "/model.safetensors")) hf.emplace(k, v);
+    QVERIFY(dec->blocks[1]->c_attn->weight.equal(hf.at("transformer.h.0.attn.c_attn.weight").t()));
+    QVERIFY(dec->blocks[2]->mlp_proj->weight.equal(hf.at("transformer.h.1.mlp.c_proj.weight").t()));
+    QVERIFY(dec->blocks[0]->c_attn->weight.equal(fresh0));
+    QVERIFY(dec->wte->weight.narrow(0, 0, 120).equal(hf.at("transformer.wte.weight")));
+    QVERIFY(dec->wte->weight[121].equal(freshRow));
+  }
+
   void badFoldersSayWhatIsWrong() {
     QTemporaryDir tmp;
     const std::string dir = tmp.path().toStdString();

@@ -88,4 +88,83 @@ std::vector<std::string> load_hf_bert(Encoder& encoder, const std::string& dir) 
   return warnings;
 }
 
+DecoderConfig hf_gpt2_config(const std::string& dir, const DecoderConfig& base) {
+  const auto j = read_config(dir);
+  const std::string path = (fs::path(dir) / "config.json").string();
+  DecoderConfig c = base;
+  c.hidden = int_key(j, "n_embd", path);
+  c.layers = int_key(j, "n_layer", path);
+  c.heads = int_key(j, "n_head", path);
+  c.max_positions = j.contains("n_positions") ? int_key(j, "n_positions", path) : int_key(j, "n_ctx", path);
+  const std::string act = j.value("activation_function", std::string("gelu_new"));
+  if (act != "gelu_new" && act != "gelu_pytorch_tanh")
+    throw Error(path + ": activation_function", "only GPT-2's tanh GELU (gelu_new) is supported, got \"" + act + "\"");
+  if (std::abs(j.value("layer_norm_epsilon", 1e-5) - 1e-5) > 1e-12)
+    throw Error(path + ": layer_norm_epsilon", "only 1e-5 (GPT-2's) is supported");
+  if (!j.value("tie_word_embeddings", true)) throw Error(path + ": tie_word_embeddings", "the decoder's head is tied");
+  if (c.hidden % c.heads != 0) throw Error(path + ": n_head", "does not divide n_embd");
+  return c;
+}
+
+int hf_gpt2_vocab_size(const std::string& dir) {
+  return int_key(read_config(dir), "vocab_size", (fs::path(dir) / "config.json").string());
+}
+
+std::vector<std::string> load_hf_gpt2(Decoder& decoder, const std::string& dir) {
+  const std::string path = (fs::path(dir) / "model.safetensors").string();
+  if (!fs::exists(path)) {
+    if (fs::exists(fs::path(dir) / "pytorch_model.bin"))
+      throw Error(path, "missing; the folder has pytorch_model.bin: convert it with tools/hf/convert_bin_to_safetensors.py " + dir);
+    throw Error(path, "missing");
+  }
+  const int shift = decoder->config.extra_first_block ? 1 : 0;
+  // HF name -> our name ("h.3.attn.c_attn.weight" -> "transformer.h.4.attn.c_attn.weight").
+  auto ours = [&](std::string name) {
+    if (name.rfind("transformer.", 0) == 0) name = name.substr(12);
+    if (name.rfind("h.", 0) == 0) {
+      const size_t dot = name.find('.', 2);
+      name = "h." + std::to_string(std::stoi(name.substr(2, dot - 2)) + shift) + name.substr(dot);
+    }
+    return "transformer." + name;
+  };
+  std::map<std::string, at::Tensor> stored;
+  std::vector<std::string> warnings;
+  for (auto& [name, t] : io::load(path)) {
+    if (name == "lm_head.weight" || name.find(".attn.bias") != std::string::npos ||
+        name.find(".attn.masked_bias") != std::string::npos)
+      continue;
+    stored.emplace(ours(name), t);
+  }
+  std::string missing, mismatched;
+  {
+    torch::NoGradGuard guard;
+    for (auto& p : decoder->named_parameters()) {
+      const std::string& name = p.key();
+      if (name.rfind("transformer.linear", 0) == 0) continue;                          // latent projections: ours
+      if (shift && name.rfind("transformer.h.0.", 0) == 0) continue;                   // DMLP's extra block
+      const auto it = stored.find(name);
+      if (it == stored.end()) {
+        missing += (missing.empty() ? "" : ", ") + name;
+        continue;
+      }
+      at::Tensor src = it->second;
+      const bool conv1d = name.find("attn.c_attn.weight") != std::string::npos || name.find("attn.c_proj.weight") != std::string::npos ||
+                          name.find("mlp.c_fc.weight") != std::string::npos || name.find("mlp.c_proj.weight") != std::string::npos;
+      if (conv1d) src = src.t();  // Conv1D stores (in, out)
+      at::Tensor dst = p.value();
+      if (name == "transformer.wte.weight" && src.size(0) <= dst.size(0) && src.size(1) == dst.size(1))
+        dst = dst.narrow(0, 0, src.size(0));  // added tokens keep their fresh rows
+      if (src.sizes() != dst.sizes())
+        mismatched += (mismatched.empty() ? "" : ", ") + name + " " + c10::str(src.sizes()) + " vs " + c10::str(dst.sizes());
+      else
+        dst.copy_(src.to(dst.scalar_type()));
+      stored.erase(it);
+    }
+  }
+  if (!missing.empty()) throw Error(path, "missing GPT-2 tensors: " + missing);
+  if (!mismatched.empty()) throw Error(path, "tensor shapes differ from config.json: " + mismatched);
+  for (const auto& [name, t] : stored) warnings.push_back(path + ": ignored tensor " + name);
+  return warnings;
+}
+
 }  // namespace latent

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "model/config.h"
+#include "model/decoder.h"
 #include "model/encoder.h"
 
 namespace latent {
@@ -24,5 +25,19 @@ int hf_bert_vocab_size(const std::string& dir);
 // `linear` is not in BERT and keeps its initialisation. Returns warnings for tensors that
 // were ignored (position_ids, pre-training heads).
 std::vector<std::string> load_hf_bert(Encoder& encoder, const std::string& dir);
+
+// config.json of a GPT-2 model -> DecoderConfig (the latent switches, the extra first
+// block and dropout keep `base`'s values).
+DecoderConfig hf_gpt2_config(const std::string& dir, const DecoderConfig& base = {});
+int hf_gpt2_vocab_size(const std::string& dir);
+
+// Copies DIR/model.safetensors into the decoder: Conv1D weights transposed, block i to
+// block i+1 when the decoder has DMLP's extra first block (which, like the latent
+// projections, keeps its fresh initialisation), and the first vocab_size rows of the
+// token embedding (rows beyond it are added tokens such as <PAD>, <BOS>, <EOS>, freshly
+// initialised as resize_token_embeddings does). A "transformer." prefix is accepted;
+// lm_head.weight (tied) and attention-mask buffers are ignored. Returns warnings for
+// other ignored tensors.
+std::vector<std::string> load_hf_gpt2(Decoder& decoder, const std::string& dir);
 
 }  // namespace latent
