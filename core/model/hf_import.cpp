@@ -53,20 +53,29 @@ int hf_bert_vocab_size(const std::string& dir) {
   return int_key(read_config(dir), "vocab_size", (fs::path(dir) / "config.json").string());
 }
 
-std::vector<std::string> load_hf_bert(Encoder& encoder, const std::string& dir) {
+namespace {
+
+std::string safetensors_of(const std::string& dir) {
   const std::string path = (fs::path(dir) / "model.safetensors").string();
   if (!fs::exists(path)) {
     if (fs::exists(fs::path(dir) / "pytorch_model.bin"))
       throw Error(path, "missing; the folder has pytorch_model.bin: convert it with tools/hf/convert_bin_to_safetensors.py " + dir);
     throw Error(path, "missing");
   }
+  return path;
+}
+
+// BERT tensors (BertModel names, optional "bert." prefix) into the encoder; with_linear:
+// DMLP's latent projection "linear" too, else it keeps its initialisation.
+std::vector<std::string> load_bert_tensors(Encoder& encoder, io::NamedTensors tensors, const std::string& path,
+                                           bool with_linear) {
   std::map<std::string, at::Tensor> stored;
-  for (auto& [name, t] : io::load(path)) stored.emplace(name.rfind("bert.", 0) == 0 ? name.substr(5) : name, t);
+  for (auto& [name, t] : tensors) stored.emplace(name.rfind("bert.", 0) == 0 ? name.substr(5) : name, t);
   std::string missing, mismatched;
   {
     torch::NoGradGuard guard;
     for (auto& p : encoder->named_parameters()) {
-      if (p.key().rfind("linear.", 0) == 0) continue;  // ours: the latent projection
+      if (!with_linear && p.key().rfind("linear.", 0) == 0) continue;
       const auto it = stored.find(p.key());
       if (it == stored.end()) {
         missing += (missing.empty() ? "" : ", ") + p.key();
@@ -81,11 +90,22 @@ std::vector<std::string> load_hf_bert(Encoder& encoder, const std::string& dir) 
     }
   }
   if (!missing.empty()) throw Error(path, "missing BERT tensors: " + missing);
-  if (!mismatched.empty()) throw Error(path, "tensor shapes differ from config.json: " + mismatched);
+  if (!mismatched.empty()) throw Error(path, "tensor shapes differ from the configuration: " + mismatched);
   std::vector<std::string> warnings;
   for (const auto& [name, t] : stored)
     if (name != "embeddings.position_ids") warnings.push_back(path + ": ignored tensor " + name);
   return warnings;
+}
+
+}  // namespace
+
+std::vector<std::string> load_hf_bert(Encoder& encoder, const std::string& dir) {
+  const std::string path = safetensors_of(dir);
+  return load_bert_tensors(encoder, io::load(path), path, /*with_linear=*/false);
+}
+
+std::vector<std::string> load_dmlp_encoder(Encoder& encoder, const std::string& path) {
+  return load_bert_tensors(encoder, io::load(path), path, /*with_linear=*/true);
 }
 
 DecoderConfig hf_gpt2_config(const std::string& dir, const DecoderConfig& base) {
@@ -110,15 +130,14 @@ int hf_gpt2_vocab_size(const std::string& dir) {
   return int_key(read_config(dir), "vocab_size", (fs::path(dir) / "config.json").string());
 }
 
-std::vector<std::string> load_hf_gpt2(Decoder& decoder, const std::string& dir) {
-  const std::string path = (fs::path(dir) / "model.safetensors").string();
-  if (!fs::exists(path)) {
-    if (fs::exists(fs::path(dir) / "pytorch_model.bin"))
-      throw Error(path, "missing; the folder has pytorch_model.bin: convert it with tools/hf/convert_bin_to_safetensors.py " + dir);
-    throw Error(path, "missing");
-  }
-  const int shift = decoder->config.extra_first_block ? 1 : 0;
-  // HF name -> our name ("h.3.attn.c_attn.weight" -> "transformer.h.4.attn.c_attn.weight").
+namespace {
+
+// GPT-2 tensors into the decoder. shift: added to HF block indices (1 puts them behind
+// DMLP's extra first block, which then keeps its initialisation); with_latent: the
+// latent projections too (DMLP's own state), else they keep theirs.
+std::vector<std::string> load_gpt2_tensors(Decoder& decoder, io::NamedTensors tensors, const std::string& path, int shift,
+                                           bool with_latent) {
+  // "h.3.attn.c_attn.weight" -> "transformer.h.4.attn.c_attn.weight"
   auto ours = [&](std::string name) {
     if (name.rfind("transformer.", 0) == 0) name = name.substr(12);
     if (name.rfind("h.", 0) == 0) {
@@ -129,10 +148,16 @@ std::vector<std::string> load_hf_gpt2(Decoder& decoder, const std::string& dir) 
   };
   std::map<std::string, at::Tensor> stored;
   std::vector<std::string> warnings;
-  for (auto& [name, t] : io::load(path)) {
+  for (auto& [name, t] : tensors) {
     if (name == "lm_head.weight" || name.find(".attn.bias") != std::string::npos ||
         name.find(".attn.masked_bias") != std::string::npos)
+      continue;  // tied head, causal-mask buffers
+    if (name == "lm_head.bias") {  // DMLP's head has a bias, zero unless trained; ours has none
+      const double m = t.abs().max().item<double>();
+      if (m > 0) warnings.push_back(path + ": lm_head.bias is not zero (max |b| = " + std::to_string(m) +
+                                    "); this decoder has no head bias, so its logits differ by it");
       continue;
+    }
     stored.emplace(ours(name), t);
   }
   std::string missing, mismatched;
@@ -140,17 +165,16 @@ std::vector<std::string> load_hf_gpt2(Decoder& decoder, const std::string& dir) 
     torch::NoGradGuard guard;
     for (auto& p : decoder->named_parameters()) {
       const std::string& name = p.key();
-      if (name.rfind("transformer.linear", 0) == 0) continue;                          // latent projections: ours
-      if (shift && name.rfind("transformer.h.0.", 0) == 0) continue;                   // DMLP's extra block
+      if (!with_latent && name.rfind("transformer.linear", 0) == 0) continue;
+      if (shift > 0 && name.rfind("transformer.h.0.", 0) == 0) continue;
       const auto it = stored.find(name);
       if (it == stored.end()) {
         missing += (missing.empty() ? "" : ", ") + name;
         continue;
       }
       at::Tensor src = it->second;
-      const bool conv1d = name.find("attn.c_attn.weight") != std::string::npos || name.find("attn.c_proj.weight") != std::string::npos ||
-                          name.find("mlp.c_fc.weight") != std::string::npos || name.find("mlp.c_proj.weight") != std::string::npos;
-      if (conv1d) src = src.t();  // Conv1D stores (in, out)
+      for (const char* conv1d : {"attn.c_attn.weight", "attn.c_proj.weight", "mlp.c_fc.weight", "mlp.c_proj.weight"})
+        if (name.find(conv1d) != std::string::npos) src = src.t();  // Conv1D stores (in, out)
       at::Tensor dst = p.value();
       if (name == "transformer.wte.weight" && src.size(0) <= dst.size(0) && src.size(1) == dst.size(1))
         dst = dst.narrow(0, 0, src.size(0));  // added tokens keep their fresh rows
@@ -162,9 +186,20 @@ std::vector<std::string> load_hf_gpt2(Decoder& decoder, const std::string& dir) 
     }
   }
   if (!missing.empty()) throw Error(path, "missing GPT-2 tensors: " + missing);
-  if (!mismatched.empty()) throw Error(path, "tensor shapes differ from config.json: " + mismatched);
+  if (!mismatched.empty()) throw Error(path, "tensor shapes differ from the configuration: " + mismatched);
   for (const auto& [name, t] : stored) warnings.push_back(path + ": ignored tensor " + name);
   return warnings;
+}
+
+}  // namespace
+
+std::vector<std::string> load_hf_gpt2(Decoder& decoder, const std::string& dir) {
+  const std::string path = safetensors_of(dir);
+  return load_gpt2_tensors(decoder, io::load(path), path, decoder->config.extra_first_block ? 1 : 0, /*with_latent=*/false);
+}
+
+std::vector<std::string> load_dmlp_decoder(Decoder& decoder, const std::string& path) {
+  return load_gpt2_tensors(decoder, io::load(path), path, 0, /*with_latent=*/true);
 }
 
 }  // namespace latent

@@ -40,4 +40,11 @@ int hf_gpt2_vocab_size(const std::string& dir);
 // other ignored tensors.
 std::vector<std::string> load_hf_gpt2(Decoder& decoder, const std::string& dir);
 
+// DMLP's own modules saved as safetensors with their state_dict names (the encoder: a
+// BertForLatentConnectorAVG, with its latent projection "linear"; the decoder: a
+// GPT2ForLatentConnectorNew after change_order(), extra block first, with
+// transformer.linear and transformer.linear_emb). Everything is loaded, nothing is fresh.
+std::vector<std::string> load_dmlp_encoder(Encoder& encoder, const std::string& path);
+std::vector<std::string> load_dmlp_decoder(Decoder& decoder, const std::string& path);
+
 }  // namespace latent
