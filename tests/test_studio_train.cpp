@@ -15,6 +15,7 @@
 #include "corpus_view.h"
 #include "data/corpus.h"
 #include "main_window.h"
+#include "resource_paths.h"
 #include "model/model_io.h"
 #include "test_util.h"
 #include "views/loss_plot.h"
@@ -76,6 +77,17 @@ class TestStudioTrain : public QObject {
     input->setPlainText("the cat sat on the mat");
     w.reconstructView()->run();
     QTRY_COMPARE_WITH_TIMEOUT(w.reconstructView()->resultCount(), 1, 30000);
+    QVERIFY(w.modelStatus().contains("training snapshot"));
+    // A folder opened mid-run wins over the snapshots that keep coming.
+    QSignalSpy ready(&w, &ui::MainWindow::modelReady);
+    w.openModel(ui::defaultModelPath());
+    QVERIFY(ready.wait(30000));
+    const int before = tv->lossPlot()->pointCount();
+    QTRY_VERIFY_WITH_TIMEOUT(tv->lossPlot()->pointCount() > before + 60, 30000);  // new snapshots were published
+    input->setPlainText("a dog ran in the park");
+    w.reconstructView()->run();
+    QTRY_VERIFY_WITH_TIMEOUT(w.reconstructView()->resultsText().startsWith("a dog ran in the park -> "), 30000);
+    QVERIFY2(w.modelStatus().contains("default"), qPrintable(w.modelStatus()));
     w.tabs()->setCurrentWidget(tv);
 
     QTest::mouseClick(button(tv, "Pause"), Qt::LeftButton);

@@ -24,7 +24,8 @@ struct InferenceWorker::State {
   std::string dir;                 // model folder, or empty for a snapshot
   Config config;
   std::shared_ptr<SnapshotSlot> snapshots;
-  uint64_t snapshotVersion = 0;    // the version in use, or the one current when a folder was opened
+  uint64_t snapshotVersion = 0;    // the version in use
+  bool followSnapshots = false;    // true from the start of a run until a folder is opened
   // The last interpolation's endpoints and its PCA basis, reused by decodeAt.
   std::string a, b;
   at::Tensor muA, muB;             // (D,)
@@ -98,7 +99,7 @@ void InferenceWorker::openModel(const QString& path) {
     state_->dir = lm.dir;
     state_->config = lm.config;
     state_->a.clear();
-    if (state_->snapshots) state_->snapshotVersion = state_->snapshots->version();
+    state_->followSnapshots = false;
     Q_EMIT modelOpened(out);
   } catch (const std::exception& e) {
     Q_EMIT failed(tr("Open model"), QString::fromStdString(e.what()));
@@ -143,8 +144,10 @@ void InferenceWorker::reconstruct(int requestId, const QStringList& sentences, c
   }
 }
 
+void InferenceWorker::followTraining() { state_->followSnapshots = true; }
+
 bool InferenceWorker::ensureModel(const QString& context) {
-  if (state_->snapshots) {
+  if (state_->snapshots && state_->followSnapshots) {
     uint64_t version = 0;
     const auto snap = state_->snapshots->latest(&version);
     if (snap && version != state_->snapshotVersion) {

@@ -25,8 +25,11 @@ class InferenceWorker : public QObject {
   ~InferenceWorker() override;
 
  public Q_SLOTS:
-  // Loads a model folder (or a run folder). On failure the previous model stays.
+  // Loads a model folder (or a run folder). On failure the previous model stays. An
+  // opened folder wins over training snapshots until followTraining() is called again.
   void openModel(const QString& path);
+  // From now on, adopt each new training snapshot (called when a run starts).
+  void followTraining();
   void reconstruct(int requestId, const QStringList& sentences, const latent::ui::DecodeSettings& settings,
                    double noiseScale, int posteriorSamples);
   // n evenly spaced points from A to B, decoded, with a 2-D PCA projection of the path.

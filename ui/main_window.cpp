@@ -169,6 +169,8 @@ void MainWindow::connectTraining() {
     training_ = true;
     train_->setRunning(true);
     setModelReady(true);  // the views follow the training snapshots from now on
+    snapshots_->publish(nullptr);  // the previous run's last snapshot is not this run's
+    QMetaObject::invokeMethod(worker_, "followTraining", Qt::QueuedConnection);
     QMetaObject::invokeMethod(trainer_, "start", Qt::QueuedConnection, Q_ARG(latent::ui::TrainRequest, r));
   });
   connect(train_, &TrainView::pauseRequested, this, [this] {
@@ -233,6 +235,8 @@ void MainWindow::onTrainingFinished(int status, const QString& message, const QS
   if (QFileInfo::exists(outDir + "/best/config.json") || QFileInfo::exists(outDir + "/last/config.json")) openModel(outDir);
   else if (modelDir_.isEmpty()) setModelReady(false);
 }
+
+QString MainWindow::modelStatus() const { return modelLabel_->text(); }
 
 void MainWindow::setModelReady(bool ready) {
   reconstruct_->setModelReady(ready);

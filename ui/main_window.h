@@ -46,6 +46,7 @@ class MainWindow : public QMainWindow {
   QTabWidget* tabs() const { return tabs_; }
   QString modelDir() const { return modelDir_; }
   bool isTraining() const { return training_; }
+  QString modelStatus() const;  // the status bar's model label
 
   // Asks the worker to load a model folder; the answer arrives as modelOpened/failed.
   void openModel(const QString& path);
