@@ -135,8 +135,14 @@ class TestHf : public QObject {
     for (auto& [k, v] : io::load(test::fixture("hf/tiny-bert/model.safetensors")))
       if (k.find("layer.1.") == std::string::npos) some.emplace_back(k, v);
     io::save(dir + "/model.safetensors", some);
+    const auto before = enc->word->weight.clone();
     LATENT_VERIFY_CONTAINS(test::errorOf([&] { load_hf_bert(enc, dir); }), "encoder.layer.1.attention.self.query.weight");
+    QVERIFY(enc->word->weight.equal(before));  // nothing copied from a folder that does not fit
     auto cfg = test::readJson(dir + "/config.json");
+    cfg["num_attention_heads"] = 0;  // would divide by zero
+    test::spit(dir + "/config.json", cfg.dump());
+    LATENT_VERIFY_CONTAINS(test::errorOf([&] { hf_bert_config(dir); }), "num_attention_heads");
+    cfg["num_attention_heads"] = 4;
     cfg["hidden_act"] = "relu";
     test::spit(dir + "/config.json", cfg.dump());
     LATENT_VERIFY_CONTAINS(test::errorOf([&] { hf_bert_config(dir); }), "hidden_act");

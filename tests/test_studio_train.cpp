@@ -152,17 +152,21 @@ class TestStudioTrain : public QObject {
   void closingMidTrainingWithoutSavingKeepsTheEarlierCheckpoint() {
     auto* w = new ui::MainWindow;
     prepare(*w, "run-d", 100000);
-    w->trainView()->findChild<QPlainTextEdit*>("overrides")->setPlainText(R"({"train": {"eval_every": 10}})");
+    w->trainView()->findChild<QPlainTextEdit*>("overrides")->setPlainText(R"({"train": {"eval_every": 50}})");
     QTRY_VERIFY(w->trainView()->isConfigValid());
     w->trainView()->start();
-    QTRY_VERIFY_WITH_TIMEOUT(w->trainView()->lossPlot()->pointCount() > 13, 60000);
+    // Pause between the checkpoint of step 50 and the next one, then close without saving.
+    QTRY_VERIFY_WITH_TIMEOUT(w->trainView()->lossPlot()->pointCount() > 50, 60000);
+    QTest::mouseClick(button(w->trainView(), "Pause"), Qt::LeftButton);
+    QTest::qWait(500);
+    QVERIFY(w->trainView()->lossPlot()->pointCount() < 100);
     w->setClosePrompt([] { return QMessageBox::Discard; });
     QVERIFY(w->close());
     delete w;
-    // last/ holds the checkpoint of an evaluation step, intact and loadable.
+    // last/ holds step 50's checkpoint, intact and loadable: the current step was not saved.
     const QString last = tmp_.filePath("run-d/last");
     const auto state = test::readJson((last + "/trainer_state.json").toStdString());
-    QCOMPARE(state.at("step").get<int>() % 10, 0);
+    QCOMPARE(state.at("step").get<int>(), 50);
     QVERIFY(load_model(last.toStdString()).model);
   }
 

@@ -30,6 +30,7 @@ struct InferenceWorker::State {
   std::string a, b;
   at::Tensor muA, muB;             // (D,)
   at::Tensor pcaMean, pcaBasis;    // (D,), (D, 2)
+  std::string pcaA, pcaB;          // the pair the projection was fitted on
 };
 
 InferenceWorker::InferenceWorker(std::shared_ptr<SnapshotSlot> snapshots, QObject* parent)
@@ -99,6 +100,7 @@ void InferenceWorker::openModel(const QString& path) {
     state_->dir = lm.dir;
     state_->config = lm.config;
     state_->a.clear();
+    state_->pcaA.clear();
     state_->followSnapshots = false;
     Q_EMIT modelOpened(out);
   } catch (const std::exception& e) {
@@ -157,6 +159,7 @@ bool InferenceWorker::ensureModel(const QString& context) {
         state_->dir.clear();
         state_->config = lm.config;
         state_->a.clear();
+        state_->pcaA.clear();
         state_->snapshotVersion = version;
         Q_EMIT snapshotInUse(snap->step);
       } catch (const std::exception& e) {
@@ -227,6 +230,8 @@ void InferenceWorker::interpolate(int requestId, const QString& a, const QString
     if (at::matmul(state_->muA - mean, basis.select(1, 0)).item<double>() > 0) basis.select(1, 0).neg_();
     state_->pcaMean = mean.clone();
     state_->pcaBasis = basis.contiguous().clone();
+    state_->pcaA = sa;
+    state_->pcaB = sb;
     for (int i = 0; i < n; ++i) r.path2d << project(z[i], state_->pcaMean, state_->pcaBasis);
     Q_EMIT interpolated(r);
   } catch (const std::exception& e) {
@@ -240,7 +245,7 @@ void InferenceWorker::decodeAt(int requestId, const QString& a, const QString& b
     c10::InferenceMode guard;
     Generator& g = *state_->generator;
     const auto [sa, sb] = endpoints(a, b);
-    const bool samePair = sa == state_->a && sb == state_->b;
+    const bool samePair = sa == state_->pcaA && sb == state_->pcaB;
     prepareEndpoints(g, sa, sb, state_->a, state_->b, state_->muA, state_->muB);
     const at::Tensor z = pointAt(state_->muA, state_->muB, std::clamp(t, 0.0, 1.0), slerp);
     DecodeAtResult r;

@@ -173,7 +173,10 @@ void MainWindow::connectTraining() {
     QMetaObject::invokeMethod(worker_, "followTraining", Qt::QueuedConnection);
     QMetaObject::invokeMethod(trainer_, "start", Qt::QueuedConnection, Q_ARG(latent::ui::TrainRequest, r));
   });
+  // Pause and Stop act on a run in progress only: one clicked just after the run ended
+  // must not carry over to the next (closing before a run starts is stopThreads' job).
   connect(train_, &TrainView::pauseRequested, this, [this] {
+    if (!trainer_->isRunning()) return;
     trainer_->pause();
     train_->setPaused(true);
     statusBar()->showMessage(tr("Training paused"));
@@ -184,6 +187,7 @@ void MainWindow::connectTraining() {
     statusBar()->showMessage(tr("Training resumed"), 3000);
   });
   connect(train_, &TrainView::stopRequested, this, [this] {
+    if (!trainer_->isRunning()) return;
     trainer_->stop(true);
     statusBar()->showMessage(tr("Stopping after the current step; saving the checkpoint..."));
   });
@@ -207,6 +211,7 @@ void MainWindow::onTrainingStarted(const QString& outDir, qint64 totalSteps) {
 }
 
 void MainWindow::drainTraining() {
+  if (threadsStopped_) return;
   TrainingWorker::Pending p = trainer_->take();
   if (!p.log.isEmpty()) train_->appendLog(p.log);
   if (!p.points.isEmpty()) {
@@ -220,6 +225,7 @@ void MainWindow::drainTraining() {
 }
 
 void MainWindow::onTrainingFinished(int status, const QString& message, const QString& outDir) {
+  if (threadsStopped_) return;
   drainTraining();
   drainTimer_->stop();
   training_ = false;
@@ -231,7 +237,6 @@ void MainWindow::onTrainingFinished(int status, const QString& message, const QS
   if (status == TrainingWorker::Failed) showError(tr("Training"), message);
   else statusBar()->showMessage(tr("Training %1: %2").arg(status == TrainingWorker::Finished ? tr("finished") : tr("stopped"), message));
   // The views go on with the run's saved model (best/, else last/) when there is one.
-  if (threadsStopped_) return;
   if (QFileInfo::exists(outDir + "/best/config.json") || QFileInfo::exists(outDir + "/last/config.json")) openModel(outDir);
   else if (modelDir_.isEmpty()) setModelReady(false);
 }
@@ -335,6 +340,10 @@ void MainWindow::showAbout() {
 void MainWindow::stopThreads() {
   if (threadsStopped_) return;
   threadsStopped_ = true;
+  // The workers are deleted when their threads finish: nothing may reach them after this.
+  drainTimer_->stop();
+  disconnect(trainer_, nullptr, this, nullptr);
+  disconnect(worker_, nullptr, this, nullptr);
   if (training_ && !stopSent_) trainer_->stop(false);  // destroyed without closeEvent: no new checkpoint
   trainer_->resume();  // a paused run must wake up to see the stop
   trainingThread_->quit();

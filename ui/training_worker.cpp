@@ -92,6 +92,7 @@ void TrainingWorker::start(const TrainRequest& request) {
     pending_.log << QString::fromStdString(line);
   };
   cb.on_step = [this](const TrainProgress& p) {
+    lastSeconds_ = p.elapsed_seconds;
     TrainPoint t;
     t.step = p.step;
     t.seconds = p.elapsed_seconds;
@@ -116,8 +117,8 @@ void TrainingWorker::start(const TrainRequest& request) {
     for (const auto& [in, out] : r.reconstructions)
       e.reconstructions << QString::fromStdString(in) + " -> " + QString::fromStdString(out);
     for (const auto& s : r.samples) e.samples << QString::fromStdString(s);
+    e.seconds = lastSeconds_;  // the evaluated step's time (the queue is usually drained by now)
     QMutexLocker lock(&pendingMutex_);
-    if (!pending_.points.isEmpty()) e.seconds = pending_.points.last().seconds;
     pending_.evals << e;
   };
   cb.snapshot_every = snapshotEvery_;

@@ -64,6 +64,7 @@ class TrainingWorker : public QObject {
   std::shared_ptr<SnapshotSlot> snapshots_;
   std::atomic<int> snapshotEvery_{50};
   std::atomic<bool> running_{false}, paused_{false};
+  double lastSeconds_ = 0;  // training thread only
   QMutex controlMutex_;   // guards control_ while a run starts or ends
   TrainControl* control_ = nullptr;
   enum StopRequest { NoStop, StopAndSave, StopNoSave } stopRequest_ = NoStop;

@@ -119,9 +119,18 @@ ByteLevelBpe ByteLevelBpe::load(const std::string& dir) {
   } else if (fs::exists(tok_path)) {
     where = tok_path;
     const auto j = parse(tok_path);
-    if (!j.contains("model") || j["model"].value("type", "") != "BPE") throw Error(tok_path, "model.type is not BPE");
-    for (const auto& [k, v] : j["model"]["vocab"].items()) vocab[k] = v.get<int>();
-    for (const auto& m : j["model"]["merges"]) {
+    if (!j.contains("model") || !j["model"].is_object() || j["model"].value("type", "") != "BPE")
+      throw Error(tok_path, "model.type is not BPE");
+    const auto& model = j["model"];
+    if (!model.contains("vocab") || !model["vocab"].is_object()) throw Error(tok_path + ": model.vocab", "missing or not an object");
+    if (!model.contains("merges") || !model["merges"].is_array()) throw Error(tok_path + ": model.merges", "missing or not an array");
+    for (const auto& [k, v] : model["vocab"].items()) {
+      if (!v.is_number_integer()) throw Error(tok_path + ": model.vocab", "the id of \"" + k + "\" is not an integer");
+      vocab[k] = v.get<int>();
+    }
+    for (const auto& m : model["merges"]) {
+      if (!(m.is_string() || (m.is_array() && m.size() == 2 && m[0].is_string() && m[1].is_string())))
+        throw Error(tok_path + ": model.merges", "an entry is neither \"a b\" nor [\"a\", \"b\"]");
       if (m.is_array()) {
         merges.emplace_back(m.at(0).get<std::string>(), m.at(1).get<std::string>());
       } else {

@@ -23,8 +23,13 @@ namespace latent {
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
+// Flags change under the mutex so that a waiter between checking and sleeping cannot
+// miss the notification.
 void TrainControl::request_stop() {
-  stop_ = true;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+  }
   cv_.notify_all();
 }
 void TrainControl::request_abort() {
@@ -33,7 +38,10 @@ void TrainControl::request_abort() {
 }
 void TrainControl::request_pause() { pause_ = true; }
 void TrainControl::resume() {
-  pause_ = false;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    pause_ = false;
+  }
   cv_.notify_all();
 }
 void TrainControl::wait_if_paused() {
