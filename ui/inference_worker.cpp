@@ -282,8 +282,9 @@ void InferenceWorker::generate(int requestId, int samples, const QString& sample
     r.norms.resize(static_cast<int>(n));
     for (size_t i = 0; i < ts.size(); ++i) {
       r.normT << ts[i];
-      const at::Tensor norms = xs[i].norm(2, {1}).contiguous();
-      for (int64_t k = 0; k < n; ++k) r.norms[static_cast<int>(k)] << norms[k].item<float>();
+      const at::Tensor norms = xs[i].norm(2, {1}).to(at::kFloat).contiguous();
+      const float* v = norms.data_ptr<float>();
+      for (int64_t k = 0; k < n; ++k) r.norms[static_cast<int>(k)] << v[k];
     }
     // Frames evenly spaced over the recorded steps, always including t = T and t = 0.
     const int m = static_cast<int>(ts.size());

@@ -121,7 +121,7 @@ void TrainingWorker::start(const TrainRequest& request) {
     QMutexLocker lock(&pendingMutex_);
     pending_.evals << e;
   };
-  cb.snapshot_every = snapshotEvery_;
+  cb.snapshot_every = kSnapshotEvery;
   cb.on_snapshot = [this](ModelSnapshot&& s) {
     if (snapshots_) snapshots_->publish(std::make_shared<const ModelSnapshot>(std::move(s)));
   };

@@ -29,6 +29,7 @@ class TrainingWorker : public QObject {
   Q_OBJECT
  public:
   enum Status { Finished = 0, Stopped = 1, Failed = 2 };
+  static constexpr int kSnapshotEvery = 50;  // steps between weight copies for live inference
 
   explicit TrainingWorker(std::shared_ptr<SnapshotSlot> snapshots, QObject* parent = nullptr);
   ~TrainingWorker() override;
@@ -40,9 +41,6 @@ class TrainingWorker : public QObject {
   // start() has begun ends that run at once (call it only while a start is queued or running).
   void stop(bool save);
   bool isRunning() const { return running_; }
-  bool isPaused() const { return paused_; }
-
-  void setSnapshotEvery(int steps) { snapshotEvery_ = steps; }
 
   struct Pending {
     QVector<TrainPoint> points;
@@ -62,7 +60,6 @@ class TrainingWorker : public QObject {
 
  private:
   std::shared_ptr<SnapshotSlot> snapshots_;
-  std::atomic<int> snapshotEvery_{50};
   std::atomic<bool> running_{false}, paused_{false};
   double lastSeconds_ = 0;  // training thread only
   QMutex controlMutex_;   // guards control_ while a run starts or ends

@@ -9,6 +9,7 @@
 #include "eval/bleu.h"
 #include "io/model_dir.h"
 #include "text/tokenizer.h"
+#include "util/atomic_file.h"
 #include "util/error.h"
 
 namespace latent::cli {

@@ -21,7 +21,4 @@ void add_bench_commands(CLI::App& app);
 // One JSON object on stdout, as every --json output is.
 void print_json(const nlohmann::json& j);
 
-// Lines of a text file exactly as they are (empty lines kept, "\r\n" accepted).
-std::vector<std::string> read_lines(const std::string& path);
-
 }  // namespace latent::cli

@@ -18,21 +18,6 @@ namespace latent::cli {
 
 void print_json(const nlohmann::json& j) { std::cout << j.dump() << std::endl; }
 
-std::vector<std::string> read_lines(const std::string& path) {
-  const std::string bytes = read_file(path);
-  std::vector<std::string> lines;
-  size_t pos = 0;
-  while (pos < bytes.size()) {
-    size_t end = bytes.find('\n', pos);
-    if (end == std::string::npos) end = bytes.size();
-    std::string line = bytes.substr(pos, end - pos);
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    lines.push_back(std::move(line));
-    pos = end + 1;
-  }
-  return lines;
-}
-
 }  // namespace latent::cli
 
 int main(int argc, char** argv) {

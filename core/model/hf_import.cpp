@@ -6,6 +6,7 @@
 #include <map>
 
 #include "io/safetensors.h"
+#include "model/model_io.h"
 #include "util/atomic_file.h"
 #include "util/error.h"
 
@@ -73,29 +74,10 @@ std::vector<std::string> load_bert_tensors(Encoder& encoder, io::NamedTensors te
                                            bool with_linear) {
   std::map<std::string, at::Tensor> stored;
   for (auto& [name, t] : tensors) stored.emplace(name.rfind("bert.", 0) == 0 ? name.substr(5) : name, t);
-  // Check everything first: a folder that does not fit leaves the encoder untouched.
-  std::string missing, mismatched;
-  std::vector<std::pair<at::Tensor, at::Tensor>> copies;  // (destination, source)
-  for (auto& p : encoder->named_parameters()) {
-    if (!with_linear && p.key().rfind("linear.", 0) == 0) continue;
-    const auto it = stored.find(p.key());
-    if (it == stored.end()) {
-      missing += (missing.empty() ? "" : ", ") + p.key();
-      continue;
-    }
-    if (it->second.sizes() != p.value().sizes())
-      mismatched += (mismatched.empty() ? "" : ", ") + p.key() + " " + c10::str(it->second.sizes()) + " vs " +
-                    c10::str(p.value().sizes());
-    else
-      copies.emplace_back(p.value(), it->second);
-    stored.erase(it);
-  }
-  if (!missing.empty()) throw Error(path, "missing BERT tensors: " + missing);
-  if (!mismatched.empty()) throw Error(path, "tensor shapes differ from the configuration: " + mismatched);
-  {
-    torch::NoGradGuard guard;
-    for (auto& [dst, src] : copies) dst.copy_(src.to(dst.scalar_type()));
-  }
+  io::NamedTensors targets;
+  for (auto& p : encoder->named_parameters())
+    if (with_linear || p.key().rfind("linear.", 0) != 0) targets.emplace_back(p.key(), p.value());
+  copy_tensors(targets, stored, path, "BERT tensors", "the configuration");
   std::vector<std::string> warnings;
   for (const auto& [name, t] : stored)
     if (name != "embeddings.position_ids") warnings.push_back(path + ": ignored tensor " + name);
@@ -163,38 +145,25 @@ std::vector<std::string> load_gpt2_tensors(Decoder& decoder, io::NamedTensors te
                                     "); this decoder has no head bias, so its logits differ by it");
       continue;
     }
-    stored.emplace(ours(name), t);
+    const bool conv1d = name.find("attn.c_attn.weight") != std::string::npos ||
+                        name.find("attn.c_proj.weight") != std::string::npos ||
+                        name.find("mlp.c_fc.weight") != std::string::npos ||
+                        name.find("mlp.c_proj.weight") != std::string::npos;
+    stored.emplace(ours(name), conv1d ? t.t() : t);  // Conv1D stores (in, out)
   }
-  // Check everything first: a folder that does not fit leaves the decoder untouched.
-  std::string missing, mismatched;
-  std::vector<std::pair<at::Tensor, at::Tensor>> copies;  // (destination, source)
+  io::NamedTensors targets;
   for (auto& p : decoder->named_parameters()) {
     const std::string& name = p.key();
     if (!with_latent && name.rfind("transformer.linear", 0) == 0) continue;
     if (shift > 0 && name.rfind("transformer.h.0.", 0) == 0) continue;
-    const auto it = stored.find(name);
-    if (it == stored.end()) {
-      missing += (missing.empty() ? "" : ", ") + name;
-      continue;
-    }
-    at::Tensor src = it->second;
-    for (const char* conv1d : {"attn.c_attn.weight", "attn.c_proj.weight", "mlp.c_fc.weight", "mlp.c_proj.weight"})
-      if (name.find(conv1d) != std::string::npos) src = src.t();  // Conv1D stores (in, out)
     at::Tensor dst = p.value();
-    if (name == "transformer.wte.weight" && src.dim() == 2 && src.size(0) <= dst.size(0) && src.size(1) == dst.size(1))
-      dst = dst.narrow(0, 0, src.size(0));  // added tokens keep their fresh rows
-    if (src.sizes() != dst.sizes())
-      mismatched += (mismatched.empty() ? "" : ", ") + name + " " + c10::str(src.sizes()) + " vs " + c10::str(dst.sizes());
-    else
-      copies.emplace_back(dst, src);
-    stored.erase(it);
+    const auto it = stored.find(name);
+    if (name == "transformer.wte.weight" && it != stored.end() && it->second.dim() == 2 &&
+        it->second.size(0) <= dst.size(0) && it->second.size(1) == dst.size(1))
+      dst = dst.narrow(0, 0, it->second.size(0));  // added tokens keep their fresh rows
+    targets.emplace_back(name, dst);
   }
-  if (!missing.empty()) throw Error(path, "missing GPT-2 tensors: " + missing);
-  if (!mismatched.empty()) throw Error(path, "tensor shapes differ from the configuration: " + mismatched);
-  {
-    torch::NoGradGuard guard;
-    for (auto& [dst, src] : copies) dst.copy_(src.to(dst.scalar_type()));
-  }
+  copy_tensors(targets, stored, path, "GPT-2 tensors", "the configuration");
   for (const auto& [name, t] : stored) warnings.push_back(path + ": ignored tensor " + name);
   return warnings;
 }

@@ -27,29 +27,33 @@ io::NamedTensors state_tensors(torch::nn::Module& m) {
   return out;
 }
 
+void copy_tensors(const io::NamedTensors& targets, std::map<std::string, at::Tensor>& stored, const std::string& where,
+                  const std::string& what, const std::string& against) {
+  std::string missing, mismatched;
+  std::vector<std::pair<at::Tensor, at::Tensor>> copies;  // (destination, source)
+  for (const auto& [name, target] : targets) {
+    const auto it = stored.find(name);
+    if (it == stored.end()) {
+      missing += (missing.empty() ? "" : ", ") + name;
+      continue;
+    }
+    if (it->second.sizes() != target.sizes())
+      mismatched += (mismatched.empty() ? "" : ", ") + name + " " + c10::str(it->second.sizes()) + " vs " +
+                    c10::str(target.sizes());
+    else
+      copies.emplace_back(target, it->second);
+  }
+  if (!missing.empty()) throw Error(where, "missing " + what + ": " + missing);
+  if (!mismatched.empty()) throw Error(where, "tensor shapes do not match " + against + ": " + mismatched);
+  torch::NoGradGuard guard;
+  for (auto& [dst, src] : copies) dst.copy_(src);  // copy_ converts the dtype (fp16 files)
+  for (const auto& [name, target] : targets) stored.erase(name);
+}
+
 void load_state(VaeDdpm& model, io::NamedTensors tensors, const std::string& where) {
   std::map<std::string, at::Tensor> stored;
   for (auto& [name, t] : tensors) stored.emplace(name, std::move(t));
-  std::string missing, mismatched;
-  {
-    torch::NoGradGuard guard;
-    for (auto& [name, target] : state_tensors(*model)) {
-      const auto it = stored.find(name);
-      if (it == stored.end()) {
-        missing += (missing.empty() ? "" : ", ") + name;
-        continue;
-      }
-      if (it->second.sizes() != target.sizes()) {
-        mismatched += (mismatched.empty() ? "" : ", ") + name + " " + c10::str(it->second.sizes()) + " vs " +
-                      c10::str(target.sizes());
-      } else {
-        target.copy_(it->second);
-      }
-      stored.erase(it);
-    }
-  }
-  if (!missing.empty()) throw Error(where, "missing tensors for this config: " + missing);
-  if (!mismatched.empty()) throw Error(where, "tensor shapes do not match config.json: " + mismatched);
+  copy_tensors(state_tensors(*model), stored, where, "tensors for this config", "config.json");
   if (!stored.empty()) {
     std::string extra;
     for (const auto& [name, t] : stored) extra += (extra.empty() ? "" : ", ") + name;

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 
 #include "model/config.h"
@@ -24,6 +25,13 @@ std::string resolve_model_dir(const std::string& path);
 // Builds the model from config.json, loads weights (every tensor must be present with
 // the right shape; unexpected ones are errors too), on the CPU, in eval mode.
 LoadedModel load_model(const std::string& path);
+
+// Copies stored[name] into each target. Everything is checked first: a missing name or a
+// shape that differs throws latent::Error(where, "missing <what>: ..." or "tensor shapes do
+// not match <against>: ...") and nothing is copied. Copied entries leave `stored`, so the
+// caller sees what was left over.
+void copy_tensors(const io::NamedTensors& targets, std::map<std::string, at::Tensor>& stored, const std::string& where,
+                  const std::string& what, const std::string& against);
 
 // Copies `tensors` into the model's parameters and buffers. Every tensor must be present
 // with the right shape; unexpected ones are errors too (messages start with `where`).

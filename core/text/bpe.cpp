@@ -98,20 +98,11 @@ ByteLevelBpe ByteLevelBpe::load(const std::string& dir) {
       if (!v.is_number_integer()) throw Error(vocab_path, "the id of \"" + k + "\" is not an integer");
       vocab[k] = v.get<int>();
     }
-    const std::string text = read_file(merges_path);
-    size_t pos = 0;
     bool first = true;
-    while (pos < text.size()) {
-      size_t end = text.find('\n', pos);
-      if (end == std::string::npos) end = text.size();
-      std::string line = text.substr(pos, end - pos);
-      pos = end + 1;
-      if (!line.empty() && line.back() == '\r') line.pop_back();
-      if ((first && line.rfind("#", 0) == 0) || line.empty()) {
-        first = false;
-        continue;
-      }
+    for (const std::string& line : read_lines(merges_path)) {
+      const bool header = first && line.rfind("#", 0) == 0;  // "#version: 0.2"
       first = false;
+      if (header || line.empty()) continue;
       const size_t sp = line.find(' ');
       if (sp == std::string::npos) throw Error(merges_path, "line \"" + line + "\" is not two tokens");
       merges.emplace_back(line.substr(0, sp), line.substr(sp + 1));

@@ -22,10 +22,7 @@ std::u32string decode(std::string_view utf8);
 std::string encode(std::u32string_view cps);
 
 Category category(char32_t cp);
-inline bool is_letter(Category c) { return c >= Category::Lu && c <= Category::Lo; }
-inline bool is_number(Category c) { return c >= Category::Nd && c <= Category::No; }
 inline bool is_punctuation(Category c) { return c >= Category::Pc && c <= Category::Po; }
-inline bool is_control_like(Category c) { return c == Category::Cc || c == Category::Cf || c == Category::Cs || c == Category::Co || c == Category::Cn; }
 
 // The `regex` package's \p{L}, \p{N} and \s (GPT-2's pre-tokenizer uses them; its
 // Unicode data may be newer than Python's unicodedata).

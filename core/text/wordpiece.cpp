@@ -68,18 +68,8 @@ WordPieceTokenizer WordPieceTokenizer::load(const std::string& dir) {
   namespace fs = std::filesystem;
   const std::string vocab_path = (fs::path(dir) / "vocab.txt").string();
   if (!fs::exists(vocab_path)) throw Error(vocab_path, "missing: a BERT folder needs vocab.txt");
-  const std::string bytes = read_file(vocab_path);
-  std::vector<std::string> vocab;
-  size_t pos = 0;
-  while (pos < bytes.size()) {
-    size_t end = bytes.find('\n', pos);
-    if (end == std::string::npos) end = bytes.size();
-    std::string line = bytes.substr(pos, end - pos);
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    // transformers strips each line (load_vocab: token.rstrip("\n")), keeping inner spaces.
-    vocab.push_back(std::move(line));
-    pos = end + 1;
-  }
+  // One token per line, id = line number (transformers' load_vocab).
+  std::vector<std::string> vocab = read_lines(vocab_path);
   WordPieceOptions o;
   const std::string cfg_path = (fs::path(dir) / "tokenizer_config.json").string();
   if (fs::exists(cfg_path)) {

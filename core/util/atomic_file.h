@@ -6,6 +6,7 @@
 #include <functional>
 #include <ostream>
 #include <string>
+#include <vector>
 
 namespace latent {
 
@@ -17,5 +18,9 @@ void write_file_atomic(const std::string& path, const std::string& bytes);
 
 // Whole file as bytes; throws latent::Error naming path.
 std::string read_file(const std::string& path);
+
+// Lines of a file exactly as they are ("\n" or "\r\n" ends, empty lines kept, no empty
+// last line after a final newline); throws latent::Error naming path.
+std::vector<std::string> read_lines(const std::string& path);
 
 }  // namespace latent
