@@ -9,17 +9,8 @@ using namespace latent;
 
 namespace {
 
-struct Run {
-  int code = -1;
-  std::string out, err;
-};
-
-Run cli(const QStringList& args) {
-  QProcess p;
-  p.start(LATENT_CLI, args);
-  if (!p.waitForFinished(120000)) return {};
-  return {p.exitCode(), p.readAllStandardOutput().toStdString(), p.readAllStandardError().toStdString()};
-}
+using Run = test::CliRun;
+using test::cli;
 
 QString fx(const std::string& rel) { return QString::fromStdString(test::fixture(rel)); }
 

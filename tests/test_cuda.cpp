@@ -9,6 +9,7 @@
 #include "bench/benchmarks.h"
 #include "data/corpus.h"
 #include "infer/generator.h"
+#include "text/tokenizer.h"
 #include "model/config.h"
 #include "model/model_io.h"
 #include "model/vae_ddpm.h"

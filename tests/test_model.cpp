@@ -7,6 +7,7 @@
 
 #include "bench/benchmarks.h"
 #include "infer/generator.h"
+#include "text/tokenizer.h"
 #include "io/model_dir.h"
 #include "model/attention.h"
 #include "model/config.h"

@@ -12,6 +12,7 @@
 #include "data/corpus.h"
 #include "io/model_dir.h"
 #include "model/model_io.h"
+#include "text/tokenizer.h"
 #include "test_util.h"
 #include "train/checkpoint.h"
 #include "train/data.h"
@@ -78,7 +79,9 @@ class TestTrain : public QObject {
     }
     QCOMPARE(seen.size(), seqs.size());
     QVERIFY2(static_cast<double>(real) / padded > 0.9, "too much padding");  // random batches give ~0.55
-    BatchPrefetcher pf(seqs, plan, 3);
+    TokenizedCorpus corpus;
+    corpus.enc = seqs;
+    BatchPrefetcher pf(corpus, plan, 3);
     const Batch b = pf.next();
     QCOMPARE(b.size(), static_cast<int64_t>(plan[3].size()));
     QCOMPARE(b.enc_ids[0][0].item<int64_t>(), int64_t(Tokenizer::kBos));

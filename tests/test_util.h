@@ -2,6 +2,7 @@
 #pragma once
 
 #include <QDir>
+#include <QProcess>
 #include <QFile>
 #include <QString>
 #include <QTemporaryDir>
@@ -35,6 +36,18 @@ inline void spit(const std::string& path, const std::string& bytes) {
 }
 
 inline nlohmann::json readJson(const std::string& path) { return nlohmann::json::parse(slurp(path)); }
+
+// The real latent-cli binary with args: exit code, stdout, stderr (code -1: it did not finish in 10 minutes).
+struct CliRun {
+  int code = -1;
+  std::string out, err;
+};
+inline CliRun cli(const QStringList& args) {
+  QProcess p;
+  p.start(LATENT_CLI, args);
+  if (!p.waitForFinished(600000)) return {};
+  return {p.exitCode(), p.readAllStandardOutput().toStdString(), p.readAllStandardError().toStdString()};
+}
 
 // Runs expr and returns the latent::Error message, or "<no error>".
 template <class F>

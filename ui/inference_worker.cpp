@@ -92,11 +92,12 @@ void InferenceWorker::openModel(const QString& path) {
     for (const auto& m : s.modules) out.paramLines << QString("%1  %2").arg(QString::fromStdString(m.module), -12).arg(humanCount(m.params));
     out.totalParams = static_cast<qint64>(s.total_params);
     out.latentDim = lm.config.model.latent_dim;
-    out.vocabSize = lm.tokenizer.vocab_size();
+    out.vocabSize = lm.tokenizers.decoder->vocab_size();
+    out.tokenizers = QString::fromStdString(s.tokenizers);
     out.diffusionSteps = lm.config.model.diffusion.steps;
     out.device = "CPU";
     out.metrics = runMetrics(lm.dir);
-    state_->generator = std::make_unique<Generator>(lm.model, lm.tokenizer);
+    state_->generator = std::make_unique<Generator>(lm.model, lm.tokenizers);
     state_->dir = lm.dir;
     state_->config = lm.config;
     state_->a.clear();
@@ -155,7 +156,7 @@ bool InferenceWorker::ensureModel(const QString& context) {
     if (snap && version != state_->snapshotVersion) {
       try {
         LoadedModel lm = restore_snapshot(*snap, "training snapshot at step " + std::to_string(snap->step));
-        state_->generator = std::make_unique<Generator>(lm.model, lm.tokenizer);
+        state_->generator = std::make_unique<Generator>(lm.model, lm.tokenizers);
         state_->dir.clear();
         state_->config = lm.config;
         state_->a.clear();
@@ -315,7 +316,7 @@ void InferenceWorker::saveModelAs(const QString& dir) {
   if (!ensureModel(tr("Save model as"))) return;
   try {
     Generator& g = *state_->generator;
-    save_model(dir.toStdString(), state_->config, g.tokenizer(), g.model());
+    save_model(dir.toStdString(), state_->config, g.tokenizers(), g.model());
     Q_EMIT modelSaved(dir);
   } catch (const std::exception& e) {
     Q_EMIT failed(tr("Save model as"), QString::fromStdString(e.what()));

@@ -25,7 +25,8 @@ struct ModelSummary {
   QStringList paramLines;  // "encoder  3.2M" per module
   qint64 totalParams = 0;
   int latentDim = 0;
-  int vocabSize = 0;
+  int vocabSize = 0;       // the decoder's
+  QString tokenizers;      // "sentencepiece, 4000 tokens" or encoder; decoder
   int diffusionSteps = 0;
   QString device;
   QString metrics;         // last lines of a run's metrics.jsonl when present
@@ -75,6 +76,7 @@ struct TrainRequest {
   QString configJson;       // full config ({"model":..,"train":..})
   QString device = "cpu";   // cpu | cuda
   bool resume = false;
+  QString initModel;        // a model folder to start from (its shapes, tokenizers, weights); empty: scratch
 };
 
 struct InterpolateResult {

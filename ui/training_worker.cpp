@@ -55,6 +55,7 @@ void TrainingWorker::start(const TrainRequest& request) {
     o.out_dir = outDir.toStdString();
     o.device = request.device.toStdString();
     o.resume = request.resume;
+    o.init_model = request.initModel.toStdString();
     const Corpus corpus = load_corpus(request.corpusPath.toStdString());
     o.train_sentences = corpus.sentences;
     const std::string from =

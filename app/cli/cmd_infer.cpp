@@ -40,7 +40,7 @@ struct ModelArgs {
   Generator open() {
     if (device == "cuda" && !at::hasCUDA()) throw Error("--device cuda", "CUDA is not available on this machine");
     LoadedModel lm = load_model(model);
-    return Generator(lm.model, lm.tokenizer, device == "cuda" ? at::Device(at::kCUDA, 0) : at::Device(at::kCPU));
+    return Generator(lm.model, lm.tokenizers, device == "cuda" ? at::Device(at::kCUDA, 0) : at::Device(at::kCPU));
   }
   DecodeOptions options() const {
     DecodeOptions o = decode;

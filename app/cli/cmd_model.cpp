@@ -40,7 +40,7 @@ void add_export(CLI::App& app) {
   cmd->callback([a] {
     LoadedModel lm = load_model(a->model);
     const auto dtype = a->dtype == "f16" ? at::kHalf : a->dtype == "bf16" ? at::kBFloat16 : at::kFloat;
-    save_model(a->out, lm.config, lm.tokenizer, lm.model, dtype);
+    save_model(a->out, lm.config, lm.tokenizers, lm.model, dtype);
     std::printf("wrote %s (%s weights)\n", a->out.c_str(), a->dtype.c_str());
   });
 }
@@ -65,6 +65,7 @@ void add_model_commands(CLI::App& app) {
                   {"modules", modules_json(s.modules)},
                   {"submodules", modules_json(s.submodules)},
                   {"tokenizer_vocab", s.tokenizer_vocab},
+                  {"tokenizers", s.tokenizers},
                   {"has_trainer_state", s.has_trainer_state}});
       return;
     }
@@ -78,7 +79,7 @@ void add_model_commands(CLI::App& app) {
         if (sub.module != m.module && sub.module.rfind(m.module + ".", 0) == 0)
           std::printf("    %-34s %12llu\n", sub.module.c_str(), static_cast<unsigned long long>(sub.params));
     }
-    if (s.tokenizer_vocab >= 0) std::printf("tokenizer: %d pieces\n", s.tokenizer_vocab);
+    if (s.tokenizer_vocab >= 0) std::printf("tokenizer: %s\n", s.tokenizers.c_str());
     else std::printf("tokenizer: missing\n");
     std::printf("trainer state: %s\n", s.has_trainer_state ? "present (training can resume)" : "none");
   });

@@ -10,6 +10,7 @@
 #include "data/corpus.h"
 #include "io/model_dir.h"
 #include "model/config.h"
+#include "model/model_io.h"
 #include "train/trainer.h"
 #include "util/error.h"
 
@@ -26,7 +27,7 @@ std::string hms(double s) {
 }
 
 struct TrainArgs {
-  std::string corpus, valid, out, preset, config_file, device = "cpu";
+  std::string corpus, valid, out, preset, config_file, init, device = "cpu";
   int64_t steps = -1;
   int epochs = -1, batch = -1, threads = -1;
   int64_t seed = -1;
@@ -34,7 +35,15 @@ struct TrainArgs {
 };
 
 Config build_config(const TrainArgs& a) {
-  Config c = preset(a.preset.empty() ? "small" : a.preset);
+  // With --init and no --preset, the starting model's own settings are the base (an
+  // imported model carries DMLP's training settings).
+  Config c;
+  if (!a.init.empty() && a.preset.empty()) {
+    const std::string dir = resolve_model_dir(a.init);
+    c = config_from_json(io::read_model_config(dir), io::join(dir, io::files::kConfig));
+  } else {
+    c = preset(a.preset.empty() ? "small" : a.preset);
+  }
   if (!a.config_file.empty()) c = merge_config(c, io::read_json_file(a.config_file), a.config_file);
   if (a.steps >= 0) c.train.steps = a.steps;
   if (a.epochs > 0) c.train.epochs = a.epochs;
@@ -51,6 +60,8 @@ void run_train(const TrainArgs& a) {
   o.out_dir = a.out;
   o.device = a.device;
   o.resume = a.resume;
+  o.init_model = a.init;
+  if (a.resume && !a.init.empty()) throw CLI::ValidationError("--init", "cannot be combined with --resume");
   const Corpus corpus = load_corpus(a.corpus);
   std::fprintf(stderr, "corpus %s: %s\n", a.corpus.c_str(), corpus.stats.summary().c_str());
   o.train_sentences = corpus.sentences;
@@ -118,6 +129,8 @@ void add_train_commands(CLI::App& app) {
   cmd->add_option("--device", a->device, "cpu or cuda")->check(CLI::IsMember({"cpu", "cuda"}))->capture_default_str();
   cmd->add_option("--seed", a->seed, "Random seed")->check(CLI::NonNegativeNumber);
   cmd->add_option("--threads", a->threads, "CPU threads (0: all cores)")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--init", a->init, "Start from this model folder (imported, converted or trained): its architecture, "
+                                    "tokenizers and weights; the model section of --preset/--config is ignored");
   cmd->add_flag("--resume", a->resume, "Continue the run in OUT/last");
   cmd->add_flag("--json", a->json, "Print one JSON object at the end");
   cmd->callback([a] { run_train(*a); });

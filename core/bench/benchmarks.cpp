@@ -11,6 +11,7 @@
 #include <functional>
 
 #include "infer/generator.h"
+#include "text/tokenizer.h"
 #include "model/model_io.h"
 #include "model/vae_ddpm.h"
 #include "train/optimizer.h"
@@ -180,7 +181,7 @@ LatencyResult latency(const std::string& model_dir, const std::string& device, i
   const at::Device dev = device_of(device);
   LoadedModel lm = load_model(model_dir);
   lm.model->to_device(dev);
-  Generator g(lm.model, lm.tokenizer, dev);
+  Generator g(lm.model, lm.tokenizers, dev);
   const std::string a = "the children played in the garden until dark", b = "he sold his old car to a neighbour";
   LatencyResult r;
   r.reconstruct_ms = summarize(map(time_runs(warmup, reps, dev, [&] { g.reconstruct({a}); }), [](double s) { return s * 1000; }));

@@ -13,11 +13,11 @@ ReconstructionScore reconstruction_bleu(Generator& g, const std::vector<std::str
   if (sentences.empty()) return r;
   std::vector<int> caps;
   caps.reserve(sentences.size());
-  for (const auto& s : sentences) caps.push_back(static_cast<int>(g.tokenizer().encode(s).size()) + margin);
+  for (const auto& s : sentences) caps.push_back(static_cast<int>(g.tokenizers().decoder->encode(s).size()) + margin);
   const auto ids = g.decode_ids(g.encode(sentences), DecodeOptions{}, caps);
   std::vector<std::vector<std::string>> refs;
   for (size_t i = 0; i < sentences.size(); ++i) {
-    r.hypotheses.push_back(g.tokenizer().decode(ids[i]));
+    r.hypotheses.push_back(g.tokenizers().decoder->decode(ids[i]));
     refs.push_back({sentences[i]});
   }
   r.bleu = 100.0 * corpus_bleu(refs, r.hypotheses).bleu;

@@ -8,18 +8,18 @@
 
 namespace latent {
 
-at::Tensor pad_sequences(const std::vector<std::vector<int>>& seqs, bool add_bos_eos) {
+at::Tensor pad_sequences(const std::vector<std::vector<int>>& seqs, const SpecialIds& ids, bool add_bos_eos) {
   size_t longest = 0;
   for (const auto& s : seqs) longest = std::max(longest, s.size());
   const int64_t L = static_cast<int64_t>(longest) + (add_bos_eos ? 2 : 0);
-  auto out = at::zeros({static_cast<int64_t>(seqs.size()), std::max<int64_t>(L, 1)}, at::kLong);  // PAD = 0
+  auto out = at::full({static_cast<int64_t>(seqs.size()), std::max<int64_t>(L, 1)}, ids.pad, at::kLong);
   auto* p = out.data_ptr<int64_t>();
   for (size_t i = 0; i < seqs.size(); ++i) {
     int64_t* row = p + static_cast<int64_t>(i) * out.size(1);
     int64_t j = 0;
-    if (add_bos_eos) row[j++] = Tokenizer::kBos;
+    if (add_bos_eos) row[j++] = ids.bos;
     for (int id : seqs[i]) row[j++] = id;
-    if (add_bos_eos) row[j++] = Tokenizer::kEos;
+    if (add_bos_eos) row[j++] = ids.eos;
   }
   return out;
 }
@@ -32,8 +32,8 @@ at::Tensor slerp(const at::Tensor& a, const at::Tensor& b, double t) {
   return (std::sin((1 - t) * omega) * a + std::sin(t * omega) * b) / std::sin(omega);
 }
 
-Generator::Generator(VaeDdpm model, Tokenizer tokenizer, at::Device device, int batch_size)
-    : model_(std::move(model)), tok_(std::move(tokenizer)), device_(device), batch_size_(batch_size) {
+Generator::Generator(VaeDdpm model, Tokenizers tokenizers, at::Device device, int batch_size)
+    : model_(std::move(model)), tok_(std::move(tokenizers)), device_(device), batch_size_(batch_size) {
   model_->to_device(device_);
   model_->eval();
 }
@@ -46,11 +46,11 @@ at::Tensor Generator::encode(const std::vector<std::string>& sentences) {
     const size_t end = std::min(sentences.size(), start + static_cast<size_t>(batch_size_));
     std::vector<std::vector<int>> ids;
     for (size_t i = start; i < end; ++i) {
-      auto s = tok_.encode(sentences[i]);
+      auto s = tok_.encoder->encode(sentences[i]);
       if (static_cast<int>(s.size()) > max_len) s.resize(static_cast<size_t>(max_len));
       ids.push_back(std::move(s));
     }
-    parts.push_back(model_->posterior(pad_sequences(ids, true).to(device_)).mu.to(at::kCPU, at::kFloat));
+    parts.push_back(model_->posterior(pad_sequences(ids, model_->enc_vocab.ids).to(device_)).mu.to(at::kCPU, at::kFloat));
   }
   if (parts.empty()) return at::zeros({0, model_->config.latent_dim});
   return at::cat(parts, 0);
@@ -85,7 +85,8 @@ std::vector<std::vector<int>> Generator::decode_batch(const at::Tensor& z, const
   // Rows still decoding, as indices into `out`; finished rows leave the cache.
   std::vector<int64_t> active(static_cast<size_t>(B));
   for (int64_t i = 0; i < B; ++i) active[static_cast<size_t>(i)] = i;
-  auto next_in = at::full({B, 1}, Tokenizer::kBos, at::TensorOptions().dtype(at::kLong).device(device_));
+  auto next_in = at::full({B, 1}, model_->dec_vocab.ids.bos, at::TensorOptions().dtype(at::kLong).device(device_));
+  const int eos = model_->dec_vocab.ids.eos;
   for (int t = 0; t < max_tokens && !active.empty(); ++t) {
     auto logits = model_->decoder->step(cache, next_in).select(1, 0).to(at::kFloat);  // (b, V)
     at::Tensor next;
@@ -101,7 +102,7 @@ std::vector<std::vector<int>> Generator::decode_batch(const at::Tensor& z, const
     for (size_t r = 0; r < active.size(); ++r) {
       const int64_t row = active[r];
       const int id = static_cast<int>(ids[r]);
-      if (id == Tokenizer::kEos && opt.stop_at_eos) continue;
+      if (id == eos && opt.stop_at_eos) continue;
       out[static_cast<size_t>(row)].push_back(id);
       const int cap = caps.empty() ? 0 : caps[static_cast<size_t>(row)];
       if (cap > 0 && static_cast<int>(out[static_cast<size_t>(row)].size()) >= cap) continue;
@@ -141,7 +142,8 @@ std::vector<std::vector<int>> Generator::decode_ids_uncached(const at::Tensor& z
   const auto zd = z.to(device_);
   std::vector<std::vector<int>> out(static_cast<size_t>(B));
   std::vector<bool> done(static_cast<size_t>(B), false);
-  auto prefix = at::full({B, 1}, Tokenizer::kBos, at::TensorOptions().dtype(at::kLong).device(device_));
+  const int eos = model_->dec_vocab.ids.eos;
+  auto prefix = at::full({B, 1}, model_->dec_vocab.ids.bos, at::TensorOptions().dtype(at::kLong).device(device_));
   for (int t = 0; t < max_tokens; ++t) {
     const auto logits = model_->decoder->forward(prefix, zd).select(1, prefix.size(1) - 1);  // (B, V)
     const auto next = logits.argmax(-1);
@@ -150,7 +152,7 @@ std::vector<std::vector<int>> Generator::decode_ids_uncached(const at::Tensor& z
     for (int64_t i = 0; i < B; ++i) {
       if (done[static_cast<size_t>(i)]) continue;
       const int id = static_cast<int>(cpu.data_ptr<int64_t>()[i]);
-      if (id == Tokenizer::kEos && stop_at_eos) done[static_cast<size_t>(i)] = true;
+      if (id == eos && stop_at_eos) done[static_cast<size_t>(i)] = true;
       else out[static_cast<size_t>(i)].push_back(id);
       all_done = all_done && done[static_cast<size_t>(i)];
     }
@@ -162,7 +164,7 @@ std::vector<std::vector<int>> Generator::decode_ids_uncached(const at::Tensor& z
 
 std::vector<std::string> Generator::decode(const at::Tensor& z, const DecodeOptions& opt) {
   std::vector<std::string> out;
-  for (const auto& ids : decode_ids(z, opt)) out.push_back(tok_.decode(ids));
+  for (const auto& ids : decode_ids(z, opt)) out.push_back(tok_.decoder->decode(ids));
   return out;
 }
 

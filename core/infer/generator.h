@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "model/vae_ddpm.h"
-#include "text/tokenizer.h"
+#include "text/codec.h"
 
 namespace latent {
 
@@ -32,7 +32,7 @@ struct Interpolation {
 
 class Generator {
  public:
-  Generator(VaeDdpm model, Tokenizer tokenizer, at::Device device = at::kCPU, int batch_size = 128);
+  Generator(VaeDdpm model, Tokenizers tokenizers, at::Device device = at::kCPU, int batch_size = 128);
 
   // Posterior means of sentences: (N, D) float32 on the CPU.
   at::Tensor encode(const std::vector<std::string>& sentences);
@@ -57,7 +57,7 @@ class Generator {
                             const std::function<void(int, const at::Tensor&)>& cb = {});
 
   VaeDdpm& model() { return model_; }
-  const Tokenizer& tokenizer() const { return tok_; }
+  const Tokenizers& tokenizers() const { return tok_; }
   const at::Device& device() const { return device_; }
   int max_tokens() const { return model_->config.max_length + 1; }
 
@@ -66,13 +66,14 @@ class Generator {
                                              at::Generator gen);
 
   VaeDdpm model_;
-  Tokenizer tok_;
+  Tokenizers tok_;
   at::Device device_;
   int batch_size_;
 };
 
-// Token ids -> padded (B, L) int64 tensor of BOS ids EOS rows (the model's input format).
-at::Tensor pad_sequences(const std::vector<std::vector<int>>& seqs, bool add_bos_eos);
+// Token ids -> padded (B, L) int64 tensor of `bos ids eos` rows, padded with ids.pad
+// (the model's input format for the side whose special ids these are).
+at::Tensor pad_sequences(const std::vector<std::vector<int>>& seqs, const SpecialIds& ids, bool add_bos_eos = true);
 
 // Spherical interpolation between rows a and b (D,), t in [0, 1]; linear when they are parallel.
 at::Tensor slerp(const at::Tensor& a, const at::Tensor& b, double t);

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <filesystem>
 
-#include "text/tokenizer.h"
+#include "text/codec.h"
 #include "util/atomic_file.h"
 #include "util/error.h"
 
@@ -72,8 +72,12 @@ ModelSummary summarize_model_dir(const std::string& dir) {
     s.total_params += m.params;
     s.total_bytes += m.bytes;
   }
-  const std::string tok = join(dir, files::kTokenizer);
-  if (fs::exists(tok, ec)) s.tokenizer_vocab = Tokenizer::load(tok).vocab_size();
+  if (has_tokenizers(dir)) {
+    const Tokenizers t = load_tokenizers(dir);
+    s.tokenizer_vocab = t.decoder->vocab_size();
+    s.tokenizers = t.shared() ? t.encoder->describe()
+                              : "encoder " + t.encoder->describe() + "; decoder " + t.decoder->describe();
+  }
   s.has_trainer_state = fs::exists(join(dir, files::kTrainerStateJson), ec);
   return s;
 }

@@ -2,7 +2,9 @@
 //
 //   config.json                 whole configuration, with "format_version"
 //   model.safetensors           weights under Hugging Face-style names
-//   tokenizer.model             serialized SentencePiece model
+//   tokenizer.model             serialized SentencePiece model shared by both sides, or
+//   encoder_tokenizer/          a pretrained encoder's tokenizer (e.g. BERT's vocab.txt) and
+//   decoder_tokenizer/          a pretrained decoder's (GPT-2's vocab.json, merges.txt, ...)
 //   trainer_state.json          (written by training) step, epoch, RNG, schedule position
 //   trainer_state.safetensors   (written by training) optimizer moments
 //
@@ -55,7 +57,8 @@ struct ModelSummary {
   std::vector<ModuleParams> submodules; // by first two name components
   uint64_t total_params = 0;
   uint64_t total_bytes = 0;
-  int tokenizer_vocab = -1;             // -1 when tokenizer.model is missing
+  int tokenizer_vocab = -1;             // the decoder's vocabulary; -1 when the tokenizer is missing
+  std::string tokenizers;               // e.g. "sentencepiece, 4000 tokens"; empty when missing
   bool has_trainer_state = false;
 };
 

@@ -103,7 +103,7 @@ class Writer {
 };
 
 template <class V> void fields(V& v, TokenizerConfig& c) {
-  v.field("type", c.type, Range::Any, {"unigram", "bpe"});
+  v.field("type", c.type, Range::Any, {"unigram", "bpe", "pretrained"});
   v.field("vocab_size", c.vocab_size, Range::Positive);
 }
 template <class V> void fields(V& v, EncoderConfig& c) {
@@ -215,7 +215,7 @@ void validate(const Config& c, const std::string& where) {
     fail("model.max_length", "max_length + 2 must fit model.encoder.max_positions");
   if (m.max_length + 3 > m.decoder.max_positions)
     fail("model.max_length", "max_length + 3 must fit model.decoder.max_positions (memory slot + BOS + EOS)");
-  if (m.tokenizer.vocab_size < 261) fail("model.tokenizer.vocab_size", "must be at least 261 (256 bytes + 4 specials + 1)");
+  if (m.tokenizer.type != "pretrained" && m.tokenizer.vocab_size < 261) fail("model.tokenizer.vocab_size", "must be at least 261 (256 bytes + 4 specials + 1)");
   if (m.noise_net.type == "transformer" && m.noise_net.hidden % m.noise_net.heads != 0)
     fail("model.noise_net.heads", "must divide model.noise_net.hidden");
   if (m.diffusion.schedule == "linear" && !(m.diffusion.beta_start < m.diffusion.beta_end))

@@ -13,8 +13,11 @@
 namespace latent {
 
 struct TokenizerConfig {
-  std::string type = "unigram";  // unigram | bpe (SentencePiece)
-  int vocab_size = 4000;         // upper bound; the trained tokenizer may have fewer pieces
+  // unigram | bpe: a SentencePiece tokenizer trained on the corpus, shared by both sides;
+  // pretrained: the model folder's encoder_tokenizer/ and decoder_tokenizer/ (imported
+  // Hugging Face or DMLP models; training must start from such a folder).
+  std::string type = "unigram";
+  int vocab_size = 4000;         // SentencePiece: upper bound; the trained tokenizer may have fewer pieces
 };
 
 struct EncoderConfig {  // BERT-style, post-LN

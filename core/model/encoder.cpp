@@ -6,7 +6,6 @@
 
 #include "model/attention.h"
 #include "model/module_util.h"
-#include "text/tokenizer.h"
 
 namespace latent {
 namespace nn = torch::nn;
@@ -48,7 +47,8 @@ at::Tensor BertLayerImpl::forward(const at::Tensor& x, const at::Tensor& key_mas
   return out_norm(h + drop(out(at::gelu(inter(h)))));
 }
 
-EncoderImpl::EncoderImpl(const EncoderConfig& c, int vocab_size, int latent_dim_) : config(c), latent_dim(latent_dim_) {
+EncoderImpl::EncoderImpl(const EncoderConfig& c, int vocab_size, int latent_dim_, int pad)
+    : config(c), latent_dim(latent_dim_), pad_id(pad) {
   const int H = c.hidden;
   word = register_at(*this, "embeddings.word_embeddings", nn::Embedding(vocab_size, H));
   position = register_at(*this, "embeddings.position_embeddings", nn::Embedding(c.max_positions, H));
@@ -70,7 +70,7 @@ EncoderImpl::EncoderImpl(const EncoderConfig& c, int vocab_size, int latent_dim_
 
 at::Tensor EncoderImpl::hidden_states(const at::Tensor& ids) {
   const auto L = ids.size(1);
-  const auto not_pad = ids.ne(Tokenizer::kPad);                                   // (B, L)
+  const auto not_pad = ids.ne(pad_id);                                   // (B, L)
   const auto pos = at::arange(L, ids.options());                                  // (L,)
   auto h = word(ids) + position(pos).unsqueeze(0) + token_type(at::zeros_like(ids));  // (B, L, H)
   h = drop(emb_norm(h));
@@ -80,7 +80,7 @@ at::Tensor EncoderImpl::hidden_states(const at::Tensor& ids) {
 }
 
 EncoderOutput EncoderImpl::forward(const at::Tensor& ids) {
-  const auto not_pad = ids.ne(Tokenizer::kPad);                                   // (B, L)
+  const auto not_pad = ids.ne(pad_id);                                   // (B, L)
   const at::Tensor h = hidden_states(ids);
   at::Tensor pooled;
   if (config.pooling == "cls") {

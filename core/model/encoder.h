@@ -37,14 +37,15 @@ struct EncoderOutput {
 };
 
 struct EncoderImpl : torch::nn::Module {
-  EncoderImpl(const EncoderConfig& c, int vocab_size, int latent_dim);
-  // ids (B, L) int64 with PAD = 0 after the tokens; returns the posterior parameters.
+  EncoderImpl(const EncoderConfig& c, int vocab_size, int latent_dim, int pad_id = 0);
+  // ids (B, L) int64 with pad_id after the tokens; returns the posterior parameters.
   EncoderOutput forward(const at::Tensor& ids);
   // The last layer's hidden states (B, L, H), as Hugging Face's BertModel.last_hidden_state.
   at::Tensor hidden_states(const at::Tensor& ids);
 
   EncoderConfig config;
   int latent_dim;
+  int64_t pad_id;  // positions holding it are masked out of attention and pooling
   torch::nn::Embedding word{nullptr}, position{nullptr}, token_type{nullptr};
   torch::nn::LayerNorm emb_norm{nullptr};
   torch::nn::Dropout drop{nullptr};

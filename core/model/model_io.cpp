@@ -61,22 +61,21 @@ void load_state(VaeDdpm& model, io::NamedTensors tensors, const std::string& whe
   }
 }
 
-ModelSnapshot take_snapshot(const Config& config, const Tokenizer& tokenizer, VaeDdpm& model, int64_t step) {
+ModelSnapshot take_snapshot(const Config& config, const Tokenizers& tokenizers, VaeDdpm& model, int64_t step) {
   ModelSnapshot s;
   s.step = step;
   s.config = config;
-  s.tokenizer_proto = tokenizer.serialized();
+  s.tokenizers = tokenizers;
   torch::NoGradGuard guard;
   for (auto& [name, t] : state_tensors(*model)) s.tensors.emplace_back(name, t.detach().to(at::kCPU, /*non_blocking=*/false, /*copy=*/true));
   return s;
 }
 
 LoadedModel restore_snapshot(const ModelSnapshot& s, const std::string& where) {
-  Tokenizer tok = Tokenizer::from_serialized(s.tokenizer_proto, where);
-  VaeDdpm model(s.config.model, tok.vocab_size());
+  VaeDdpm model(s.config.model, s.tokenizers);
   load_state(model, s.tensors, where);
   model->eval();
-  return {where, s.config, std::move(tok), std::move(model)};
+  return {where, s.config, s.tokenizers, std::move(model)};
 }
 
 LoadedModel load_model(const std::string& path) {
@@ -84,8 +83,8 @@ LoadedModel load_model(const std::string& path) {
   const nlohmann::json j = io::read_model_config(dir);
   const std::string cfg_path = io::join(dir, io::files::kConfig);
   Config config = config_from_json(j, cfg_path);
-  Tokenizer tok = Tokenizer::load(io::join(dir, io::files::kTokenizer));
-  VaeDdpm model(config.model, tok.vocab_size());
+  Tokenizers tok = load_tokenizers(dir);
+  VaeDdpm model(config.model, tok);
 
   const std::string wpath = io::join(dir, io::files::kWeights);
   load_state(model, io::load(wpath), wpath);
@@ -93,12 +92,12 @@ LoadedModel load_model(const std::string& path) {
   return {dir, std::move(config), std::move(tok), std::move(model)};
 }
 
-void save_model(const std::string& dir, const Config& config, const Tokenizer& tokenizer, VaeDdpm& model,
+void save_model(const std::string& dir, const Config& config, const Tokenizers& tokenizers, VaeDdpm& model,
                 at::ScalarType dtype) {
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec) throw Error(dir, "cannot create folder: " + ec.message());
-  tokenizer.save(io::join(dir, io::files::kTokenizer));
+  save_tokenizers(dir, tokenizers);
   io::NamedTensors tensors;
   {
     torch::NoGradGuard guard;

@@ -8,14 +8,14 @@
 #include "model/config.h"
 #include "model/vae_ddpm.h"
 #include "io/safetensors.h"
-#include "text/tokenizer.h"
+#include "text/codec.h"
 
 namespace latent {
 
 struct LoadedModel {
   std::string dir;
   Config config;
-  Tokenizer tokenizer;
+  Tokenizers tokenizers;
   VaeDdpm model;
 };
 
@@ -42,16 +42,17 @@ void load_state(VaeDdpm& model, io::NamedTensors tensors, const std::string& whe
 struct ModelSnapshot {
   int64_t step = 0;
   Config config;
-  std::string tokenizer_proto;
+  Tokenizers tokenizers;  // immutable, shared with the training thread
   io::NamedTensors tensors;
 };
-ModelSnapshot take_snapshot(const Config& config, const Tokenizer& tokenizer, VaeDdpm& model, int64_t step);
+ModelSnapshot take_snapshot(const Config& config, const Tokenizers& tokenizers, VaeDdpm& model, int64_t step);
 // A model in eval mode on the CPU; `where` names the snapshot in errors and in LoadedModel::dir.
 LoadedModel restore_snapshot(const ModelSnapshot& snapshot, const std::string& where);
 
-// Writes tokenizer.model, model.safetensors (in `dtype`, e.g. at::kHalf for a compact
-// copy; loading converts back to float32) and config.json last; each file atomically.
-void save_model(const std::string& dir, const Config& config, const Tokenizer& tokenizer, VaeDdpm& model,
+// Writes the tokenizers (tokenizer.model, or encoder_tokenizer/ + decoder_tokenizer/),
+// model.safetensors (in `dtype`, e.g. at::kHalf for a compact copy; loading converts back
+// to float32) and config.json last; each file atomically.
+void save_model(const std::string& dir, const Config& config, const Tokenizers& tokenizers, VaeDdpm& model,
                 at::ScalarType dtype = at::kFloat);
 
 // Parameter (and buffer) tensors by name, as stored.

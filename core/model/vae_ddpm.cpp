@@ -4,15 +4,15 @@
 
 #include <cmath>
 
-#include "text/tokenizer.h"
 
 namespace latent {
 
 Batch Batch::to(const at::Device& d) const { return {enc_ids.to(d, /*non_blocking=*/true), dec_ids.to(d, true)}; }
 
-VaeDdpmImpl::VaeDdpmImpl(const ModelConfig& c, int vocab) : config(c), vocab_size(vocab) {
-  encoder = register_module("encoder", Encoder(c.encoder, vocab, c.latent_dim));
-  decoder = register_module("decoder", Decoder(c.decoder, vocab, c.latent_dim));
+VaeDdpmImpl::VaeDdpmImpl(const ModelConfig& c, const VocabSpec& enc, const VocabSpec& dec)
+    : config(c), enc_vocab(enc), dec_vocab(dec) {
+  encoder = register_module("encoder", Encoder(c.encoder, enc.size, c.latent_dim, enc.ids.pad));
+  decoder = register_module("decoder", Decoder(c.decoder, dec.size, c.latent_dim));
   eps_model = register_module("eps_model", make_noise_net(c.noise_net, c.latent_dim));
   schedule_ = make_schedule(c.diffusion);
 }
@@ -44,15 +44,16 @@ LossOutput VaeDdpmImpl::forward(const Batch& batch, at::Generator gen, double kl
   if (is_training() && config.word_dropout > 0) {
     const auto u = gen.defined() ? at::rand(inputs.sizes(), gen, at::TensorOptions().device(inputs.device()))
                                  : at::rand(inputs.sizes(), at::TensorOptions().device(inputs.device()));
-    const auto drop = u.lt(config.word_dropout) & inputs.gt(Tokenizer::kEos);  // never BOS, EOS or PAD
-    inputs = inputs.masked_fill(drop, Tokenizer::kUnk);
+    const auto& ids = dec_vocab.ids;  // never BOS, EOS or PAD
+    const auto drop = u.lt(config.word_dropout) & inputs.ne(ids.bos) & inputs.ne(ids.eos) & inputs.ne(ids.pad);
+    inputs = inputs.masked_fill(drop, ids.unk);
   }
   const auto targets = y.narrow(1, 1, y.size(1) - 1);              // (B, Ld-1)
   const auto logits = decoder(inputs, z);                          // (B, Ld-1, V)
   const auto ce = at::cross_entropy_loss(logits.reshape({-1, logits.size(-1)}).to(at::kFloat), targets.reshape({-1}),
-                                         std::nullopt, at::Reduction::None, Tokenizer::kPad);
+                                         std::nullopt, at::Reduction::None, dec_vocab.ids.pad);
   out.rec = ce.view(targets.sizes()).sum(1);                       // (B,)
-  const auto len = y.ne(Tokenizer::kPad).sum(1).to(at::kFloat);    // (B,) BOS..EOS
+  const auto len = y.ne(dec_vocab.ids.pad).sum(1).to(at::kFloat);    // (B,) BOS..EOS
   const auto kl_dims = 0.5 * (post.mu.pow(2) + post.logvar.exp() - post.logvar - 1.0);  // (B, D)
   out.kl = kl_dims.sum(1);
   if (config.posterior == "learned") {

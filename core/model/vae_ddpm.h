@@ -13,13 +13,14 @@
 #include "model/diffusion.h"
 #include "model/encoder.h"
 #include "model/noise_nets.h"
+#include "text/codec.h"
 
 namespace latent {
 
-// A padded batch, built by the data pipeline. PAD = 0 everywhere.
+// A padded batch, built by the data pipeline with each side's own tokenizer and ids.
 struct Batch {
-  at::Tensor enc_ids;  // (B, Le) BOS tokens EOS, padded
-  at::Tensor dec_ids;  // (B, Ld) BOS tokens EOS, padded: decoder input y[:, :-1], target y[:, 1:]
+  at::Tensor enc_ids;  // (B, Le) bos tokens eos, padded (encoder tokenizer's ids)
+  at::Tensor dec_ids;  // (B, Ld) bos tokens eos, padded: decoder input y[:, :-1], target y[:, 1:]
   int64_t size() const { return enc_ids.size(0); }
   Batch to(const at::Device& d) const;
 };
@@ -34,7 +35,12 @@ struct LossOutput {
 };
 
 struct VaeDdpmImpl : torch::nn::Module {
-  VaeDdpmImpl(const ModelConfig& c, int vocab_size);
+  // Each side's vocabulary size and special ids (they differ when the encoder and the
+  // decoder come from different pretrained models).
+  VaeDdpmImpl(const ModelConfig& c, const VocabSpec& enc, const VocabSpec& dec);
+  // One SentencePiece vocabulary of vocab_size pieces on both sides.
+  VaeDdpmImpl(const ModelConfig& c, int vocab_size) : VaeDdpmImpl(c, VocabSpec{vocab_size, {}}, VocabSpec{vocab_size, {}}) {}
+  VaeDdpmImpl(const ModelConfig& c, const Tokenizers& t) : VaeDdpmImpl(c, t.encoder->spec(), t.decoder->spec()) {}
 
   // Posterior parameters; with posterior "fixed", logvar = log(beta) everywhere (DMLP).
   EncoderOutput posterior(const at::Tensor& enc_ids);
@@ -53,7 +59,7 @@ struct VaeDdpmImpl : torch::nn::Module {
   void to_device(const at::Device& d);
 
   ModelConfig config;
-  int vocab_size;
+  VocabSpec enc_vocab, dec_vocab;
   Encoder encoder{nullptr};
   Decoder decoder{nullptr};
   std::shared_ptr<NoiseNet> eps_model;

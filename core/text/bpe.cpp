@@ -164,6 +164,7 @@ ByteLevelBpe::ByteLevelBpe(std::unordered_map<std::string, int> vocab,
   }
   tokens_.assign(static_cast<size_t>(max_id + 1), std::string());
   for (const auto& [tok, id] : ids_) tokens_[static_cast<size_t>(id)] = tok;
+  base_size_ = static_cast<int>(tokens_.size());
   for (size_t r = 0; r < merges.size(); ++r) ranks_.emplace(merges[r].first + " " + merges[r].second, static_cast<int>(r));
 }
 
@@ -267,6 +268,22 @@ std::string ByteLevelBpe::decode(const std::vector<int>& ids, bool skip_special)
   }
   flush();
   return out;
+}
+
+void ByteLevelBpe::save(const std::string& dir) const {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) throw Error(dir, "cannot create folder: " + ec.message());
+  nlohmann::json vocab = nlohmann::json::object(), added = nlohmann::json::object();
+  for (const auto& [tok, i] : ids_) (i < base_size_ ? vocab : added)[tok] = i;
+  std::vector<const std::string*> merges(ranks_.size());
+  for (const auto& [pair, rank] : ranks_) merges[static_cast<size_t>(rank)] = &pair;
+  write_file_atomic((fs::path(dir) / "vocab.json").string(), vocab.dump());
+  write_file_atomic((fs::path(dir) / "merges.txt").string(), [&](std::ostream& out) {
+    out << "#version: 0.2\n";
+    for (const auto* m : merges) out << *m << '\n';
+  });
+  write_file_atomic((fs::path(dir) / "added_tokens.json").string(), added.dump());
 }
 
 }  // namespace latent

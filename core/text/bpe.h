@@ -31,6 +31,10 @@ class ByteLevelBpe {
   int vocab_size() const { return static_cast<int>(tokens_.size()); }
   int id(const std::string& token) const;  // -1 when absent
 
+  // DIR/vocab.json, DIR/merges.txt and DIR/added_tokens.json (tokens added after
+  // loading), which load() reads back to the same tokenizer. Each file atomically.
+  void save(const std::string& dir) const;
+
   // GPT-2's pre-tokenizer alone (UTF-8 pieces), for tests.
   static std::vector<std::string> pretokenize(const std::string& text);
 
@@ -42,6 +46,7 @@ class ByteLevelBpe {
   std::unordered_map<std::string, int> ranks_;  // "first second" -> rank
   std::vector<std::string> specials_;
   std::string unk_;
+  int base_size_ = 0;  // ids below this came with the vocabulary, the rest were added
 };
 
 }  // namespace latent

@@ -223,4 +223,24 @@ std::string WordPieceTokenizer::decode(const std::vector<int>& ids) const {
   return out;
 }
 
+void WordPieceTokenizer::save(const std::string& dir) const {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) throw Error(dir, "cannot create folder: " + ec.message());
+  write_file_atomic((fs::path(dir) / "vocab.txt").string(), [&](std::ostream& out) {
+    for (const auto& t : vocab_) out << t << '\n';
+  });
+  nlohmann::json j = {{"tokenizer_class", "BertTokenizer"},
+                      {"do_lower_case", opt_.lower_case},
+                      {"tokenize_chinese_chars", opt_.chinese_chars},
+                      {"unk_token", opt_.unk},
+                      {"cls_token", opt_.cls},
+                      {"sep_token", opt_.sep},
+                      {"pad_token", opt_.pad},
+                      {"mask_token", opt_.mask}};
+  j["strip_accents"] = opt_.strip_accents < 0 ? nlohmann::json(nullptr) : nlohmann::json(opt_.strip_accents == 1);
+  write_file_atomic((fs::path(dir) / "tokenizer_config.json").string(), j.dump(2));
+}
+
 }  // namespace latent

@@ -48,6 +48,10 @@ class WordPieceTokenizer {
   int unk_id() const { return id(opt_.unk); }
   const WordPieceOptions& options() const { return opt_; }
 
+  // DIR/vocab.txt and DIR/tokenizer_config.json (the options), which load() reads back
+  // to the same tokenizer. Each file atomically.
+  void save(const std::string& dir) const;
+
  private:
   std::vector<std::string> basic_tokens(const std::u32string& text) const;
   void wordpiece(const std::string& word, std::vector<std::string>& out) const;

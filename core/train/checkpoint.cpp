@@ -30,7 +30,7 @@ void replace_dir(const std::string& partial, const std::string& dir) {
 }
 }  // namespace
 
-void write_checkpoint(const std::string& dir, const Config& config, const Tokenizer& tok, VaeDdpm& model,
+void write_checkpoint(const std::string& dir, const Config& config, const Tokenizers& tok, VaeDdpm& model,
                       const AdamOptimizer* optim, const TrainerState& st) {
   const std::string partial = dir + ".partial";
   std::error_code ec;

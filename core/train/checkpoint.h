@@ -9,7 +9,7 @@
 
 #include "model/config.h"
 #include "model/vae_ddpm.h"
-#include "text/tokenizer.h"
+#include "text/codec.h"
 
 namespace latent {
 
@@ -25,7 +25,7 @@ struct TrainerState {
 };
 
 // optim may be null (a best/ copy needs no trainer state).
-void write_checkpoint(const std::string& dir, const Config& config, const Tokenizer& tok, VaeDdpm& model,
+void write_checkpoint(const std::string& dir, const Config& config, const Tokenizers& tok, VaeDdpm& model,
                       const AdamOptimizer* optim, const TrainerState& state);
 
 TrainerState read_trainer_state(const std::string& dir);

@@ -3,13 +3,14 @@
 #include <ATen/ATen.h>
 
 #include <algorithm>
+#include <limits>
 #include <random>
 
 #include "infer/generator.h"
 
 namespace latent {
 
-TokenSeqs tokenize_all(const Tokenizer& tok, const std::vector<std::string>& sentences, int max_length) {
+TokenSeqs tokenize_all(const TextCodec& tok, const std::vector<std::string>& sentences, int max_length) {
   TokenSeqs out;
   out.reserve(sentences.size());
   for (const auto& s : sentences) {
@@ -18,6 +19,30 @@ TokenSeqs tokenize_all(const Tokenizer& tok, const std::vector<std::string>& sen
     out.push_back(std::move(ids));
   }
   return out;
+}
+
+TokenizedCorpus tokenize_corpus(const Tokenizers& t, const std::vector<std::string>& sentences, int max_length,
+                                size_t* cut) {
+  TokenizedCorpus c;
+  c.shared = t.shared();
+  c.enc_ids = t.encoder->specials();
+  c.dec_ids = t.decoder->specials();
+  const int unlimited = std::numeric_limits<int>::max();
+  c.enc = tokenize_all(*t.encoder, sentences, unlimited);
+  if (!c.shared) c.dec = tokenize_all(*t.decoder, sentences, unlimited);
+  size_t n_cut = 0;
+  const size_t max_len = static_cast<size_t>(max_length);
+  for (size_t i = 0; i < c.enc.size(); ++i) {
+    bool was_cut = false;
+    for (TokenSeqs* side : {&c.enc, &c.dec}) {
+      if (side->empty() || (*side)[i].size() <= max_len) continue;
+      (*side)[i].resize(max_len);
+      was_cut = true;
+    }
+    n_cut += was_cut ? 1 : 0;
+  }
+  if (cut) *cut = n_cut;
+  return c;
 }
 
 std::vector<std::vector<int64_t>> plan_epoch(const TokenSeqs& seqs, int batch_size, uint64_t seed, int64_t epoch) {
@@ -39,16 +64,20 @@ std::vector<std::vector<int64_t>> plan_epoch(const TokenSeqs& seqs, int batch_si
   return batches;
 }
 
-Batch make_batch(const TokenSeqs& seqs, const std::vector<int64_t>& indices) {
-  TokenSeqs rows;
-  rows.reserve(indices.size());
-  for (int64_t i : indices) rows.push_back(seqs[static_cast<size_t>(i)]);
-  const auto ids = pad_sequences(rows, /*add_bos_eos=*/true);
-  return {ids, ids};
+Batch make_batch(const TokenizedCorpus& corpus, const std::vector<int64_t>& indices) {
+  auto padded = [&](const TokenSeqs& seqs, const SpecialIds& ids) {
+    TokenSeqs rows;
+    rows.reserve(indices.size());
+    for (int64_t i : indices) rows.push_back(seqs[static_cast<size_t>(i)]);
+    return pad_sequences(rows, ids);
+  };
+  const auto enc = padded(corpus.enc, corpus.enc_ids);
+  return {enc, corpus.shared ? enc : padded(corpus.dec, corpus.dec_ids)};
 }
 
-BatchPrefetcher::BatchPrefetcher(const TokenSeqs& seqs, std::vector<std::vector<int64_t>> plan, size_t start, size_t depth)
-    : seqs_(seqs), plan_(std::move(plan)), consumed_(start), depth_(depth) {
+BatchPrefetcher::BatchPrefetcher(const TokenizedCorpus& corpus, std::vector<std::vector<int64_t>> plan, size_t start,
+                                 size_t depth)
+    : corpus_(corpus), plan_(std::move(plan)), consumed_(start), depth_(depth) {
   worker_ = std::thread([this] { run(); });
 }
 
@@ -64,7 +93,7 @@ BatchPrefetcher::~BatchPrefetcher() {
 void BatchPrefetcher::run() {
   size_t next = consumed_;
   while (next < plan_.size()) {
-    Batch b = make_batch(seqs_, plan_[next]);
+    Batch b = make_batch(corpus_, plan_[next]);
     std::unique_lock<std::mutex> lock(mu_);
     cv_.wait(lock, [&] { return quit_ || ready_.size() < depth_; });
     if (quit_) return;

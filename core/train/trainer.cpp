@@ -14,6 +14,7 @@
 #include "infer/generator.h"
 #include "io/model_dir.h"
 #include "model/model_io.h"
+#include "text/tokenizer.h"
 #include "train/checkpoint.h"
 #include "train/data.h"
 #include "train/optimizer.h"
@@ -99,10 +100,10 @@ class Run {
   const TrainCallbacks& cb_;
   Config config_;
   at::Device device_{at::kCPU};
-  std::unique_ptr<Tokenizer> tok_;
+  Tokenizers tok_;
   VaeDdpm model_{nullptr};
   std::unique_ptr<AdamOptimizer> optim_;
-  TokenSeqs seqs_;
+  TokenizedCorpus corpus_;
   std::vector<std::string> eval_sentences_;
   TrainerState state_;
   int64_t total_steps_ = 0;
@@ -135,20 +136,32 @@ void Run::setup() {
     // A resumed run may be extended: the caller's steps/epochs win when larger.
     config_.train.steps = std::max(config_.train.steps, opt_.config.train.steps);
     config_.train.epochs = std::max(config_.train.epochs, opt_.config.train.epochs);
-    tok_ = std::make_unique<Tokenizer>(std::move(lm.tokenizer));
+    tok_ = lm.tokenizers;
     model_ = lm.model;
     state_ = read_trainer_state(last);
     log("resuming " + last + " at step " + std::to_string(state_.step));
+  } else if (!opt_.init_model.empty()) {
+    LoadedModel lm = load_model(opt_.init_model);
+    config_ = lm.config;
+    config_.train = opt_.config.train;
+    validate(config_, lm.dir);
+    torch::manual_seed(config_.train.seed);
+    tok_ = lm.tokenizers;
+    model_ = lm.model;
+    log("starting from the model in " + lm.dir + " (its architecture, tokenizers and weights)");
   } else {
     config_ = opt_.config;
+    if (config_.model.tokenizer.type == "pretrained")
+      throw Error("model.tokenizer.type", "\"pretrained\" tokenizers come with a model folder: start from one "
+                                          "(latent-cli train --init DIR, or Start from in the studio)");
     torch::manual_seed(config_.train.seed);
     TokenizerTrainOptions topt;
     topt.model_type = config_.model.tokenizer.type;
     topt.vocab_size = config_.model.tokenizer.vocab_size;
     topt.seed = static_cast<unsigned>(config_.train.seed);
     log("training the tokenizer on " + std::to_string(opt_.train_sentences.size()) + " sentences");
-    tok_ = std::make_unique<Tokenizer>(Tokenizer::train(opt_.train_sentences, topt));
-    model_ = VaeDdpm(config_.model, tok_->vocab_size());
+    tok_ = Tokenizers(Tokenizer::train(opt_.train_sentences, topt));
+    model_ = VaeDdpm(config_.model, tok_);
   }
   if (config_.train.threads > 0) at::set_num_threads(config_.train.threads);
   model_->to_device(device_);
@@ -167,21 +180,19 @@ void Run::setup() {
   }
   optim_ = std::make_unique<AdamOptimizer>(std::move(trainable), config_.train);
   if (opt_.resume) load_optimizer_state(last, *optim_, state_);
-  log("model: " + std::to_string(n_all) + " parameters, " + std::to_string(n_train) + " trainable; tokenizer " +
-      std::to_string(tok_->vocab_size()) + " pieces; device " + device_.str());
+  const std::string toks = tok_.shared() ? "tokenizer " + tok_.encoder->describe()
+                                         : "encoder tokenizer " + tok_.encoder->describe() + ", decoder tokenizer " +
+                                               tok_.decoder->describe();
+  log("model: " + std::to_string(n_all) + " parameters, " + std::to_string(n_train) + " trainable; " + toks + "; device " +
+      device_.str());
 
-  seqs_ = tokenize_all(*tok_, opt_.train_sentences, std::numeric_limits<int>::max());
-  if (seqs_.empty()) throw Error("training corpus", "no sentences to train on");
   size_t cut = 0;
-  for (auto& s : seqs_) {
-    if (s.size() <= static_cast<size_t>(config_.model.max_length)) continue;
-    s.resize(static_cast<size_t>(config_.model.max_length));
-    ++cut;
-  }
+  corpus_ = tokenize_corpus(tok_, opt_.train_sentences, config_.model.max_length, &cut);
+  if (corpus_.size() == 0) throw Error("training corpus", "no sentences to train on");
   if (cut > 0)
     log(std::to_string(cut) + " training sentences are longer than model.max_length = " +
         std::to_string(config_.model.max_length) + " tokens and were cut");
-  const int64_t batches = static_cast<int64_t>((seqs_.size() + config_.train.batch_size - 1) / config_.train.batch_size);
+  const int64_t batches = static_cast<int64_t>((corpus_.size() + config_.train.batch_size - 1) / config_.train.batch_size);
   total_steps_ = config_.train.steps > 0 ? config_.train.steps
                                          : config_.train.epochs * std::max<int64_t>(1, batches / config_.train.accumulate);
   const size_t n_eval = std::min(opt_.valid_sentences.size(), static_cast<size_t>(config_.train.eval_sentences));
@@ -196,8 +207,8 @@ Batch Run::next_batch() {
       ++state_.epoch;
       state_.batch_in_epoch = 0;
     }
-    plan_ = plan_epoch(seqs_, config_.train.batch_size, config_.train.seed, state_.epoch);
-    prefetch_ = std::make_unique<BatchPrefetcher>(seqs_, plan_, static_cast<size_t>(state_.batch_in_epoch));
+    plan_ = plan_epoch(corpus_.decoder_seqs(), config_.train.batch_size, config_.train.seed, state_.epoch);
+    prefetch_ = std::make_unique<BatchPrefetcher>(corpus_, plan_, static_cast<size_t>(state_.batch_in_epoch));
   }
   ++state_.batch_in_epoch;
   return prefetch_->next();
@@ -272,7 +283,7 @@ void Run::evaluate_and_checkpoint() {
   EvalReport r;
   r.step = state_.step;
   {
-    Generator g(model_, *tok_, device_, 128);
+    Generator g(model_, tok_, device_, 128);
     if (!eval_sentences_.empty()) {
       const ReconstructionScore s = reconstruction_bleu(g, eval_sentences_);
       r.bleu = s.bleu;
@@ -286,8 +297,8 @@ void Run::evaluate_and_checkpoint() {
   r.is_best = !eval_sentences_.empty() && r.bleu > state_.best_bleu;
   if (r.is_best) state_.best_bleu = r.bleu;
   const std::string last = io::join(opt_.out_dir, "last");
-  write_checkpoint(last, config_, *tok_, model_, optim_.get(), state_);
-  if (r.is_best) write_checkpoint(io::join(opt_.out_dir, "best"), config_, *tok_, model_, nullptr, state_);
+  write_checkpoint(last, config_, tok_, model_, optim_.get(), state_);
+  if (r.is_best) write_checkpoint(io::join(opt_.out_dir, "best"), config_, tok_, model_, nullptr, state_);
   nlohmann::json j = {{"type", "eval"}, {"step", r.step}, {"bleu", r.bleu}, {"n", r.n}, {"best", r.is_best}, {"samples", r.samples}};
   append_metrics(j);
   if (cb_.on_eval) cb_.on_eval(r);
@@ -348,7 +359,7 @@ TrainResult Run::run() {
       }
       if (cb_.on_step) cb_.on_step(p);
       if (cb_.on_snapshot && cb_.snapshot_every > 0 && (state_.step == 1 || state_.step % cb_.snapshot_every == 0))
-        cb_.on_snapshot(take_snapshot(config_, *tok_, model_, state_.step));
+        cb_.on_snapshot(take_snapshot(config_, tok_, model_, state_.step));
       if (config_.train.eval_every > 0 && state_.step % config_.train.eval_every == 0) {
         evaluate_and_checkpoint();
         last_eval_step = state_.step;

@@ -83,6 +83,10 @@ struct TrainOptions {
   std::string out_dir;
   std::string device = "cpu";  // cpu | cuda
   bool resume = false;         // continue OUT/last (its config; steps/epochs may be raised)
+  // A model folder (ours, one imported from Hugging Face, or one converted from DMLP)
+  // whose architecture, tokenizers and weights start a new run; config.model is then
+  // ignored and config.train applies. Not with resume.
+  std::string init_model;
   std::vector<std::string> train_sentences;
   std::vector<std::string> valid_sentences;
 };

@@ -36,11 +36,11 @@ ModelPanel::ModelPanel(QWidget* parent) : QWidget(parent) {
 }
 
 void ModelPanel::showModel(const ModelSummary& s) {
-  summary_->setText(tr("<b>%1</b> &nbsp; %2<br>%3 parameters, latent %4, vocabulary %5, T = %6, device %7")
+  summary_->setText(tr("<b>%1</b> &nbsp; %2<br>%3 parameters, latent %4, tokenizer %5, T = %6, device %7")
                         .arg(s.name.toHtmlEscaped(), s.dir.toHtmlEscaped())
                         .arg(s.totalParams)
                         .arg(s.latentDim)
-                        .arg(s.vocabSize)
+                        .arg(s.tokenizers.toHtmlEscaped())
                         .arg(s.diffusionSteps)
                         .arg(s.device));
   params_->setPlainText(s.paramLines.join('\n'));

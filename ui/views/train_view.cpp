@@ -5,10 +5,14 @@
 #include <QDateTime>
 #include <QDir>
 #include <QDoubleSpinBox>
+#include <QFile>
 #include <QFileDialog>
+#include <QFileInfo>
 #include <QFormLayout>
 #include <QGroupBox>
 #include <QHBoxLayout>
+#include <QJsonDocument>
+#include <QJsonObject>
 #include <QLabel>
 #include <QLineEdit>
 #include <QPlainTextEdit>
@@ -75,6 +79,30 @@ TrainView::TrainView(QWidget* parent) : QWidget(parent) {
   corpusLayout->addWidget(chooseCorpus, 0, Qt::AlignLeft);
   left->addWidget(corpusBox);
 
+  // Start from: a pretrained or earlier model instead of random weights.
+  auto* initBox = new QGroupBox(tr("Start from (optional)"), settings);
+  auto* initLayout = new QVBoxLayout(initBox);
+  auto* initRow = new QHBoxLayout;
+  init_ = new QLineEdit(initBox);
+  init_->setObjectName("initModel");
+  init_->setPlaceholderText(tr("empty: random weights, a tokenizer trained on the corpus"));
+  auto* initBrowse = new QPushButton(tr("..."), initBox);
+  connect(initBrowse, &QPushButton::clicked, this, [this] {
+    const QString d = QFileDialog::getExistingDirectory(this, tr("Start from model folder"), init_->text());
+    if (!d.isEmpty()) init_->setText(d);
+  });
+  initRow->addWidget(init_);
+  initRow->addWidget(initBrowse);
+  initLayout->addLayout(initRow);
+  auto* initHint = new QLabel(tr("A model folder: one made by latent-cli import-hf (pretrained BERT + GPT-2) or "
+                                 "import-dmlp, or a trained one. Its shapes, tokenizers and weights are used; the "
+                                 "size fields below are ignored."),
+                              initBox);
+  initHint->setWordWrap(true);
+  initHint->setStyleSheet("color: palette(mid);");
+  initLayout->addWidget(initHint);
+  left->addWidget(initBox);
+
   // Configuration: a preset, then the fields people change most, then JSON for the rest.
   auto* configBox = new QGroupBox(tr("Configuration"), settings);
   auto* form = new QFormLayout(configBox);
@@ -103,6 +131,11 @@ TrainView::TrainView(QWidget* parent) : QWidget(parent) {
   evalEvery_ = spin(0, 1000000, configBox);
   evalEvery_->setSpecialValueText(tr("only at the end"));
   form->addRow(tr("Evaluate every"), evalEvery_);
+  dmlpOnly_ = new QCheckBox(tr("Train only what DMLP trains (latent projections, wte, decoder block 0, encoder, "
+                               "noise network)"),
+                            configBox);
+  dmlpOnly_->setObjectName("dmlpTrainable");
+  form->addRow(QString(), dmlpOnly_);
   seed_ = spin(0, 2147483647, configBox);
   form->addRow(tr("Seed"), seed_);
   device_ = new QComboBox(configBox);
@@ -183,6 +216,8 @@ TrainView::TrainView(QWidget* parent) : QWidget(parent) {
   connect(overrides_, &QPlainTextEdit::textChanged, this, later);
   connect(outDir_, &QLineEdit::textChanged, this, later);
   connect(resume_, &QCheckBox::toggled, this, later);
+  connect(dmlpOnly_, &QCheckBox::toggled, this, later);
+  connect(init_, &QLineEdit::textChanged, this, [this] { initModelChanged(); });
   connect(preset_, &QComboBox::currentTextChanged, this, [this](const QString& name) { setPreset(name); });
   connect(startButton_, &QPushButton::clicked, this, &TrainView::start);
   connect(pauseButton_, &QPushButton::clicked, this, [this] {
@@ -238,6 +273,7 @@ void TrainView::setPreset(const QString& name) {
   evalEvery_->setValue(c.train.eval_every);
   seed_->setValue(static_cast<int>(c.train.seed));
   threads_->setValue(c.train.threads);
+  dmlpOnly_->setChecked(c.train.trainable == "dmlp");
   filling_ = false;
   validateNow();
 }
@@ -245,6 +281,35 @@ void TrainView::setPreset(const QString& name) {
 void TrainView::setSteps(int steps) { steps_->setValue(steps); validateNow(); }
 void TrainView::setOutDir(const QString& dir) { outDir_->setText(dir); validateNow(); }
 QString TrainView::outDir() const { return outDir_->text().trimmed(); }
+void TrainView::setInitModel(const QString& dir) { init_->setText(dir); validateNow(); }
+QString TrainView::initModel() const { return init_->text().trimmed(); }
+
+namespace {
+// DIR/config.json, else DIR/best/ or DIR/last/ (a run folder), as load_model resolves it.
+QString modelConfigPath(const QString& dir) {
+  for (const QString& sub : {QString(), QString("best"), QString("last")}) {
+    const QString p = QDir(QDir(dir).filePath(sub)).filePath("config.json");
+    if (QFileInfo::exists(p)) return p;
+  }
+  return {};
+}
+}  // namespace
+
+void TrainView::initModelChanged() {
+  const QString path = modelConfigPath(initModel());
+  if (!path.isEmpty()) {
+    QFile f(path);
+    if (f.open(QIODevice::ReadOnly)) {
+      const QJsonObject j = QJsonDocument::fromJson(f.readAll()).object();
+      if (j["model"].toObject()["tokenizer"].toObject()["type"].toString() == "pretrained") {
+        dmlpOnly_->setChecked(true);  // the imported model's own (DMLP's) training settings
+        const QJsonObject train = j["train"].toObject();
+        if (train.contains("lr")) lr_->setValue(train["lr"].toDouble());
+      }
+    }
+  }
+  validateTimer_->start();
+}
 QString TrainView::validationMessage() const { return validation_->text(); }
 QString TrainView::logText() const { return log_->toPlainText(); }
 
@@ -268,6 +333,7 @@ QString TrainView::configJson(QString* error) const {
     c.train.eval_every = evalEvery_->value();
     c.train.seed = static_cast<uint64_t>(seed_->value());
     c.train.threads = threads_->value();
+    c.train.trainable = dmlpOnly_->isChecked() ? "dmlp" : "all";
     const QString extra = overrides_->toPlainText().trimmed();
     if (!extra.isEmpty()) {
       const auto j = nlohmann::json::parse(extra.toStdString(), nullptr, false);
@@ -293,6 +359,12 @@ void TrainView::validateNow() {
   } else if (outDir().isEmpty()) {
     valid_ = false;
     error = tr("Choose a run folder.");
+  } else if (!initModel().isEmpty() && modelConfigPath(initModel()).isEmpty()) {
+    valid_ = false;
+    error = tr("Start from: %1 is not a model folder (no config.json, best/ or last/).").arg(initModel());
+  } else if (!initModel().isEmpty() && resume_->isChecked()) {
+    valid_ = false;
+    error = tr("Resume continues the run folder's own model: clear Start from, or untick Resume.");
   } else if (!resume_->isChecked() && QDir(outDir() + "/last").exists()) {
     valid_ = false;  // never overwrite an earlier run's checkpoints
     error = tr("%1 already holds a run: tick Resume to continue it, or choose another folder.").arg(outDir());
@@ -316,6 +388,7 @@ void TrainView::start() {
   r.configJson = configJson();
   r.device = device_->currentData().toString();
   r.resume = resume_->isChecked();
+  r.initModel = initModel();
   plot_->clear();
   log_->clear();
   Q_EMIT startRequested(r);

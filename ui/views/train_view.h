@@ -34,6 +34,10 @@ class TrainView : public QWidget {
   void setSteps(int steps);
   void setOutDir(const QString& dir);
   QString outDir() const;
+  // A model folder to start from (imported, converted or trained); empty: from scratch.
+  // One with pretrained tokenizers ticks "train only what DMLP trains" and takes its lr.
+  void setInitModel(const QString& dir);
+  QString initModel() const;
   // The configuration the form describes (preset + fields + JSON overrides) as JSON;
   // empty with *error set when it is invalid.
   QString configJson(QString* error = nullptr) const;
@@ -62,7 +66,10 @@ class TrainView : public QWidget {
   void validateNow();
   QString defaultOutDir() const;
 
+  void initModelChanged();
+
   QLabel* corpusLabel_;
+  QLineEdit* init_;
   QString corpusPath_;
   QComboBox* preset_;
   QSpinBox* latentDim_;
@@ -80,6 +87,7 @@ class TrainView : public QWidget {
   QSpinBox* batch_;
   QDoubleSpinBox* lr_;
   QSpinBox* evalEvery_;
+  QCheckBox* dmlpOnly_;
   QSpinBox* seed_;
   QComboBox* device_;
   QSpinBox* threads_;

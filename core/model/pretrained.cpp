@@ -1,0 +1,172 @@
+#include "model/pretrained.h"
+
+#include <torch/torch.h>
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <filesystem>
+#include <map>
+
+#include "io/model_dir.h"
+#include "io/safetensors.h"
+#include "model/hf_import.h"
+#include "model/model_io.h"
+#include "util/error.h"
+
+namespace latent {
+namespace fs = std::filesystem;
+namespace {
+
+std::string path_in(const std::string& dir, const std::string& file) { return (fs::path(dir) / file).string(); }
+
+// The encoder's tokenizer must cover exactly the model's embedding rows; the decoder's
+// may add tokens (DMLP's <PAD>, <BOS>, <EOS>) after the pretrained rows.
+void check_vocab(const TextCodec& enc, int enc_rows, const std::string& bert_dir, const TextCodec& dec, int dec_rows,
+                 const std::string& gpt2_dir) {
+  if (enc.vocab_size() != enc_rows)
+    throw Error(bert_dir, "the tokenizer has " + std::to_string(enc.vocab_size()) + " tokens but config.json's vocab_size is " +
+                              std::to_string(enc_rows));
+  if (dec.vocab_size() < dec_rows)
+    throw Error(gpt2_dir, "the tokenizer has " + std::to_string(dec.vocab_size()) +
+                              " tokens (with <PAD>, <BOS>, <EOS>) but config.json's vocab_size is " + std::to_string(dec_rows));
+}
+
+// max_length within both models' positions (BOS/EOS, and the decoder's memory slot).
+void fit_max_length(ModelConfig& m) {
+  m.max_length = std::min({m.max_length, m.encoder.max_positions - 2, m.decoder.max_positions - 3});
+  if (m.max_length < 1) throw Error("max_position_embeddings", "the pretrained models have too few positions");
+}
+
+const nlohmann::json& section(const nlohmann::json& j, const char* key, const std::string& where) {
+  if (!j.contains(key) || !j[key].is_object()) throw Error(where + ": " + key, "missing or not an object");
+  return j[key];
+}
+
+template <class T> T value(const nlohmann::json& j, const char* key, const std::string& where) {
+  if (!j.contains(key)) throw Error(where + ": " + key, "missing");
+  try {
+    return j[key].get<T>();
+  } catch (const nlohmann::json::exception&) {
+    throw Error(where + ": " + key, "has the wrong type: " + j[key].dump());
+  }
+}
+
+}  // namespace
+
+void dmlp_finetune(TrainConfig& c) {
+  c.optimizer = "adam";
+  c.lr = 9e-5;
+  c.adam_eps = 1e-5;
+  c.lr_power = 3.0;
+  c.lr_end_ratio = 0.01;
+  c.grad_clip = 1.0;
+  c.trainable = "dmlp";
+  c.ddpm_detach_steps = 0;
+}
+
+ImportedModel import_hf(const std::string& bert_dir, const std::string& gpt2_dir, const Config& base) {
+  ImportedModel r;
+  r.config = base;
+  ModelConfig& m = r.config.model;
+  m.encoder = hf_bert_config(bert_dir, base.model.encoder);
+  m.decoder = hf_gpt2_config(gpt2_dir, base.model.decoder);
+  m.tokenizer.type = "pretrained";
+  fit_max_length(m);
+  dmlp_finetune(r.config.train);
+  validate(r.config, "import-hf");
+
+  r.tokenizers = Tokenizers(load_codec(bert_dir), load_codec(gpt2_dir));
+  check_vocab(*r.tokenizers.encoder, hf_bert_vocab_size(bert_dir), bert_dir, *r.tokenizers.decoder,
+              hf_gpt2_vocab_size(gpt2_dir), gpt2_dir);
+  torch::manual_seed(r.config.train.seed);
+  r.model = VaeDdpm(m, r.tokenizers);
+  for (auto& w : load_hf_bert(r.model->encoder, bert_dir)) r.warnings.push_back(std::move(w));
+  for (auto& w : load_hf_gpt2(r.model->decoder, gpt2_dir)) r.warnings.push_back(std::move(w));
+  r.model->eval();
+  return r;
+}
+
+ImportedModel import_dmlp(const std::string& export_dir, const std::string& bert_dir, const std::string& gpt2_dir) {
+  const std::string jpath = path_in(export_dir, "dmlp.json");
+  if (!fs::exists(jpath))
+    throw Error(export_dir, "no dmlp.json: convert DMLP's checkpoint first with tools/dmlp/convert_checkpoint.py");
+  const nlohmann::json j = io::read_json_file(jpath);
+  const auto& je = section(j, "encoder", jpath);
+  const auto& jd = section(j, "decoder", jpath);
+  const auto& jdiff = section(j, "diffusion", jpath);
+  const auto& jn = section(j, "noise_net", jpath);
+
+  ImportedModel r;
+  ModelConfig& m = r.config.model;
+  m.latent_dim = value<int>(j, "latent_size", jpath);
+  m.alpha_ddpm = value<double>(j, "ddpm_weight", jpath);
+  m.loss_pairing = "dmlp";
+  m.posterior = "fixed";
+  m.word_dropout = 0.0;
+  m.tokenizer.type = "pretrained";
+  EncoderConfig enc_base;
+  enc_base.pooling = value<std::string>(je, "pooling", jpath + ": encoder");
+  m.encoder = hf_bert_config(bert_dir, enc_base);
+  DecoderConfig dec_base;
+  dec_base.extra_first_block = value<std::string>(jd, "class", jpath + ": decoder") == "GPT2ForLatentConnectorNew";
+  dec_base.latent_as_embedding = value<bool>(jd, "latent_as_gpt_emb", jpath + ": decoder");
+  dec_base.latent_as_memory = value<bool>(jd, "latent_as_gpt_memory", jpath + ": decoder");
+  m.decoder = hf_gpt2_config(gpt2_dir, dec_base);
+  const int blocks = m.decoder.layers + (m.decoder.extra_first_block ? 1 : 0);
+  if (jd.contains("blocks") && value<int>(jd, "blocks", jpath + ": decoder") != blocks)
+    throw Error(jpath + ": decoder.blocks", "the export has " + jd["blocks"].dump() + " blocks but " + gpt2_dir +
+                                                " gives " + std::to_string(blocks) + ": is it the GPT-2 the run started from?");
+
+  m.diffusion.steps = value<int>(jdiff, "T", jpath + ": diffusion");
+  const std::string schedule = value<std::string>(jdiff, "schedule", jpath + ": diffusion");
+  if (schedule != "constant")
+    throw Error(jpath + ": diffusion.schedule", "only DMLP's constant schedule is supported, got \"" + schedule + "\"");
+  m.diffusion.schedule = "constant";
+  m.diffusion.beta = value<double>(jdiff, "beta", jpath + ": diffusion");
+
+  const std::string type = value<std::string>(jn, "type", jpath + ": noise_net");
+  m.noise_net.type = type == "mlp_skip" || type == "transformer" || type == "linear" ? type : "";
+  if (m.noise_net.type.empty()) throw Error(jpath + ": noise_net.type", "unknown noise network \"" + type + "\"");
+  if (jn.contains("layers")) m.noise_net.layers = value<int>(jn, "layers", jpath + ": noise_net");
+  if (jn.contains("hidden")) m.noise_net.hidden = value<int>(jn, "hidden", jpath + ": noise_net");
+  if (jn.contains("heads")) m.noise_net.heads = value<int>(jn, "heads", jpath + ": noise_net");
+  if (jn.contains("dropout")) m.noise_net.dropout = value<double>(jn, "dropout", jpath + ": noise_net");
+  fit_max_length(m);
+  dmlp_finetune(r.config.train);
+  r.config.train.warmup_steps = 0;  // continuing a trained model
+  validate(r.config, jpath);
+
+  r.tokenizers = Tokenizers(load_codec(bert_dir), load_codec(gpt2_dir));
+  check_vocab(*r.tokenizers.encoder, value<int>(je, "vocab_size", jpath + ": encoder"), bert_dir, *r.tokenizers.decoder,
+              value<int>(jd, "vocab_size", jpath + ": decoder"), gpt2_dir);
+  if (r.tokenizers.decoder->vocab_size() != value<int>(jd, "vocab_size", jpath + ": decoder"))
+    throw Error(gpt2_dir, "the tokenizer has " + std::to_string(r.tokenizers.decoder->vocab_size()) +
+                              " tokens with <PAD>, <BOS>, <EOS> but the DMLP decoder has " + jd["vocab_size"].dump() + " rows");
+  if (jd.contains("special_tokens")) {
+    const SpecialIds ids = r.tokenizers.decoder->specials();
+    for (const auto& [name, ours] : std::map<std::string, int>{{"pad", ids.pad}, {"bos", ids.bos}, {"eos", ids.eos}}) {
+      const auto& st = jd["special_tokens"];
+      if (st.contains(name) && st[name].contains("id") && st[name]["id"].get<int>() != ours)
+        throw Error(jpath + ": decoder.special_tokens." + name, "id " + st[name]["id"].dump() + " in DMLP's run, " +
+                                                                    std::to_string(ours) + " in " + gpt2_dir);
+    }
+  }
+
+  r.model = VaeDdpm(m, r.tokenizers);
+  auto file = [&](const char* key, const char* fallback) {
+    const std::string name = j.contains("files") && j["files"].contains(key) ? j["files"][key].get<std::string>() : fallback;
+    return path_in(export_dir, name);
+  };
+  for (auto& w : load_dmlp_encoder(r.model->encoder, file("encoder", "encoder.safetensors"))) r.warnings.push_back(std::move(w));
+  for (auto& w : load_dmlp_decoder(r.model->decoder, file("decoder", "decoder.safetensors"))) r.warnings.push_back(std::move(w));
+  const std::string eps_path = file("eps_model", "eps_model.safetensors");
+  std::map<std::string, at::Tensor> stored;
+  for (auto& [name, t] : io::load(eps_path)) stored.emplace(name, std::move(t));
+  copy_tensors(state_tensors(*r.model->eps_model), stored, eps_path, "noise network tensors", "dmlp.json's noise_net");
+  for (const auto& [name, t] : stored) r.warnings.push_back(eps_path + ": ignored tensor " + name);
+  r.model->eval();
+  return r;
+}
+
+}  // namespace latent

@@ -1,0 +1,132 @@
+#include "text/codec.h"
+
+#include <filesystem>
+
+#include "text/bpe.h"
+#include "text/tokenizer.h"
+#include "text/wordpiece.h"
+#include "util/error.h"
+
+namespace latent {
+namespace fs = std::filesystem;
+namespace {
+
+std::string trim(std::string s) {
+  const size_t b = s.find_first_not_of(' ');
+  if (b == std::string::npos) return {};
+  const size_t e = s.find_last_not_of(' ');
+  return s.substr(b, e - b + 1);
+}
+
+bool present(const fs::path& p) {
+  std::error_code ec;
+  return fs::exists(p, ec);
+}
+
+void make_dir(const std::string& dir) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) throw Error(dir, "cannot create folder: " + ec.message());
+}
+
+class SentencePieceCodec final : public TextCodec {
+ public:
+  explicit SentencePieceCodec(Tokenizer t) : t_(std::move(t)) {}
+  std::string kind() const override { return "sentencepiece"; }
+  std::vector<int> encode(const std::string& text) const override { return t_.encode(text); }
+  std::string decode(const std::vector<int>& ids) const override { return t_.decode(ids); }
+  int vocab_size() const override { return t_.vocab_size(); }
+  SpecialIds specials() const override { return {Tokenizer::kPad, Tokenizer::kUnk, Tokenizer::kBos, Tokenizer::kEos}; }
+  void save(const std::string& dir) const override {
+    make_dir(dir);
+    t_.save((fs::path(dir) / tokenizer_files::kShared).string());
+  }
+  const Tokenizer& tokenizer() const { return t_; }
+
+ private:
+  Tokenizer t_;
+};
+
+class WordPieceCodec final : public TextCodec {
+ public:
+  explicit WordPieceCodec(WordPieceTokenizer t) : t_(std::move(t)) {}
+  std::string kind() const override { return "wordpiece"; }
+  std::vector<int> encode(const std::string& text) const override { return t_.encode(text, /*add_special=*/false); }
+  std::string decode(const std::vector<int>& ids) const override { return t_.decode(ids); }
+  int vocab_size() const override { return t_.vocab_size(); }
+  SpecialIds specials() const override { return {t_.pad_id(), t_.unk_id(), t_.cls_id(), t_.sep_id()}; }
+  void save(const std::string& dir) const override { t_.save(dir); }
+
+ private:
+  WordPieceTokenizer t_;
+};
+
+class Gpt2Codec final : public TextCodec {
+ public:
+  explicit Gpt2Codec(ByteLevelBpe t) : t_(std::move(t)) {
+    t_.add_special_tokens({"<PAD>", "<BOS>", "<EOS>"});  // DMLP's, appended as resize_token_embeddings does
+    ids_ = {t_.id("<PAD>"), t_.id("<|endoftext|>"), t_.id("<BOS>"), t_.id("<EOS>")};
+    if (ids_.unk < 0) ids_.unk = ids_.pad;  // a vocabulary without GPT-2's end-of-text token
+  }
+  std::string kind() const override { return "gpt2-bpe"; }
+  std::vector<int> encode(const std::string& text) const override { return t_.encode(text); }
+  std::string decode(const std::vector<int>& ids) const override { return trim(t_.decode(ids, /*skip_special=*/true)); }
+  int vocab_size() const override { return t_.vocab_size(); }
+  SpecialIds specials() const override { return ids_; }
+  void save(const std::string& dir) const override { t_.save(dir); }
+
+ private:
+  ByteLevelBpe t_;
+  SpecialIds ids_;
+};
+
+}  // namespace
+
+std::string TextCodec::describe() const { return kind() + ", " + std::to_string(vocab_size()) + " tokens"; }
+
+CodecPtr sentencepiece_codec(Tokenizer tokenizer) { return std::make_shared<SentencePieceCodec>(std::move(tokenizer)); }
+CodecPtr wordpiece_codec(WordPieceTokenizer tokenizer) { return std::make_shared<WordPieceCodec>(std::move(tokenizer)); }
+CodecPtr gpt2_codec(ByteLevelBpe tokenizer) { return std::make_shared<Gpt2Codec>(std::move(tokenizer)); }
+
+CodecPtr load_codec(const std::string& path) {
+  const fs::path p(path);
+  if (p.filename() == tokenizer_files::kShared) return sentencepiece_codec(Tokenizer::load(path));
+  if (!present(p)) throw Error(path, "tokenizer folder not found");
+  if (present(p / tokenizer_files::kShared)) return sentencepiece_codec(Tokenizer::load((p / tokenizer_files::kShared).string()));
+  if (present(p / "vocab.txt")) return wordpiece_codec(WordPieceTokenizer::load(path));
+  if ((present(p / "vocab.json") && present(p / "merges.txt")) || present(p / "tokenizer.json"))
+    return gpt2_codec(ByteLevelBpe::load(path));
+  throw Error(path, "no tokenizer here: expected tokenizer.model (SentencePiece), vocab.txt (BERT WordPiece), or "
+                    "vocab.json + merges.txt / tokenizer.json (GPT-2 byte-level BPE)");
+}
+
+Tokenizers::Tokenizers(Tokenizer shared) : encoder(sentencepiece_codec(std::move(shared))), decoder(encoder) {}
+
+void save_tokenizers(const std::string& model_dir, const Tokenizers& t) {
+  if (!t.encoder || !t.decoder) throw Error(model_dir, "internal: a model without tokenizers");
+  if (t.shared() && t.encoder->kind() == "sentencepiece") {
+    t.encoder->save(model_dir);
+    return;
+  }
+  t.encoder->save((fs::path(model_dir) / tokenizer_files::kEncoderDir).string());
+  t.decoder->save((fs::path(model_dir) / tokenizer_files::kDecoderDir).string());
+}
+
+bool has_tokenizers(const std::string& model_dir) {
+  const fs::path d(model_dir);
+  return present(d / tokenizer_files::kShared) || (present(d / tokenizer_files::kEncoderDir) && present(d / tokenizer_files::kDecoderDir));
+}
+
+Tokenizers load_tokenizers(const std::string& model_dir) {
+  const fs::path d(model_dir);
+  if (present(d / tokenizer_files::kShared)) {
+    CodecPtr shared = load_codec((d / tokenizer_files::kShared).string());
+    return {shared, shared};
+  }
+  if (!present(d / tokenizer_files::kEncoderDir) || !present(d / tokenizer_files::kDecoderDir))
+    throw Error(model_dir, std::string("no tokenizer: expected ") + tokenizer_files::kShared + ", or " +
+                               tokenizer_files::kEncoderDir + "/ and " + tokenizer_files::kDecoderDir + "/");
+  return {load_codec((d / tokenizer_files::kEncoderDir).string()), load_codec((d / tokenizer_files::kDecoderDir).string())};
+}
+
+}  // namespace latent

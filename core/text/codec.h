@@ -1,0 +1,83 @@
+// What the model needs of a tokenizer, whatever its kind: the ids of a text (without
+// framing), the framing and padding ids, decoding, and saving into a model folder.
+//
+// Kinds: "sentencepiece" (ours, trained on the corpus: one shared by both sides),
+// "wordpiece" (a BERT folder: [CLS] text [SEP], padded with [PAD]) and "gpt2-bpe" (a
+// GPT-2 folder with DMLP's added <PAD>, <BOS>, <EOS>). An encoder and a decoder may use
+// different tokenizers (DMLP: BERT's for the encoder, GPT-2's for the decoder); the data
+// pipeline tokenizes each side with its own.
+//
+// In a model folder: tokenizer.model (one SentencePiece model for both sides), or
+// encoder_tokenizer/ and decoder_tokenizer/, each holding the files of its kind
+// (tokenizer.model | vocab.txt + tokenizer_config.json | vocab.json + merges.txt +
+// added_tokens.json). Codecs are immutable: threads may share them.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace latent {
+
+class Tokenizer;
+class WordPieceTokenizer;
+class ByteLevelBpe;
+
+// Framing and padding: sequences are bos ids eos, padded with pad; unk replaces dropped words.
+struct SpecialIds {
+  int pad = 0, unk = 1, bos = 2, eos = 3;  // SentencePiece's fixed ids
+};
+
+// A side of the model's vocabulary: its size and its special ids.
+struct VocabSpec {
+  int size = 0;
+  SpecialIds ids;
+};
+
+class TextCodec {
+ public:
+  virtual ~TextCodec() = default;
+  virtual std::string kind() const = 0;
+  virtual std::vector<int> encode(const std::string& text) const = 0;  // no framing
+  virtual std::string decode(const std::vector<int>& ids) const = 0;   // special ids dropped
+  virtual int vocab_size() const = 0;
+  virtual SpecialIds specials() const = 0;
+  virtual void save(const std::string& dir) const = 0;  // its files into dir (created), atomically each
+  VocabSpec spec() const { return {vocab_size(), specials()}; }
+  std::string describe() const;  // "wordpiece, 30522 tokens"
+};
+using CodecPtr = std::shared_ptr<const TextCodec>;
+
+CodecPtr sentencepiece_codec(Tokenizer tokenizer);
+CodecPtr wordpiece_codec(WordPieceTokenizer tokenizer);
+// Adds DMLP's <PAD>, <BOS>, <EOS> when missing (the vocabulary grows by up to 3).
+CodecPtr gpt2_codec(ByteLevelBpe tokenizer);
+
+// A tokenizer folder (or a tokenizer.model file), its kind told by its files:
+// tokenizer.model -> sentencepiece; vocab.txt -> wordpiece; vocab.json + merges.txt or
+// tokenizer.json -> gpt2-bpe. Errors name the folder and what is missing.
+CodecPtr load_codec(const std::string& path);
+
+// The tokenizers of a model: the same object on both sides, or one each.
+struct Tokenizers {
+  CodecPtr encoder, decoder;
+  Tokenizers() = default;
+  Tokenizers(CodecPtr enc, CodecPtr dec) : encoder(std::move(enc)), decoder(std::move(dec)) {}
+  // One SentencePiece tokenizer shared by both sides (models trained from scratch).
+  Tokenizers(Tokenizer shared);  // NOLINT: implicit on purpose
+  bool shared() const { return encoder == decoder; }
+};
+
+namespace tokenizer_files {
+inline constexpr const char* kShared = "tokenizer.model";
+inline constexpr const char* kEncoderDir = "encoder_tokenizer";
+inline constexpr const char* kDecoderDir = "decoder_tokenizer";
+}  // namespace tokenizer_files
+
+// A shared SentencePiece tokenizer is written as DIR/tokenizer.model (format 1, as
+// before); anything else as DIR/encoder_tokenizer/ and DIR/decoder_tokenizer/.
+void save_tokenizers(const std::string& model_dir, const Tokenizers& t);
+Tokenizers load_tokenizers(const std::string& model_dir);
+bool has_tokenizers(const std::string& model_dir);
+
+}  // namespace latent

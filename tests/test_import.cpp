@@ -1,0 +1,217 @@
+// Pretrained parts: a model whose encoder and decoder use different tokenizers (BERT's
+// WordPiece, GPT-2's BPE with DMLP's added tokens), built by `latent-cli import-hf` from
+// Hugging Face folders, saved and reloaded, trained the DMLP way (only DMLP's trainable
+// names move), and a DMLP-trained checkpoint imported by `latent-cli import-dmlp` whose
+// mu, decoder logits and noise predictions equal what the real dmlp package computed.
+// Fixtures: tests/fixtures/dmlp/make_trained_fixture.py (tiny HF folders, a VAE_DDPM
+// trained 5 steps with pip dmlp, saved by DMLP, converted by tools/dmlp/convert_checkpoint.py).
+#include <torch/torch.h>
+
+#include <filesystem>
+
+#include "infer/generator.h"
+#include "io/safetensors.h"
+#include "model/model_io.h"
+#include "model/pretrained.h"
+#include "test_util.h"
+#include "train/data.h"
+#include "util/atomic_file.h"
+
+using namespace latent;
+namespace fs = std::filesystem;
+
+namespace {
+
+QString fx(const std::string& rel) { return QString::fromStdString(test::fixture(rel)); }
+const std::string kBert = "dmlp/trained/bert", kGpt2 = "dmlp/trained/gpt2";
+
+std::vector<std::string> sentences() { return test::readJson(test::fixture("dmlp/trained/sentences.json")).get<std::vector<std::string>>(); }
+
+// Row i of a padded id matrix without its padding.
+std::vector<int> row(const at::Tensor& ids, int64_t i, int64_t pad) {
+  std::vector<int> out;
+  for (int64_t j = 0; j < ids.size(1); ++j)
+    if (ids[i][j].item<int64_t>() != pad) out.push_back(static_cast<int>(ids[i][j].item<int64_t>()));
+  return out;
+}
+
+double maxDiff(const at::Tensor& a, const at::Tensor& b) { return (a - b).abs().max().item<double>(); }
+
+std::map<std::string, at::Tensor> weights(const std::string& dir) {
+  std::map<std::string, at::Tensor> m;
+  for (auto& [k, v] : io::load(dir + "/model.safetensors")) m.emplace(k, v);
+  return m;
+}
+
+}  // namespace
+
+class TestImport : public QObject {
+  Q_OBJECT
+  QTemporaryDir tmp_;
+  std::string dir(const std::string& name) { return tmp_.filePath(QString::fromStdString(name)).toStdString(); }
+
+ private Q_SLOTS:
+  void importHfUsesEachSidesTokenizer() {
+    const test::CliRun r = test::cli({"import-hf", "--encoder", fx(kBert), "--decoder", fx(kGpt2), "--out",
+                                      QString::fromStdString(dir("hf")), "--preset", "tiny", "--latent", "8", "--json"});
+    QVERIFY2(r.code == 0, r.err.c_str());
+    QVERIFY(fs::exists(dir("hf") + "/encoder_tokenizer/vocab.txt"));
+    QVERIFY(fs::exists(dir("hf") + "/decoder_tokenizer/added_tokens.json"));
+    QVERIFY(!fs::exists(dir("hf") + "/tokenizer.model"));
+
+    LoadedModel lm = load_model(dir("hf"));
+    QCOMPARE(lm.config.model.tokenizer.type, std::string("pretrained"));
+    QCOMPARE(lm.config.train.trainable, std::string("dmlp"));
+    QCOMPARE(lm.tokenizers.encoder->kind(), std::string("wordpiece"));
+    QCOMPARE(lm.tokenizers.decoder->kind(), std::string("gpt2-bpe"));
+    // DMLP's added tokens follow GPT-2's 700 tokens in its order: <PAD>, <BOS>, <EOS>.
+    const SpecialIds d = lm.tokenizers.decoder->specials();
+    QCOMPARE(d.pad, 700);
+    QCOMPARE(d.bos, 701);
+    QCOMPARE(d.eos, 702);
+    QCOMPARE(lm.model->decoder->wte->weight.size(0), int64_t(703));
+    QCOMPARE(lm.tokenizers.encoder->specials().bos, 2);  // [CLS]
+
+    // The data pipeline frames each side with its own ids.
+    const TokenizedCorpus tc = tokenize_corpus(lm.tokenizers, sentences(), lm.config.model.max_length);
+    QVERIFY(!tc.shared);
+    const Batch b = make_batch(tc, {0, 1});
+    QCOMPARE(b.enc_ids[0][0].item<int64_t>(), int64_t(2));    // [CLS]
+    QCOMPARE(b.dec_ids[0][0].item<int64_t>(), int64_t(701));  // <BOS>
+    QCOMPARE(b.dec_ids[1][b.dec_ids.size(1) - 1].item<int64_t>(), int64_t(700));  // the shorter row padded with <PAD>
+    QCOMPARE(b.enc_ids[1][b.enc_ids.size(1) - 1].item<int64_t>(), int64_t(0));    // [PAD]
+
+    // The pretrained weights are there: BERT's word embeddings, GPT-2's block 0 as our block 1.
+    std::map<std::string, at::Tensor> bert, gpt2;
+    for (auto& [k, v] : io::load(test::fixture(kBert + "/model.safetensors"))) bert.emplace(k, v);
+    for (auto& [k, v] : io::load(test::fixture(kGpt2 + "/model.safetensors"))) gpt2.emplace(k, v);
+    const auto w = weights(dir("hf"));
+    QCOMPARE(maxDiff(w.at("encoder.embeddings.word_embeddings.weight"), bert.at("embeddings.word_embeddings.weight")), 0.0);
+    QCOMPARE(maxDiff(w.at("decoder.transformer.h.1.ln_1.weight"), gpt2.at("transformer.h.0.ln_1.weight")), 0.0);
+    QCOMPARE(maxDiff(w.at("decoder.transformer.wte.weight").narrow(0, 0, 700), gpt2.at("transformer.wte.weight")), 0.0);
+  }
+
+  void savedTokenizersReloadIdentically() {
+    LoadedModel a = load_model(dir("hf"));
+    save_model(dir("hf-copy"), a.config, a.tokenizers, a.model);
+    LoadedModel b = load_model(dir("hf-copy"));
+    for (const auto& s : read_lines(test::fixture("hf/tokenizer_strings.txt"))) {
+      QCOMPARE(b.tokenizers.encoder->encode(s), a.tokenizers.encoder->encode(s));
+      QCOMPARE(b.tokenizers.decoder->encode(s), a.tokenizers.decoder->encode(s));
+    }
+    Generator ga(a.model, a.tokenizers), gb(b.model, b.tokenizers);
+    QCOMPARE(maxDiff(ga.encode(sentences()), gb.encode(sentences())), 0.0);
+    QCOMPARE(ga.reconstruct(sentences()), gb.reconstruct(sentences()));
+  }
+
+  // DMLP's recipe: only names with linear, wte, decoder.transformer.h.0, encoder, and the
+  // noise network train; the pretrained GPT-2 blocks stay as they were.
+  void trainingFromImportedModelMovesOnlyDmlpParameters() {
+    std::vector<std::string> lines;
+    const auto s = sentences();
+    for (int i = 0; i < 40; ++i) lines.push_back(s[static_cast<size_t>(i) % s.size()] + " " + std::to_string(i));
+    std::string text;
+    for (const auto& l : lines) text += l + "\n";
+    test::spit(dir("corpus.txt"), text);
+    const test::CliRun r = test::cli({"train", "--init", QString::fromStdString(dir("hf")), "--corpus",
+                                      QString::fromStdString(dir("corpus.txt")), "--out", QString::fromStdString(dir("run")),
+                                      "--steps", "4", "--batch", "8", "--json"});
+    QVERIFY2(r.code == 0, (r.out + r.err).c_str());
+    LATENT_VERIFY_CONTAINS(r.err, "encoder tokenizer wordpiece");
+    QVERIFY(fs::exists(dir("run") + "/last/decoder_tokenizer/vocab.json"));
+    const auto before = weights(dir("hf")), after = weights(dir("run") + "/last");
+    for (const char* frozen : {"decoder.transformer.wpe.weight", "decoder.transformer.h.1.attn.c_attn.weight",
+                               "decoder.transformer.ln_f.weight"})
+      QVERIFY2(maxDiff(before.at(frozen), after.at(frozen)) == 0.0, frozen);
+    for (const char* trained : {"decoder.transformer.h.0.attn.c_attn.weight", "decoder.transformer.wte.weight",
+                                "decoder.transformer.linear.weight", "encoder.linear.weight"})
+      QVERIFY2(maxDiff(before.at(trained), after.at(trained)) > 0.0, trained);
+    bool eps_moved = false;
+    for (const auto& [name, t] : before)
+      if (name.rfind("eps_model.", 0) == 0 && maxDiff(t, after.at(name)) > 0) eps_moved = true;
+    QVERIFY(eps_moved);
+  }
+
+  void pretrainedTokenizerTypeNeedsAStartingModel() {
+    test::spit(dir("pretrained.json"), R"({"model": {"tokenizer": {"type": "pretrained"}}})");
+    const test::CliRun r2 = test::cli({"train", "--corpus", QString::fromStdString(dir("corpus.txt")), "--out",
+                                       QString::fromStdString(dir("run2")), "--preset", "tiny", "--config",
+                                       QString::fromStdString(dir("pretrained.json"))});
+    QCOMPARE(r2.code, 1);
+    LATENT_VERIFY_CONTAINS(r2.err, "model.tokenizer.type");
+    LATENT_VERIFY_CONTAINS(r2.err, "--init");
+  }
+
+  void missingTokenizerFolderIsNamed() {
+    fs::copy(dir("hf"), dir("broken"), fs::copy_options::recursive);
+    fs::remove_all(dir("broken") + "/decoder_tokenizer");
+    const std::string e = test::errorOf([&] { load_model(dir("broken")); });
+    LATENT_VERIFY_CONTAINS(e, "decoder_tokenizer");
+    fs::copy(dir("hf"), dir("broken2"), fs::copy_options::recursive);
+    fs::remove(dir("broken2") + "/encoder_tokenizer/vocab.txt");
+    LATENT_VERIFY_CONTAINS(test::errorOf([&] { load_model(dir("broken2")); }), "encoder_tokenizer");
+  }
+
+  void importHfRejectsAFolderThatIsNotGpt2() {
+    const test::CliRun r = test::cli({"import-hf", "--encoder", fx(kBert), "--decoder", fx(kBert), "--out",
+                                      QString::fromStdString(dir("bad")), "--preset", "tiny"});
+    QCOMPARE(r.code, 1);
+    LATENT_VERIFY_CONTAINS(r.err, "error: ");
+    LATENT_VERIFY_CONTAINS(r.err, "trained/bert");
+    QVERIFY(!fs::exists(dir("bad") + "/config.json"));
+  }
+
+  // The issue's check: a VAE_DDPM trained with the real dmlp package, converted, loaded by
+  // latent-cli: same latent means, decoder logits and noise predictions within 1e-4.
+  void dmlpTrainedModelMatchesDmlp() {
+    const test::CliRun r = test::cli({"import-dmlp", "--checkpoint", fx("dmlp/trained/export"), "--encoder", fx(kBert),
+                                      "--decoder", fx(kGpt2), "--out", QString::fromStdString(dir("dmlp"))});
+    QVERIFY2(r.code == 0, r.err.c_str());
+    QVERIFY2(r.err.find("warning") == std::string::npos, r.err.c_str());
+    LoadedModel lm = load_model(dir("dmlp"));
+    std::map<std::string, at::Tensor> want;
+    for (auto& [k, v] : io::load(test::fixture("dmlp/trained/expected.safetensors"))) want.emplace(k, v);
+    c10::InferenceMode guard;
+
+    // Our tokenizers give DMLP's ids: [CLS] ... [SEP] with BERT's, <BOS> ... <EOS> with GPT-2's.
+    const auto s = sentences();
+    const SpecialIds e = lm.tokenizers.encoder->specials(), d = lm.tokenizers.decoder->specials();
+    for (size_t i = 0; i < s.size(); ++i) {
+      std::vector<int> enc{e.bos}, dec{d.bos};
+      for (int id : lm.tokenizers.encoder->encode(s[i])) enc.push_back(id);
+      for (int id : lm.tokenizers.decoder->encode(s[i])) dec.push_back(id);
+      enc.push_back(e.eos);
+      dec.push_back(d.eos);
+      QCOMPARE(enc, row(want.at("enc_ids"), static_cast<int64_t>(i), e.pad));
+      QCOMPARE(dec, row(want.at("dec_ids"), static_cast<int64_t>(i), d.pad));
+    }
+
+    // mu from text through our whole encode path; its values are ~0.01, so also relative.
+    Generator g(lm.model, lm.tokenizers);
+    const auto mu = g.encode(s);
+    const double dmu = maxDiff(mu, want.at("mu"));
+    QVERIFY2(dmu < 1e-4 && dmu < 1e-3 * want.at("mu").abs().max().item<double>(), std::to_string(dmu).c_str());
+
+    const auto logits = lm.model->decoder->forward(want.at("dec_ids"), want.at("z"));
+    const double dl = maxDiff(logits, want.at("logits"));
+    QVERIFY2(dl < 1e-4, std::to_string(dl).c_str());
+
+    const auto t_frac = want.at("t").to(at::kFloat) / lm.config.model.diffusion.steps;
+    const auto eps = lm.model->eps_model->forward(want.at("x_t"), t_frac);
+    const double de = maxDiff(eps, want.at("eps"));
+    QVERIFY2(de < 1e-4, std::to_string(de).c_str());
+  }
+
+  void importDmlpNamesWhatDoesNotFit() {
+    // The tiny-gpt2 tokenizer folder has no config.json: not the GPT-2 the run started from.
+    const std::string e = test::errorOf([] {
+      import_dmlp(test::fixture("dmlp/trained/export"), test::fixture(kBert), test::fixture("hf/tiny-gpt2"));
+    });
+    LATENT_VERIFY_CONTAINS(e, "tiny-gpt2");
+    LATENT_VERIFY_CONTAINS(test::errorOf([] { import_dmlp(test::fixture("dmlp/trained"), test::fixture(kBert), test::fixture(kGpt2)); }),
+                           "convert_checkpoint.py");
+  }
+};
+
+QTEST_MAIN(TestImport)
+#include "test_import.moc"
