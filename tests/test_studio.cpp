@@ -175,6 +175,34 @@ class TestStudio : public QObject {
     QCOMPARE(w.modelDir(), dir);
   }
 
+  // "Open model" takes a folder converted from DMLP (BERT WordPiece encoder, GPT-2 BPE
+  // decoder): the panel names both tokenizers and the views run on it.
+  void opensAModelConvertedFromDmlp() {
+    const QString dir = tmp_.filePath("from-dmlp");
+    const test::CliRun r = test::cli({"import-dmlp", "--checkpoint", QString::fromStdString(test::fixture("dmlp/trained/export")),
+                                      "--encoder", QString::fromStdString(test::fixture("dmlp/trained/bert")), "--decoder",
+                                      QString::fromStdString(test::fixture("dmlp/trained/gpt2")), "--out", dir});
+    QVERIFY2(r.code == 0, r.err.c_str());
+    ui::MainWindow w;
+    w.show();
+    w.openModel(dir);
+    QTRY_COMPARE_WITH_TIMEOUT(w.modelDir(), dir, 20000);  // (the window may first reopen the last model)
+    QTRY_VERIFY_WITH_TIMEOUT(w.modelPanel()->summaryText().contains(dir), 20000);
+    QVERIFY2(w.modelPanel()->summaryText().contains("wordpiece"), qPrintable(w.modelPanel()->summaryText()));
+    QVERIFY(w.modelPanel()->summaryText().contains("gpt2-bpe"));
+    w.tabs()->setCurrentWidget(w.reconstructView());
+    auto* input = w.reconstructView()->findChild<QPlainTextEdit*>();
+    input->setPlainText("the music was too loud.");
+    w.reconstructView()->run();
+    QTRY_COMPARE_WITH_TIMEOUT(w.reconstructView()->resultCount(), 1, 20000);
+    QVERIFY(w.reconstructView()->resultsText().startsWith("the music was too loud. -> "));
+    const QString copy = tmp_.filePath("from-dmlp-copy");
+    w.saveModelAs(copy);
+    QTRY_VERIFY_WITH_TIMEOUT(QFileInfo::exists(copy + "/config.json"), 20000);
+    QVERIFY(QFileInfo::exists(copy + "/encoder_tokenizer/vocab.txt"));
+    QVERIFY(QFileInfo::exists(copy + "/decoder_tokenizer/merges.txt"));
+  }
+
   void badCorpusShowsErrorAndWindowSurvives() {
     ui::MainWindow w;
     w.show();

@@ -4,6 +4,7 @@
 // mid-training asks, saves (or not) and exits cleanly; invalid settings show inline.
 #include <QApplication>
 #include <QPlainTextEdit>
+#include <QCheckBox>
 #include <QPushButton>
 #include <QStandardPaths>
 #include <QTabWidget>
@@ -112,6 +113,38 @@ class TestStudioTrain : public QObject {
     const std::string csv = test::slurp(tmp_.filePath("curves.csv").toStdString());
     QVERIFY(std::count(csv.begin(), csv.end(), '\n') > tv->lossPlot()->pointCount());
     QVERIFY(fs::file_size(tmp_.filePath("curves.pdf").toStdString()) > 1000);
+  }
+
+  // Start from a model imported from Hugging Face folders: its tokenizers and weights,
+  // DMLP's trainable set ticked for it.
+  void trainingStartsFromAnImportedModel() {
+    const QString model = tmp_.filePath("imported");
+    const test::CliRun r = test::cli({"import-hf", "--encoder", QString::fromStdString(test::fixture("dmlp/trained/bert")),
+                                      "--decoder", QString::fromStdString(test::fixture("dmlp/trained/gpt2")), "--out", model,
+                                      "--preset", "tiny", "--latent", "8"});
+    QVERIFY2(r.code == 0, r.err.c_str());
+    ui::MainWindow w;
+    prepare(w, "run-init", 6);
+    ui::TrainView* tv = w.trainView();
+    auto* dmlpOnly = tv->findChild<QCheckBox*>("dmlpTrainable");
+    QVERIFY(dmlpOnly && !dmlpOnly->isChecked());
+    tv->setInitModel(tmp_.filePath("no-such-model"));
+    QVERIFY(!tv->isConfigValid());
+    QVERIFY(tv->validationMessage().contains("not a model folder"));
+    tv->setInitModel(model);
+    QTRY_VERIFY(tv->isConfigValid());
+    QVERIFY(dmlpOnly->isChecked());
+    save(tv, "train_view_start_from.png");
+    QSignalSpy finished(&w, &ui::MainWindow::trainingFinished);
+    tv->start();
+    QVERIFY(finished.wait(60000));
+    QCOMPARE(finished.at(0).at(0).toInt(), 0);
+    QVERIFY2(tv->logText().contains("encoder tokenizer wordpiece"), qPrintable(tv->logText()));
+    QVERIFY(tv->logText().contains("starting from the model in"));
+    QVERIFY(fs::exists(tmp_.filePath("run-init/last/decoder_tokenizer/vocab.json").toStdString()));
+    const auto j = test::readJson(tmp_.filePath("run-init/last/config.json").toStdString());
+    QCOMPARE(j["train"]["trainable"].get<std::string>(), std::string("dmlp"));
+    QCOMPARE(j["model"]["latent_dim"].get<int>(), 8);  // the imported model's shapes, not the form's
   }
 
   void shortTrainingFinishesAndLoadsItsModel() {

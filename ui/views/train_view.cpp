@@ -94,9 +94,8 @@ TrainView::TrainView(QWidget* parent) : QWidget(parent) {
   initRow->addWidget(init_);
   initRow->addWidget(initBrowse);
   initLayout->addLayout(initRow);
-  auto* initHint = new QLabel(tr("A model folder: one made by latent-cli import-hf (pretrained BERT + GPT-2) or "
-                                 "import-dmlp, or a trained one. Its shapes, tokenizers and weights are used; the "
-                                 "size fields below are ignored."),
+  auto* initHint = new QLabel(tr("A model folder from latent-cli import-hf or import-dmlp, or a trained one: "
+                                 "its shapes, tokenizers and weights are used."),
                               initBox);
   initHint->setWordWrap(true);
   initHint->setStyleSheet("color: palette(mid);");
@@ -131,10 +130,10 @@ TrainView::TrainView(QWidget* parent) : QWidget(parent) {
   evalEvery_ = spin(0, 1000000, configBox);
   evalEvery_->setSpecialValueText(tr("only at the end"));
   form->addRow(tr("Evaluate every"), evalEvery_);
-  dmlpOnly_ = new QCheckBox(tr("Train only what DMLP trains (latent projections, wte, decoder block 0, encoder, "
-                               "noise network)"),
-                            configBox);
+  dmlpOnly_ = new QCheckBox(tr("Train only what DMLP trains"), configBox);
   dmlpOnly_->setObjectName("dmlpTrainable");
+  dmlpOnly_->setToolTip(tr("train.trainable = dmlp: the latent projections, the token embeddings, the decoder's first "
+                           "block, the encoder and the noise network; the pretrained GPT-2 blocks stay frozen."));
   form->addRow(QString(), dmlpOnly_);
   seed_ = spin(0, 2147483647, configBox);
   form->addRow(tr("Seed"), seed_);
@@ -296,6 +295,10 @@ QString modelConfigPath(const QString& dir) {
 }  // namespace
 
 void TrainView::initModelChanged() {
+  // The starting model fixes the shapes: those fields do not apply.
+  for (QWidget* f : std::initializer_list<QWidget*>{latentDim_, encHidden_, encLayers_, encHeads_, decHidden_, decLayers_,
+                                                    decHeads_, vocab_, diffusionSteps_, alphaDdpm_, wordDropout_})
+    f->setEnabled(initModel().isEmpty());
   const QString path = modelConfigPath(initModel());
   if (!path.isEmpty()) {
     QFile f(path);
