@@ -49,6 +49,31 @@ class TestBpe : public QObject {
     QCOMPARE(t.decode(t.encode("<BOS>hi<EOS>"), /*skip_special=*/true), std::string("hi"));
   }
 
+  // GPT2Tokenizer's <|endoftext|> is special: kept whole in text, dropped when decoding
+  // with skip_special (the fixture strings include it; tokensIdsAndDecoding checks ids).
+  void endOfTextIsSpecial() {
+    const ByteLevelBpe t = tokenizer();
+    QCOMPARE(t.tokenize("a<|endoftext|>b"), (std::vector<std::string>{"a", "<|endoftext|>", "b"}));
+    QCOMPARE(t.decode(t.encode("a<|endoftext|>b"), /*skip_special=*/true), std::string("ab"));
+  }
+
+  // save() writes vocab.json, merges.txt (file order) and added_tokens.json that load()
+  // reads back to the same tokenizer, added tokens and their ids included.
+  void saveLoadsBackTheSameTokenizer() {
+    QTemporaryDir tmp;
+    const ByteLevelBpe t = tokenizer();
+    t.save(tmp.path().toStdString());
+    const ByteLevelBpe back = ByteLevelBpe::load(tmp.path().toStdString());
+    QCOMPARE(back.vocab_size(), t.vocab_size());
+    for (const char* s : {"<PAD>", "<BOS>", "<EOS>", "<|endoftext|>"}) QCOMPARE(back.id(s), t.id(s));
+    for (const auto& c : fx_["cases"]) {
+      const std::string text = c["text"];
+      QCOMPARE(back.encode(text), t.encode(text));
+      QCOMPARE(back.decode(back.encode(text), true), t.decode(t.encode(text), true));
+    }
+    QCOMPARE(test::slurp(tmp.filePath("merges.txt").toStdString()), test::slurp(test::fixture("hf/tiny-gpt2/merges.txt")));
+  }
+
   void missingFilesAreNamed() {
     QTemporaryDir dir;
     LATENT_VERIFY_CONTAINS(test::errorOf([&] { ByteLevelBpe::load(dir.path().toStdString()); }), "vocab.json");

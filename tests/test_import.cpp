@@ -14,6 +14,7 @@
 #include "model/model_io.h"
 #include "model/pretrained.h"
 #include "test_util.h"
+#include "text/tokenizer.h"
 #include "train/data.h"
 #include "util/atomic_file.h"
 
@@ -51,10 +52,20 @@ class TestImport : public QObject {
   std::string dir(const std::string& name) { return tmp_.filePath(QString::fromStdString(name)).toStdString(); }
 
  private Q_SLOTS:
-  void importHfUsesEachSidesTokenizer() {
+  // Every slot below works on this imported model (and the corpus), so each can run alone.
+  void initTestCase() {
     const test::CliRun r = test::cli({"import-hf", "--encoder", fx(kBert), "--decoder", fx(kGpt2), "--out",
                                       QString::fromStdString(dir("hf")), "--preset", "tiny", "--latent", "8", "--json"});
     QVERIFY2(r.code == 0, r.err.c_str());
+    QCOMPARE(nlohmann::json::parse(r.out)["tokenizers"].get<std::string>(),
+             std::string("encoder wordpiece, 379 tokens; decoder gpt2-bpe, 703 tokens"));
+    std::string text;
+    const auto s = sentences();
+    for (int i = 0; i < 40; ++i) text += s[static_cast<size_t>(i) % s.size()] + " " + std::to_string(i) + "\n";
+    test::spit(dir("corpus.txt"), text);
+  }
+
+  void importHfUsesEachSidesTokenizer() {
     QVERIFY(fs::exists(dir("hf") + "/encoder_tokenizer/vocab.txt"));
     QVERIFY(fs::exists(dir("hf") + "/decoder_tokenizer/added_tokens.json"));
     QVERIFY(!fs::exists(dir("hf") + "/tokenizer.model"));
@@ -91,13 +102,16 @@ class TestImport : public QObject {
     QCOMPARE(maxDiff(w.at("decoder.transformer.wte.weight").narrow(0, 0, 700), gpt2.at("transformer.wte.weight")), 0.0);
   }
 
+  // The folder's tokenizers are the Hugging Face folders' own, after any number of saves.
   void savedTokenizersReloadIdentically() {
     LoadedModel a = load_model(dir("hf"));
     save_model(dir("hf-copy"), a.config, a.tokenizers, a.model);
     LoadedModel b = load_model(dir("hf-copy"));
+    const CodecPtr bert = load_codec(test::fixture(kBert)), gpt2 = load_codec(test::fixture(kGpt2));
     for (const auto& s : read_lines(test::fixture("hf/tokenizer_strings.txt"))) {
-      QCOMPARE(b.tokenizers.encoder->encode(s), a.tokenizers.encoder->encode(s));
-      QCOMPARE(b.tokenizers.decoder->encode(s), a.tokenizers.decoder->encode(s));
+      QCOMPARE(b.tokenizers.encoder->encode(s), bert->encode(s));
+      QCOMPARE(b.tokenizers.decoder->encode(s), gpt2->encode(s));
+      QCOMPARE(b.tokenizers.decoder->decode(b.tokenizers.decoder->encode(s)), gpt2->decode(gpt2->encode(s)));
     }
     Generator ga(a.model, a.tokenizers), gb(b.model, b.tokenizers);
     QCOMPARE(maxDiff(ga.encode(sentences()), gb.encode(sentences())), 0.0);
@@ -107,12 +121,6 @@ class TestImport : public QObject {
   // DMLP's recipe: only names with linear, wte, decoder.transformer.h.0, encoder, and the
   // noise network train; the pretrained GPT-2 blocks stay as they were.
   void trainingFromImportedModelMovesOnlyDmlpParameters() {
-    std::vector<std::string> lines;
-    const auto s = sentences();
-    for (int i = 0; i < 40; ++i) lines.push_back(s[static_cast<size_t>(i) % s.size()] + " " + std::to_string(i));
-    std::string text;
-    for (const auto& l : lines) text += l + "\n";
-    test::spit(dir("corpus.txt"), text);
     const test::CliRun r = test::cli({"train", "--init", QString::fromStdString(dir("hf")), "--corpus",
                                       QString::fromStdString(dir("corpus.txt")), "--out", QString::fromStdString(dir("run")),
                                       "--steps", "4", "--batch", "8", "--json"});
@@ -140,6 +148,24 @@ class TestImport : public QObject {
     QCOMPARE(r2.code, 1);
     LATENT_VERIFY_CONTAINS(r2.err, "model.tokenizer.type");
     LATENT_VERIFY_CONTAINS(r2.err, "--init");
+  }
+
+  // Saving a model over a folder that held another kind of tokenizer leaves only the new one.
+  void savingOverAnotherModelReplacesItsTokenizer() {
+    LoadedModel imported = load_model(dir("hf"));
+    const Tokenizers shared(Tokenizer::train(sentences(), TokenizerTrainOptions{"unigram", 300}));
+    VaeDdpm scratch(imported.config.model, shared);
+    save_model(dir("over"), imported.config, shared, scratch);
+    QVERIFY(fs::exists(dir("over") + "/tokenizer.model"));
+    save_model(dir("over"), imported.config, imported.tokenizers, imported.model);
+    QVERIFY(!fs::exists(dir("over") + "/tokenizer.model"));
+    QCOMPARE(load_model(dir("over")).tokenizers.encoder->kind(), std::string("wordpiece"));
+    save_model(dir("over"), imported.config, shared, scratch);
+    QVERIFY(!fs::exists(dir("over") + "/encoder_tokenizer"));
+    QCOMPARE(load_model(dir("over")).tokenizers.decoder->kind(), std::string("sentencepiece"));
+    // Both layouts at once (a hand-made folder) is an error that names them.
+    fs::create_directories(dir("over") + "/encoder_tokenizer");
+    LATENT_VERIFY_CONTAINS(test::errorOf([&] { load_model(dir("over")); }), "holds both");
   }
 
   void missingTokenizerFolderIsNamed() {

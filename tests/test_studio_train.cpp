@@ -134,6 +134,10 @@ class TestStudioTrain : public QObject {
     tv->setInitModel(model);
     QTRY_VERIFY(tv->isConfigValid());
     QVERIFY(dmlpOnly->isChecked());
+    tv->setPreset("small");  // the starting model's training settings still win over a preset's
+    tv->setSteps(6);
+    QVERIFY(dmlpOnly->isChecked());
+    QTRY_VERIFY(tv->isConfigValid());
     save(tv, "train_view_start_from.png");
     QSignalSpy finished(&w, &ui::MainWindow::trainingFinished);
     tv->start();
@@ -145,6 +149,8 @@ class TestStudioTrain : public QObject {
     const auto j = test::readJson(tmp_.filePath("run-init/last/config.json").toStdString());
     QCOMPARE(j["train"]["trainable"].get<std::string>(), std::string("dmlp"));
     QCOMPARE(j["model"]["latent_dim"].get<int>(), 8);  // the imported model's shapes, not the form's
+    QCOMPARE(j["train"]["ddpm_detach_steps"].get<int>(), 0);  // DMLP's (import-hf), not small's 1000
+    QCOMPARE(j["train"]["warmup_steps"].get<int>(), 20);      // the imported model's (tiny), not small's 300
   }
 
   void shortTrainingFinishesAndLoadsItsModel() {

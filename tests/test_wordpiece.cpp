@@ -81,6 +81,27 @@ class TestWordPiece : public QObject {
     QVERIFY(n > 80);
   }
 
+  // save() writes a folder that load() reads back to the same tokenizer: each option
+  // variant (cased, accents kept) on every fixture string.
+  void saveLoadsBackTheSameTokenizer() {
+    QTemporaryDir tmp;
+    const WordPieceTokenizer uncased = WordPieceTokenizer::load(hfDir());
+    WordPieceOptions cased = uncased.options(), keep = uncased.options();
+    cased.lower_case = false;
+    keep.strip_accents = 0;
+    int i = 0;
+    for (const WordPieceOptions& o : {uncased.options(), cased, keep}) {
+      const WordPieceTokenizer t = uncased.with_options(o);
+      const std::string dir = tmp.filePath(QString::number(i++)).toStdString();
+      t.save(dir);
+      const WordPieceTokenizer back = WordPieceTokenizer::load(dir);
+      QCOMPARE(back.vocab_size(), t.vocab_size());
+      QCOMPARE(back.options().lower_case, o.lower_case);
+      QCOMPARE(back.options().strip_accents, o.strip_accents);
+      for (const auto& c : cases_["cases"]) QCOMPARE(back.encode(c["text"]), t.encode(c["text"]));
+    }
+  }
+
   void idsAndDecoding() {
     const WordPieceTokenizer t = WordPieceTokenizer::load(hfDir());
     QCOMPARE(t.vocab_size(), 30522);

@@ -8,6 +8,7 @@
 #include "data/corpus.h"
 #include "eval/bleu.h"
 #include "io/model_dir.h"
+#include "text/codec.h"
 #include "text/tokenizer.h"
 #include "util/atomic_file.h"
 #include "util/error.h"
@@ -17,15 +18,18 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// --model accepts a model folder (its tokenizer.model) or a tokenizer file.
-Tokenizer load_tokenizer(const std::string& model) {
+// --model accepts a model folder (tokenizer.model, or encoder_tokenizer/ and
+// decoder_tokenizer/), a tokenizer folder, or a tokenizer.model file.
+Tokenizers load_any_tokenizers(const std::string& model) {
   std::error_code ec;
-  if (fs::is_directory(model, ec)) {
-    const std::string path = io::join(model, io::files::kTokenizer);
-    if (!fs::exists(path, ec)) throw Error(model, std::string(io::files::kTokenizer) + " is missing");
-    return Tokenizer::load(path);
+  if (fs::is_directory(model, ec) && has_tokenizers(model)) return load_tokenizers(model);
+  if (fs::is_directory(model, ec) && !fs::exists(io::join(model, io::files::kConfig), ec)) {
+    CodecPtr c = load_codec(model);
+    return {c, c};
   }
-  return Tokenizer::load(model);
+  if (fs::is_directory(model, ec)) return load_tokenizers(model);  // a model folder without tokenizers: its error
+  CodecPtr c = sentencepiece_codec(Tokenizer::load(model));
+  return {c, c};
 }
 
 double round2(double v) { return std::round(v * 100.0) / 100.0; }
@@ -64,26 +68,41 @@ void add_tokenize(CLI::App& app) {
     bool json = false;
   };
   auto a = std::make_shared<Args>();
-  cmd->add_option("--model", a->model, "Model folder or tokenizer.model file")->required();
+  cmd->add_option("--model", a->model, "Model folder, tokenizer folder or tokenizer.model file")->required();
   cmd->add_option("TEXT", a->texts, "Texts to tokenize")->required();
   cmd->add_flag("--json", a->json, "Print one JSON object");
   cmd->callback([a] {
-    const Tokenizer tok = load_tokenizer(a->model);
+    const Tokenizers toks = load_any_tokenizers(a->model);
+    // One tokenizer: its pieces and ids; two (an imported model): each side's.
+    std::vector<std::pair<std::string, CodecPtr>> sides;
+    if (toks.shared()) sides.emplace_back("", toks.encoder);
+    else sides = {{"encoder", toks.encoder}, {"decoder", toks.decoder}};
     nlohmann::json out = nlohmann::json::array();
     for (const auto& text : a->texts) {
-      const auto ids = tok.encode(text);
-      const auto pieces = tok.pieces(text);
-      if (a->json) {
-        out.push_back({{"text", text}, {"pieces", pieces}, {"ids", ids}, {"decoded", tok.decode(ids)}});
-        continue;
+      nlohmann::json item = {{"text", text}};
+      if (!a->json) std::printf("%s\n", text.c_str());
+      for (const auto& [side, tok] : sides) {
+        const auto ids = tok->encode(text);
+        const auto pieces = tok->pieces(text);
+        const nlohmann::json r = {{"pieces", pieces}, {"ids", ids}, {"decoded", tok->decode(ids)}};
+        if (side.empty()) item.update(r);
+        else item[side] = r;
+        if (a->json) continue;
+        const std::string label = side.empty() ? "" : side + " ";
+        std::printf("  %spieces:", label.c_str());
+        for (const auto& p : pieces) std::printf(" %s", p.c_str());
+        std::printf("\n  %sids:   ", label.c_str());
+        for (int id : ids) std::printf(" %d", id);
+        std::printf("\n");
       }
-      std::printf("%s\n  pieces:", text.c_str());
-      for (const auto& p : pieces) std::printf(" %s", p.c_str());
-      std::printf("\n  ids:   ");
-      for (int id : ids) std::printf(" %d", id);
-      std::printf("\n");
+      out.push_back(std::move(item));
     }
-    if (a->json) print_json({{"vocab_size", tok.vocab_size()}, {"results", out}});
+    if (a->json) {
+      nlohmann::json j = {{"results", out}};
+      if (toks.shared()) j["vocab_size"] = toks.encoder->vocab_size();
+      else j["vocab_size"] = {{"encoder", toks.encoder->vocab_size()}, {"decoder", toks.decoder->vocab_size()}};
+      print_json(j);
+    }
   });
 }
 

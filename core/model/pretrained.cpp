@@ -22,14 +22,15 @@ std::string path_in(const std::string& dir, const std::string& file) { return (f
 
 // The encoder's tokenizer must cover exactly the model's embedding rows; the decoder's
 // may add tokens (DMLP's <PAD>, <BOS>, <EOS>) after the pretrained rows.
+// source: where the row counts come from ("config.json", "dmlp.json").
 void check_vocab(const TextCodec& enc, int enc_rows, const std::string& bert_dir, const TextCodec& dec, int dec_rows,
-                 const std::string& gpt2_dir) {
+                 const std::string& gpt2_dir, const std::string& source) {
   if (enc.vocab_size() != enc_rows)
-    throw Error(bert_dir, "the tokenizer has " + std::to_string(enc.vocab_size()) + " tokens but config.json's vocab_size is " +
-                              std::to_string(enc_rows));
+    throw Error(bert_dir, "the tokenizer has " + std::to_string(enc.vocab_size()) + " tokens but " + source +
+                              " gives the encoder " + std::to_string(enc_rows));
   if (dec.vocab_size() < dec_rows)
-    throw Error(gpt2_dir, "the tokenizer has " + std::to_string(dec.vocab_size()) +
-                              " tokens (with <PAD>, <BOS>, <EOS>) but config.json's vocab_size is " + std::to_string(dec_rows));
+    throw Error(gpt2_dir, "the tokenizer has " + std::to_string(dec.vocab_size()) + " tokens (with <PAD>, <BOS>, <EOS>) but " +
+                              source + " gives the decoder " + std::to_string(dec_rows));
 }
 
 // max_length within both models' positions (BOS/EOS, and the decoder's memory slot).
@@ -78,7 +79,8 @@ ImportedModel import_hf(const std::string& bert_dir, const std::string& gpt2_dir
 
   r.tokenizers = Tokenizers(load_codec(bert_dir), load_codec(gpt2_dir));
   check_vocab(*r.tokenizers.encoder, hf_bert_vocab_size(bert_dir), bert_dir, *r.tokenizers.decoder,
-              hf_gpt2_vocab_size(gpt2_dir), gpt2_dir);
+              hf_gpt2_vocab_size(gpt2_dir), gpt2_dir, "config.json");
+  m.tokenizer.vocab_size = r.tokenizers.decoder->vocab_size();  // informative only with "pretrained"
   torch::manual_seed(r.config.train.seed);
   r.model = VaeDdpm(m, r.tokenizers);
   for (auto& w : load_hf_bert(r.model->encoder, bert_dir)) r.warnings.push_back(std::move(w));
@@ -109,7 +111,10 @@ ImportedModel import_dmlp(const std::string& export_dir, const std::string& bert
   enc_base.pooling = value<std::string>(je, "pooling", jpath + ": encoder");
   m.encoder = hf_bert_config(bert_dir, enc_base);
   DecoderConfig dec_base;
-  dec_base.extra_first_block = value<std::string>(jd, "class", jpath + ": decoder") == "GPT2ForLatentConnectorNew";
+  const std::string dec_class = value<std::string>(jd, "class", jpath + ": decoder");
+  if (dec_class != "GPT2ForLatentConnectorNew" && dec_class != "GPT2ForLatentConnector")
+    throw Error(jpath + ": decoder.class", "\"" + dec_class + "\" is not supported (GPT2ForLatentConnectorNew or GPT2ForLatentConnector)");
+  dec_base.extra_first_block = dec_class == "GPT2ForLatentConnectorNew";
   dec_base.latent_as_embedding = value<bool>(jd, "latent_as_gpt_emb", jpath + ": decoder");
   dec_base.latent_as_memory = value<bool>(jd, "latent_as_gpt_memory", jpath + ": decoder");
   m.decoder = hf_gpt2_config(gpt2_dir, dec_base);
@@ -132,6 +137,9 @@ ImportedModel import_dmlp(const std::string& export_dir, const std::string& bert
   if (jn.contains("hidden")) m.noise_net.hidden = value<int>(jn, "hidden", jpath + ": noise_net");
   if (jn.contains("heads")) m.noise_net.heads = value<int>(jn, "heads", jpath + ": noise_net");
   if (jn.contains("dropout")) m.noise_net.dropout = value<double>(jn, "dropout", jpath + ": noise_net");
+  if (type == "transformer")
+    r.warnings.push_back(jpath + ": DMLP's TransformerNet attends across the batch (batch_first=False); ours attends "
+                         "over each sample's tokens, so noise predictions differ from DMLP's");
   fit_max_length(m);
   dmlp_finetune(r.config.train);
   r.config.train.warmup_steps = 0;  // continuing a trained model
@@ -139,24 +147,30 @@ ImportedModel import_dmlp(const std::string& export_dir, const std::string& bert
 
   r.tokenizers = Tokenizers(load_codec(bert_dir), load_codec(gpt2_dir));
   check_vocab(*r.tokenizers.encoder, value<int>(je, "vocab_size", jpath + ": encoder"), bert_dir, *r.tokenizers.decoder,
-              value<int>(jd, "vocab_size", jpath + ": decoder"), gpt2_dir);
+              value<int>(jd, "vocab_size", jpath + ": decoder"), gpt2_dir, "dmlp.json");
+  m.tokenizer.vocab_size = r.tokenizers.decoder->vocab_size();
   if (r.tokenizers.decoder->vocab_size() != value<int>(jd, "vocab_size", jpath + ": decoder"))
     throw Error(gpt2_dir, "the tokenizer has " + std::to_string(r.tokenizers.decoder->vocab_size()) +
                               " tokens with <PAD>, <BOS>, <EOS> but the DMLP decoder has " + jd["vocab_size"].dump() + " rows");
-  if (jd.contains("special_tokens")) {
+  if (jd.contains("special_tokens") && jd["special_tokens"].is_object()) {
     const SpecialIds ids = r.tokenizers.decoder->specials();
+    const auto& st = jd["special_tokens"];
     for (const auto& [name, ours] : std::map<std::string, int>{{"pad", ids.pad}, {"bos", ids.bos}, {"eos", ids.eos}}) {
-      const auto& st = jd["special_tokens"];
-      if (st.contains(name) && st[name].contains("id") && st[name]["id"].get<int>() != ours)
-        throw Error(jpath + ": decoder.special_tokens." + name, "id " + st[name]["id"].dump() + " in DMLP's run, " +
-                                                                    std::to_string(ours) + " in " + gpt2_dir);
+      const std::string key = jpath + ": decoder.special_tokens." + name;
+      if (!st.contains(name) || !st[name].is_object()) throw Error(key, "missing");
+      const int theirs = value<int>(st[name], "id", key);
+      if (theirs != ours)
+        throw Error(key, "id " + std::to_string(theirs) + " in DMLP's run, " + std::to_string(ours) + " in " + gpt2_dir);
     }
+  } else {
+    r.warnings.push_back(jpath + ": no decoder.special_tokens (exported without --gpt2): the <PAD>, <BOS>, <EOS> ids of " +
+                         gpt2_dir + " are assumed to be the run's");
   }
 
   r.model = VaeDdpm(m, r.tokenizers);
   auto file = [&](const char* key, const char* fallback) {
-    const std::string name = j.contains("files") && j["files"].contains(key) ? j["files"][key].get<std::string>() : fallback;
-    return path_in(export_dir, name);
+    const bool listed = j.contains("files") && j["files"].is_object() && j["files"].contains(key);
+    return path_in(export_dir, listed ? value<std::string>(j["files"], key, jpath + ": files") : fallback);
   };
   for (auto& w : load_dmlp_encoder(r.model->encoder, file("encoder", "encoder.safetensors"))) r.warnings.push_back(std::move(w));
   for (auto& w : load_dmlp_decoder(r.model->decoder, file("decoder", "decoder.safetensors"))) r.warnings.push_back(std::move(w));

@@ -135,6 +135,9 @@ ByteLevelBpe ByteLevelBpe::load(const std::string& dir) {
     throw Error(dir, "not a GPT-2 tokenizer folder: needs vocab.json and merges.txt, or tokenizer.json");
   }
   ByteLevelBpe t(std::move(vocab), merges, "<|endoftext|>", where);
+  // GPT2Tokenizer's unk/bos/eos token is an added special token: kept whole in text,
+  // dropped by decode(skip_special).
+  if (t.id("<|endoftext|>") >= 0) t.add_special_tokens({"<|endoftext|>"});
   const std::string added_path = (fs::path(dir) / "added_tokens.json").string();
   if (fs::exists(added_path)) {
     std::vector<std::pair<int, std::string>> added;
@@ -165,7 +168,12 @@ ByteLevelBpe::ByteLevelBpe(std::unordered_map<std::string, int> vocab,
   tokens_.assign(static_cast<size_t>(max_id + 1), std::string());
   for (const auto& [tok, id] : ids_) tokens_[static_cast<size_t>(id)] = tok;
   base_size_ = static_cast<int>(tokens_.size());
-  for (size_t r = 0; r < merges.size(); ++r) ranks_.emplace(merges[r].first + " " + merges[r].second, static_cast<int>(r));
+  // A merge listed twice takes its last rank, as GPT2Tokenizer's dict(zip(merges, range(n))).
+  merges_.reserve(merges.size());
+  for (size_t r = 0; r < merges.size(); ++r) {
+    merges_.push_back(merges[r].first + " " + merges[r].second);
+    ranks_[merges_.back()] = static_cast<int>(r);
+  }
 }
 
 void ByteLevelBpe::add_special_tokens(const std::vector<std::string>& tokens) {
@@ -276,12 +284,10 @@ void ByteLevelBpe::save(const std::string& dir) const {
   if (ec) throw Error(dir, "cannot create folder: " + ec.message());
   nlohmann::json vocab = nlohmann::json::object(), added = nlohmann::json::object();
   for (const auto& [tok, i] : ids_) (i < base_size_ ? vocab : added)[tok] = i;
-  std::vector<const std::string*> merges(ranks_.size());
-  for (const auto& [pair, rank] : ranks_) merges[static_cast<size_t>(rank)] = &pair;
   write_file_atomic((fs::path(dir) / "vocab.json").string(), vocab.dump());
   write_file_atomic((fs::path(dir) / "merges.txt").string(), [&](std::ostream& out) {
     out << "#version: 0.2\n";
-    for (const auto* m : merges) out << *m << '\n';
+    for (const auto& m : merges_) out << m << '\n';
   });
   write_file_atomic((fs::path(dir) / "added_tokens.json").string(), added.dump());
 }

@@ -20,6 +20,7 @@ class ByteLevelBpe {
   ByteLevelBpe(std::unordered_map<std::string, int> vocab, const std::vector<std::pair<std::string, std::string>>& merges,
                std::string unk, const std::string& where);
 
+  // A loaded vocabulary's "<|endoftext|>" is special, as in GPT2Tokenizer.
   // Adds tokens that are never split (DMLP adds <PAD>, <BOS>, <EOS>); new ones get the
   // next ids, as add_special_tokens followed by resize_token_embeddings.
   void add_special_tokens(const std::vector<std::string>& tokens);
@@ -44,6 +45,7 @@ class ByteLevelBpe {
   std::unordered_map<std::string, int> ids_;
   std::vector<std::string> tokens_;  // id -> token
   std::unordered_map<std::string, int> ranks_;  // "first second" -> rank
+  std::vector<std::string> merges_;             // "first second", in file order (for save)
   std::vector<std::string> specials_;
   std::string unk_;
   int base_size_ = 0;  // ids below this came with the vocabulary, the rest were added

@@ -34,6 +34,7 @@ class SentencePieceCodec final : public TextCodec {
   explicit SentencePieceCodec(Tokenizer t) : t_(std::move(t)) {}
   std::string kind() const override { return "sentencepiece"; }
   std::vector<int> encode(const std::string& text) const override { return t_.encode(text); }
+  std::vector<std::string> pieces(const std::string& text) const override { return t_.pieces(text); }
   std::string decode(const std::vector<int>& ids) const override { return t_.decode(ids); }
   int vocab_size() const override { return t_.vocab_size(); }
   SpecialIds specials() const override { return {Tokenizer::kPad, Tokenizer::kUnk, Tokenizer::kBos, Tokenizer::kEos}; }
@@ -52,6 +53,7 @@ class WordPieceCodec final : public TextCodec {
   explicit WordPieceCodec(WordPieceTokenizer t) : t_(std::move(t)) {}
   std::string kind() const override { return "wordpiece"; }
   std::vector<int> encode(const std::string& text) const override { return t_.encode(text, /*add_special=*/false); }
+  std::vector<std::string> pieces(const std::string& text) const override { return t_.tokenize(text); }
   std::string decode(const std::vector<int>& ids) const override { return t_.decode(ids); }
   int vocab_size() const override { return t_.vocab_size(); }
   SpecialIds specials() const override { return {t_.pad_id(), t_.unk_id(), t_.cls_id(), t_.sep_id()}; }
@@ -70,6 +72,7 @@ class Gpt2Codec final : public TextCodec {
   }
   std::string kind() const override { return "gpt2-bpe"; }
   std::vector<int> encode(const std::string& text) const override { return t_.encode(text); }
+  std::vector<std::string> pieces(const std::string& text) const override { return t_.tokenize(text); }
   std::string decode(const std::vector<int>& ids) const override { return trim(t_.decode(ids, /*skip_special=*/true)); }
   int vocab_size() const override { return t_.vocab_size(); }
   SpecialIds specials() const override { return ids_; }
@@ -85,7 +88,13 @@ class Gpt2Codec final : public TextCodec {
 std::string TextCodec::describe() const { return kind() + ", " + std::to_string(vocab_size()) + " tokens"; }
 
 CodecPtr sentencepiece_codec(Tokenizer tokenizer) { return std::make_shared<SentencePieceCodec>(std::move(tokenizer)); }
-CodecPtr wordpiece_codec(WordPieceTokenizer tokenizer) { return std::make_shared<WordPieceCodec>(std::move(tokenizer)); }
+CodecPtr wordpiece_codec(WordPieceTokenizer tokenizer, const std::string& where) {
+  const WordPieceOptions& o = tokenizer.options();
+  for (const std::string* tok : {&o.pad, &o.cls, &o.sep})
+    if (tokenizer.id(*tok) == tokenizer.unk_id())
+      throw Error(where, "the vocabulary has no " + *tok + " token, which the encoder needs (padding and framing)");
+  return std::make_shared<WordPieceCodec>(std::move(tokenizer));
+}
 CodecPtr gpt2_codec(ByteLevelBpe tokenizer) { return std::make_shared<Gpt2Codec>(std::move(tokenizer)); }
 
 CodecPtr load_codec(const std::string& path) {
@@ -93,7 +102,7 @@ CodecPtr load_codec(const std::string& path) {
   if (p.filename() == tokenizer_files::kShared) return sentencepiece_codec(Tokenizer::load(path));
   if (!present(p)) throw Error(path, "tokenizer folder not found");
   if (present(p / tokenizer_files::kShared)) return sentencepiece_codec(Tokenizer::load((p / tokenizer_files::kShared).string()));
-  if (present(p / "vocab.txt")) return wordpiece_codec(WordPieceTokenizer::load(path));
+  if (present(p / "vocab.txt")) return wordpiece_codec(WordPieceTokenizer::load(path), (p / "vocab.txt").string());
   if ((present(p / "vocab.json") && present(p / "merges.txt")) || present(p / "tokenizer.json"))
     return gpt2_codec(ByteLevelBpe::load(path));
   throw Error(path, "no tokenizer here: expected tokenizer.model (SentencePiece), vocab.txt (BERT WordPiece), or "
@@ -102,14 +111,30 @@ CodecPtr load_codec(const std::string& path) {
 
 Tokenizers::Tokenizers(Tokenizer shared) : encoder(sentencepiece_codec(std::move(shared))), decoder(encoder) {}
 
+namespace {
+void remove_path(const fs::path& p) {
+  std::error_code ec;
+  fs::remove_all(p, ec);
+  if (ec) throw Error(p.string(), "cannot remove the previous tokenizer: " + ec.message());
+}
+}  // namespace
+
 void save_tokenizers(const std::string& model_dir, const Tokenizers& t) {
   if (!t.encoder || !t.decoder) throw Error(model_dir, "internal: a model without tokenizers");
+  const fs::path d(model_dir);
+  // Saving over another model: the other layout, or another kind's files, must not remain
+  // (load_tokenizers would read them instead of these).
   if (t.shared() && t.encoder->kind() == "sentencepiece") {
+    remove_path(d / tokenizer_files::kEncoderDir);
+    remove_path(d / tokenizer_files::kDecoderDir);
     t.encoder->save(model_dir);
     return;
   }
-  t.encoder->save((fs::path(model_dir) / tokenizer_files::kEncoderDir).string());
-  t.decoder->save((fs::path(model_dir) / tokenizer_files::kDecoderDir).string());
+  remove_path(d / tokenizer_files::kShared);
+  for (const auto& [sub, codec] : {std::pair{tokenizer_files::kEncoderDir, t.encoder}, std::pair{tokenizer_files::kDecoderDir, t.decoder}}) {
+    remove_path(d / sub);
+    codec->save((d / sub).string());
+  }
 }
 
 bool has_tokenizers(const std::string& model_dir) {
@@ -119,6 +144,9 @@ bool has_tokenizers(const std::string& model_dir) {
 
 Tokenizers load_tokenizers(const std::string& model_dir) {
   const fs::path d(model_dir);
+  if (present(d / tokenizer_files::kShared) && (present(d / tokenizer_files::kEncoderDir) || present(d / tokenizer_files::kDecoderDir)))
+    throw Error(model_dir, std::string("holds both ") + tokenizer_files::kShared + " and " + tokenizer_files::kEncoderDir +
+                               "/ or " + tokenizer_files::kDecoderDir + "/: remove the one that does not belong to model.safetensors");
   if (present(d / tokenizer_files::kShared)) {
     CodecPtr shared = load_codec((d / tokenizer_files::kShared).string());
     return {shared, shared};

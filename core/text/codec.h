@@ -39,6 +39,7 @@ class TextCodec {
   virtual ~TextCodec() = default;
   virtual std::string kind() const = 0;
   virtual std::vector<int> encode(const std::string& text) const = 0;  // no framing
+  virtual std::vector<std::string> pieces(const std::string& text) const = 0;  // the tokens of encode(), as strings
   virtual std::string decode(const std::vector<int>& ids) const = 0;   // special ids dropped
   virtual int vocab_size() const = 0;
   virtual SpecialIds specials() const = 0;
@@ -49,7 +50,8 @@ class TextCodec {
 using CodecPtr = std::shared_ptr<const TextCodec>;
 
 CodecPtr sentencepiece_codec(Tokenizer tokenizer);
-CodecPtr wordpiece_codec(WordPieceTokenizer tokenizer);
+// where: the vocabulary file, named when [PAD], [CLS] or [SEP] is missing from it.
+CodecPtr wordpiece_codec(WordPieceTokenizer tokenizer, const std::string& where);
 // Adds DMLP's <PAD>, <BOS>, <EOS> when missing (the vocabulary grows by up to 3).
 CodecPtr gpt2_codec(ByteLevelBpe tokenizer);
 

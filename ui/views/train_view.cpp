@@ -245,6 +245,28 @@ void TrainView::setCorpus(const QString& path, const QString& summary) {
   validateTimer_->start();
 }
 
+namespace {
+// DIR/config.json, else DIR/best/ or DIR/last/ (a run folder), as load_model resolves it.
+QString modelConfigPath(const QString& dir) {
+  for (const QString& sub : {QString(), QString("best"), QString("last")}) {
+    const QString p = QDir(QDir(dir).filePath(sub)).filePath("config.json");
+    if (QFileInfo::exists(p)) return p;
+  }
+  return {};
+}
+
+// The configuration of the model to start from; throws with the file named.
+Config startingConfig(const QString& dir) {
+  const QString path = modelConfigPath(dir);
+  if (path.isEmpty()) throw std::runtime_error(QString("Start from: %1 is not a model folder").arg(dir).toStdString());
+  QFile f(path);
+  if (!f.open(QIODevice::ReadOnly)) throw std::runtime_error(QString("%1: cannot read").arg(path).toStdString());
+  const auto j = nlohmann::json::parse(f.readAll().toStdString(), nullptr, false);
+  if (j.is_discarded()) throw std::runtime_error(QString("%1: not JSON").arg(path).toStdString());
+  return config_from_json(j, path.toStdString());
+}
+}  // namespace
+
 void TrainView::setPreset(const QString& name) {
   Config c;
   try {
@@ -274,8 +296,35 @@ void TrainView::setPreset(const QString& name) {
   threads_->setValue(c.train.threads);
   dmlpOnly_->setChecked(c.train.trainable == "dmlp");
   filling_ = false;
+  if (!initModel().isEmpty()) initModelChanged();  // the starting model's training settings win
   validateNow();
 }
+
+void TrainView::initModelChanged() {
+  // The starting model fixes the shapes: those fields do not apply.
+  for (QWidget* f : std::initializer_list<QWidget*>{latentDim_, encHidden_, encLayers_, encHeads_, decHidden_, decLayers_,
+                                                    decHeads_, vocab_, diffusionSteps_, alphaDdpm_, wordDropout_})
+    f->setEnabled(initModel().isEmpty());
+  if (!initModel().isEmpty()) {
+    try {
+      // Its own training settings (an imported model carries DMLP's) fill the form; the
+      // run length stays the user's.
+      const TrainConfig t = startingConfig(initModel()).train;
+      filling_ = true;
+      batch_->setValue(t.batch_size);
+      lr_->setValue(t.lr);
+      evalEvery_->setValue(t.eval_every);
+      seed_->setValue(static_cast<int>(t.seed));
+      dmlpOnly_->setChecked(t.trainable == "dmlp");
+      filling_ = false;
+    } catch (const std::exception&) {
+      filling_ = false;  // validateNow() reports it
+    }
+  }
+  validateTimer_->start();
+}
+
+
 
 void TrainView::setSteps(int steps) { steps_->setValue(steps); validateNow(); }
 void TrainView::setOutDir(const QString& dir) { outDir_->setText(dir); validateNow(); }
@@ -283,53 +332,28 @@ QString TrainView::outDir() const { return outDir_->text().trimmed(); }
 void TrainView::setInitModel(const QString& dir) { init_->setText(dir); validateNow(); }
 QString TrainView::initModel() const { return init_->text().trimmed(); }
 
-namespace {
-// DIR/config.json, else DIR/best/ or DIR/last/ (a run folder), as load_model resolves it.
-QString modelConfigPath(const QString& dir) {
-  for (const QString& sub : {QString(), QString("best"), QString("last")}) {
-    const QString p = QDir(QDir(dir).filePath(sub)).filePath("config.json");
-    if (QFileInfo::exists(p)) return p;
-  }
-  return {};
-}
-}  // namespace
-
-void TrainView::initModelChanged() {
-  // The starting model fixes the shapes: those fields do not apply.
-  for (QWidget* f : std::initializer_list<QWidget*>{latentDim_, encHidden_, encLayers_, encHeads_, decHidden_, decLayers_,
-                                                    decHeads_, vocab_, diffusionSteps_, alphaDdpm_, wordDropout_})
-    f->setEnabled(initModel().isEmpty());
-  const QString path = modelConfigPath(initModel());
-  if (!path.isEmpty()) {
-    QFile f(path);
-    if (f.open(QIODevice::ReadOnly)) {
-      const QJsonObject j = QJsonDocument::fromJson(f.readAll()).object();
-      if (j["model"].toObject()["tokenizer"].toObject()["type"].toString() == "pretrained") {
-        dmlpOnly_->setChecked(true);  // the imported model's own (DMLP's) training settings
-        const QJsonObject train = j["train"].toObject();
-        if (train.contains("lr")) lr_->setValue(train["lr"].toDouble());
-      }
-    }
-  }
-  validateTimer_->start();
-}
 QString TrainView::validationMessage() const { return validation_->text(); }
 QString TrainView::logText() const { return log_->toPlainText(); }
 
 QString TrainView::configJson(QString* error) const {
   try {
-    Config c = preset(preset_->currentText().toStdString());
-    c.model.latent_dim = latentDim_->value();
-    c.model.encoder.hidden = encHidden_->value();
-    c.model.encoder.layers = encLayers_->value();
-    c.model.encoder.heads = encHeads_->value();
-    c.model.decoder.hidden = decHidden_->value();
-    c.model.decoder.layers = decLayers_->value();
-    c.model.decoder.heads = decHeads_->value();
-    c.model.tokenizer.vocab_size = vocab_->value();
-    c.model.diffusion.steps = diffusionSteps_->value();
-    c.model.alpha_ddpm = alphaDdpm_->value();
-    c.model.word_dropout = wordDropout_->value();
+    // From scratch: the preset and the form. Started from a model: that model's
+    // configuration (its train section is the base; its model section is what trains).
+    const bool from_model = !initModel().isEmpty();
+    Config c = from_model ? startingConfig(initModel()) : preset(preset_->currentText().toStdString());
+    if (!from_model) {
+      c.model.latent_dim = latentDim_->value();
+      c.model.encoder.hidden = encHidden_->value();
+      c.model.encoder.layers = encLayers_->value();
+      c.model.encoder.heads = encHeads_->value();
+      c.model.decoder.hidden = decHidden_->value();
+      c.model.decoder.layers = decLayers_->value();
+      c.model.decoder.heads = decHeads_->value();
+      c.model.tokenizer.vocab_size = vocab_->value();
+      c.model.diffusion.steps = diffusionSteps_->value();
+      c.model.alpha_ddpm = alphaDdpm_->value();
+      c.model.word_dropout = wordDropout_->value();
+    }
     c.train.steps = steps_->value();
     c.train.batch_size = batch_->value();
     c.train.lr = lr_->value();
@@ -362,9 +386,6 @@ void TrainView::validateNow() {
   } else if (outDir().isEmpty()) {
     valid_ = false;
     error = tr("Choose a run folder.");
-  } else if (!initModel().isEmpty() && modelConfigPath(initModel()).isEmpty()) {
-    valid_ = false;
-    error = tr("Start from: %1 is not a model folder (no config.json, best/ or last/).").arg(initModel());
   } else if (!initModel().isEmpty() && resume_->isChecked()) {
     valid_ = false;
     error = tr("Resume continues the run folder's own model: clear Start from, or untick Resume.");
