@@ -47,8 +47,8 @@ NEVER_EOS = -1
 
 # The studio's presets (core/model/config.cpp), the shapes both sides build.
 PRESETS = {
-    "small": dict(vocab=4000, enc_hidden=256, enc_layers=4, enc_heads=4, enc_intermediate=1024, enc_positions=128,
-                  dec_hidden=256, dec_layers=4, dec_heads=4, dec_positions=128, latent=64,
+    "small": dict(vocab=4000, enc_hidden=128, enc_layers=2, enc_heads=4, enc_intermediate=512, enc_positions=128,
+                  dec_hidden=128, dec_layers=2, dec_heads=4, dec_positions=128, latent=64,
                   layers=6, hidden=512, steps=2000, train_batch=64),
     "dmlp": dict(vocab=32000, enc_hidden=512, enc_layers=4, enc_heads=8, enc_intermediate=2048, enc_positions=512,
                  dec_hidden=768, dec_layers=12, dec_heads=12, dec_positions=1024, latent=128,
