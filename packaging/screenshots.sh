@@ -38,8 +38,10 @@ xvfb-run -a -s "-screen 0 1400x900x24" bash -c "
   tab 415; import -window root '$out/model.png'
   # Train: the tiny preset on the default corpus for a minute, live
   tab 26
-  xdotool mousemove 306 201 click 1; sleep 0.5; xdotool type tiny; xdotool key Return; sleep 0.5
-  xdotool mousemove 86 837 click 1
+  xdotool mousemove 306 304 click 1; sleep 0.5; xdotool type tiny; xdotool key Return; sleep 0.5
+  # the settings column scrolls: wheel down to its Start button
+  xdotool mousemove 40 500; for i in \$(seq 15); do xdotool click 5; done; sleep 0.5
+  xdotool mousemove 84 845 click 1
   sleep 60
   import -window root '$out/train.png'
   kill \$pid
