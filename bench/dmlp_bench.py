@@ -49,12 +49,12 @@ NEVER_EOS = -1
 PRESETS = {
     "small": dict(vocab=4000, enc_hidden=128, enc_layers=2, enc_heads=4, enc_intermediate=512, enc_positions=128,
                   dec_hidden=128, dec_layers=2, dec_heads=4, dec_positions=128, latent=64,
-                  layers=6, hidden=512, steps=2000, train_batch=64),
+                  layers=6, hidden=512, steps=2000, train_batch=64, dropout=0.0),
     "dmlp": dict(vocab=32000, enc_hidden=512, enc_layers=4, enc_heads=8, enc_intermediate=2048, enc_positions=512,
                  dec_hidden=768, dec_layers=12, dec_heads=12, dec_positions=1024, latent=128,
-                 layers=20, hidden=2048, steps=2000, train_batch=32),
+                 layers=20, hidden=2048, steps=2000, train_batch=32, dropout=0.1),
 }
-SHAPE_KEYS = [k for k in PRESETS["small"] if k != "train_batch"]
+SHAPE_KEYS = [k for k in PRESETS["small"] if k not in ("train_batch", "dropout")]
 
 # DMLP's training defaults (train_vae_ddpm and its tests/test_train.py).
 LR, ADAM_EPS, MAX_GRAD_NORM, DDPM_WEIGHT, BETAS = 9e-5, 1e-5, 1.0, 10.0, (1e-4, 0.02)
@@ -107,11 +107,13 @@ def build_ddpm(s):
 def build_vae(s, device):
     enc_cfg = BertConfig(vocab_size=s["vocab"], hidden_size=s["enc_hidden"], num_hidden_layers=s["enc_layers"],
                          num_attention_heads=s["enc_heads"], intermediate_size=s["enc_intermediate"],
-                         max_position_embeddings=s["enc_positions"], pad_token_id=PAD)
+                         max_position_embeddings=s["enc_positions"], pad_token_id=PAD,
+                         hidden_dropout_prob=s["dropout"], attention_probs_dropout_prob=s["dropout"])
     encoder = BertForLatentConnectorAVG(enc_cfg, latent_size=s["latent"], pad_id=PAD)
     dec_cfg = GPT2Config(vocab_size=s["vocab"], n_embd=s["dec_hidden"], n_layer=s["dec_layers"],
                          n_head=s["dec_heads"], n_positions=s["dec_positions"],
-                         bos_token_id=BOS, eos_token_id=EOS, pad_token_id=PAD)
+                         bos_token_id=BOS, eos_token_id=EOS, pad_token_id=PAD,
+                         resid_pdrop=s["dropout"], embd_pdrop=s["dropout"], attn_pdrop=s["dropout"])
     decoder = GPT2ForLatentConnectorNew(dec_cfg, latent_size=s["latent"], latent_as_gpt_emb=True,
                                         latent_as_gpt_memory=True)
     # DMLP's own set-up after from_pretrained: the extra block becomes block 0.
@@ -309,6 +311,7 @@ def parse_args(argv):
 def main(argv):
     a = parse_args(argv)
     s = {k: (getattr(a, k) if getattr(a, k) is not None else PRESETS[a.preset][k]) for k in SHAPE_KEYS}
+    s["dropout"] = PRESETS[a.preset]["dropout"]  # the preset's BERT/GPT-2 dropout, as ours
     # Positions: BOS + words + EOS in the encoder; the decoder's tokens start at 1, after the latent slot.
     if a.length + 2 > s["enc_positions"] or a.length + 3 > s["dec_positions"] or a.max_tokens + 2 > s["dec_positions"]:
         raise SystemExit("dmlp_bench: --length/--max-tokens do not fit --enc-positions %d / --dec-positions %d"

@@ -74,6 +74,22 @@ class TestBpe : public QObject {
     QCOMPARE(test::slurp(tmp.filePath("merges.txt").toStdString()), test::slurp(test::fixture("hf/tiny-gpt2/merges.txt")));
   }
 
+  // A merge listed twice (transformers keeps its last rank) survives save() in file order.
+  void repeatedMergeSavesInFileOrder() {
+    QTemporaryDir in, out;
+    test::spit(in.filePath("vocab.json").toStdString(), R"({"a": 0, "b": 1, "c": 2, "ab": 3, "bc": 4, "abc": 5})");
+    const std::string merges = "#version: 0.2\na b\nb c\na b\nab c\n";
+    test::spit(in.filePath("merges.txt").toStdString(), merges);
+    const ByteLevelBpe t = ByteLevelBpe::load(in.path().toStdString());
+    // "a b" ranks 2 (its last line), after "b c" (1): a + bc, and no "a bc" merge. With the
+    // first rank (0) it would be ab + c -> abc.
+    const std::vector<std::string> want{"a", "bc"};
+    QCOMPARE(t.tokenize("abc"), want);
+    t.save(out.path().toStdString());
+    QCOMPARE(test::slurp(out.filePath("merges.txt").toStdString()), merges);
+    QCOMPARE(ByteLevelBpe::load(out.path().toStdString()).tokenize("abc"), want);
+  }
+
   void missingFilesAreNamed() {
     QTemporaryDir dir;
     LATENT_VERIFY_CONTAINS(test::errorOf([&] { ByteLevelBpe::load(dir.path().toStdString()); }), "vocab.json");

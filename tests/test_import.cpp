@@ -8,6 +8,7 @@
 #include <torch/torch.h>
 
 #include <filesystem>
+#include <functional>
 
 #include "infer/generator.h"
 #include "io/safetensors.h"
@@ -176,6 +177,47 @@ class TestImport : public QObject {
     fs::copy(dir("hf"), dir("broken2"), fs::copy_options::recursive);
     fs::remove(dir("broken2") + "/encoder_tokenizer/vocab.txt");
     LATENT_VERIFY_CONTAINS(test::errorOf([&] { load_model(dir("broken2")); }), "encoder_tokenizer");
+  }
+
+  void tokenizeShowsEachSide() {
+    const test::CliRun r = test::cli({"tokenize", "--model", QString::fromStdString(dir("hf")), "the music", "--json"});
+    QVERIFY2(r.code == 0, r.err.c_str());
+    const auto j = nlohmann::json::parse(r.out);
+    QCOMPARE(j["results"][0]["decoder"]["ids"].get<std::vector<int>>(), load_codec(test::fixture(kGpt2))->encode("the music"));
+    QVERIFY(j["results"][0]["encoder"]["pieces"].size() >= 2);
+    QCOMPARE(j["vocab_size"]["decoder"].get<int>(), 703);
+    const test::CliRun h = test::cli({"tokenize", "--model", fx(kBert), "the music", "--json"});  // a Hugging Face folder
+    QVERIFY2(h.code == 0, h.err.c_str());
+    QCOMPARE(nlohmann::json::parse(h.out)["vocab_size"].get<int>(), 379);
+  }
+
+  void bertVocabularyWithoutPadIsRefused() {
+    QTemporaryDir d;
+    test::spit(d.filePath("vocab.txt").toStdString(), "[UNK]\n[CLS]\n[SEP]\nthe\n");
+    const std::string e = test::errorOf([&] { load_codec(d.path().toStdString()); });
+    LATENT_VERIFY_CONTAINS(e, "vocab.txt");
+    LATENT_VERIFY_CONTAINS(e, "[PAD]");
+  }
+
+  void importDmlpChecksTheExport() {
+    auto edited = [&](const std::string& name, const std::function<void(nlohmann::json&)>& edit) {
+      const std::string d = dir(name);
+      fs::copy(test::fixture("dmlp/trained/export"), d, fs::copy_options::recursive);
+      auto j = test::readJson(d + "/dmlp.json");
+      edit(j);
+      test::spit(d + "/dmlp.json", j.dump());
+      return d;
+    };
+    const std::string cls = edited("x-class", [](nlohmann::json& j) { j["decoder"]["class"] = "GPT2ForLatentConnectorNew2"; });
+    LATENT_VERIFY_CONTAINS(test::errorOf([&] { import_dmlp(cls, test::fixture(kBert), test::fixture(kGpt2)); }),
+                           "decoder.class");
+    const std::string pad = edited("x-pad", [](nlohmann::json& j) { j["decoder"]["special_tokens"]["pad"]["id"] = 3; });
+    LATENT_VERIFY_CONTAINS(test::errorOf([&] { import_dmlp(pad, test::fixture(kBert), test::fixture(kGpt2)); }),
+                           "decoder.special_tokens.pad");
+    const std::string none = edited("x-none", [](nlohmann::json& j) { j["decoder"].erase("special_tokens"); });
+    const ImportedModel m = import_dmlp(none, test::fixture(kBert), test::fixture(kGpt2));
+    QCOMPARE(m.warnings.size(), size_t(1));
+    LATENT_VERIFY_CONTAINS(m.warnings[0], "special_tokens");
   }
 
   void importHfRejectsAFolderThatIsNotGpt2() {

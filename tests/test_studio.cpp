@@ -112,7 +112,7 @@ class TestStudio : public QObject {
     save(boxes[0], "error_box.png");
   }
 
-  // The embedded default model (real, 10M parameters): its endpoints decode differently.
+  // The embedded default model (the small preset, trained): its endpoints decode differently.
   void movingTheInterpolationSliderChangesTheText() {
     ui::MainWindow w;
     w.show();

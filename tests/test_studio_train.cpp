@@ -149,8 +149,15 @@ class TestStudioTrain : public QObject {
     const auto j = test::readJson(tmp_.filePath("run-init/last/config.json").toStdString());
     QCOMPARE(j["train"]["trainable"].get<std::string>(), std::string("dmlp"));
     QCOMPARE(j["model"]["latent_dim"].get<int>(), 8);  // the imported model's shapes, not the form's
-    QCOMPARE(j["train"]["ddpm_detach_steps"].get<int>(), 0);  // DMLP's (import-hf), not small's 1000
+    QCOMPARE(j["train"]["ddpm_detach_steps"].get<int>(), 0);  // DMLP's (import-hf), not small's (all steps)
     QCOMPARE(j["train"]["warmup_steps"].get<int>(), 20);      // the imported model's (tiny), not small's 300
+    QCOMPARE(j["train"]["lr"].get<double>(), 9e-5);           // the imported model's (DMLP's)
+    // Back to training from scratch: the preset's settings return with it.
+    tv->setInitModel(QString());
+    QVERIFY(!dmlpOnly->isChecked());
+    const auto scratch = nlohmann::json::parse(tv->configJson().toStdString());
+    QCOMPARE(scratch["train"]["lr"].get<double>(), 2e-3);  // small's
+    QCOMPARE(scratch["model"]["encoder"]["hidden"].get<int>(), 128);
   }
 
   void shortTrainingFinishesAndLoadsItsModel() {

@@ -8,6 +8,7 @@
 #include "data/corpus.h"
 #include "eval/bleu.h"
 #include "io/model_dir.h"
+#include "model/model_io.h"
 #include "text/codec.h"
 #include "text/tokenizer.h"
 #include "util/atomic_file.h"
@@ -19,17 +20,21 @@ namespace {
 namespace fs = std::filesystem;
 
 // --model accepts a model folder (tokenizer.model, or encoder_tokenizer/ and
-// decoder_tokenizer/), a tokenizer folder, or a tokenizer.model file.
-Tokenizers load_any_tokenizers(const std::string& model) {
+// decoder_tokenizer/) or a run folder (its best/ or last/), a tokenizer folder (a
+// Hugging Face BERT or GPT-2 folder), or a tokenizer.model file.
+Tokenizers load_any_tokenizers(const std::string& path) {
   std::error_code ec;
-  if (fs::is_directory(model, ec) && has_tokenizers(model)) return load_tokenizers(model);
-  if (fs::is_directory(model, ec) && !fs::exists(io::join(model, io::files::kConfig), ec)) {
-    CodecPtr c = load_codec(model);
+  if (!fs::is_directory(path, ec)) {
+    CodecPtr c = sentencepiece_codec(Tokenizer::load(path));
     return {c, c};
   }
-  if (fs::is_directory(model, ec)) return load_tokenizers(model);  // a model folder without tokenizers: its error
-  CodecPtr c = sentencepiece_codec(Tokenizer::load(model));
-  return {c, c};
+  if (has_tokenizers(path)) return load_tokenizers(path);
+  for (const char* file : {"vocab.txt", "vocab.json", "tokenizer.json"})
+    if (fs::exists(io::join(path, file), ec)) {
+      CodecPtr c = load_codec(path);
+      return {c, c};
+    }
+  return load_tokenizers(resolve_model_dir(path));  // a run folder, or the error naming what is missing
 }
 
 double round2(double v) { return std::round(v * 100.0) / 100.0; }

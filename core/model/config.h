@@ -111,7 +111,8 @@ struct Config {
   TrainConfig train;
 };
 
-// Named presets: "tiny" (tests), "small" (CPU default, ~10M parameters), "dmlp" (DMLP's demo shapes).
+// Named presets: "tiny" (tests), "small" (CPU default, 3.5M parameters: good held-out reconstructions
+// in ~30 minutes on 2 cores), "dmlp" (DMLP's demo shapes).
 Config preset(const std::string& name);
 std::vector<std::string> preset_names();
 

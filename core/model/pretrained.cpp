@@ -147,11 +147,12 @@ ImportedModel import_dmlp(const std::string& export_dir, const std::string& bert
 
   r.tokenizers = Tokenizers(load_codec(bert_dir), load_codec(gpt2_dir));
   check_vocab(*r.tokenizers.encoder, value<int>(je, "vocab_size", jpath + ": encoder"), bert_dir, *r.tokenizers.decoder,
-              value<int>(jd, "vocab_size", jpath + ": decoder"), gpt2_dir, "dmlp.json");
+              value<int>(jd, "vocab_size", jpath + ": decoder"), gpt2_dir, jpath);
   m.tokenizer.vocab_size = r.tokenizers.decoder->vocab_size();
   if (r.tokenizers.decoder->vocab_size() != value<int>(jd, "vocab_size", jpath + ": decoder"))
     throw Error(gpt2_dir, "the tokenizer has " + std::to_string(r.tokenizers.decoder->vocab_size()) +
-                              " tokens with <PAD>, <BOS>, <EOS> but the DMLP decoder has " + jd["vocab_size"].dump() + " rows");
+                              " tokens with <PAD>, <BOS>, <EOS> but " + jpath + " (decoder.vocab_size) gives the DMLP decoder " +
+                              jd["vocab_size"].dump() + " rows");
   if (jd.contains("special_tokens") && jd["special_tokens"].is_object()) {
     const SpecialIds ids = r.tokenizers.decoder->specials();
     const auto& st = jd["special_tokens"];

@@ -11,13 +11,12 @@
 #include <QFormLayout>
 #include <QGroupBox>
 #include <QHBoxLayout>
-#include <QJsonDocument>
-#include <QJsonObject>
 #include <QLabel>
 #include <QLineEdit>
 #include <QPlainTextEdit>
 #include <QPushButton>
 #include <QScrollArea>
+#include <QSignalBlocker>
 #include <QSpinBox>
 #include <QSplitter>
 #include <QStandardPaths>
@@ -258,7 +257,9 @@ QString modelConfigPath(const QString& dir) {
 // The configuration of the model to start from; throws with the file named.
 Config startingConfig(const QString& dir) {
   const QString path = modelConfigPath(dir);
-  if (path.isEmpty()) throw std::runtime_error(QString("Start from: %1 is not a model folder").arg(dir).toStdString());
+  if (path.isEmpty())
+    throw std::runtime_error(
+        QString("Start from: %1 is not a model folder (no config.json, best/ or last/)").arg(dir).toStdString());
   QFile f(path);
   if (!f.open(QIODevice::ReadOnly)) throw std::runtime_error(QString("%1: cannot read").arg(path).toStdString());
   const auto j = nlohmann::json::parse(f.readAll().toStdString(), nullptr, false);
@@ -276,7 +277,10 @@ void TrainView::setPreset(const QString& name) {
     return;
   }
   filling_ = true;
-  if (preset_->currentText() != name) preset_->setCurrentText(name);
+  if (preset_->currentText() != name) {
+    const QSignalBlocker block(preset_);  // no nested setPreset from currentTextChanged
+    preset_->setCurrentText(name);
+  }
   latentDim_->setValue(c.model.latent_dim);
   encHidden_->setValue(c.model.encoder.hidden);
   encLayers_->setValue(c.model.encoder.layers);
@@ -301,6 +305,12 @@ void TrainView::setPreset(const QString& name) {
 }
 
 void TrainView::initModelChanged() {
+  if (initModel().isEmpty() && hadInit_) {
+    // Back to training from scratch: the starting model's settings (lr, DMLP's trainable
+    // set...) must not stay in the form.
+    hadInit_ = false;
+    setPreset(preset_->currentText());
+  }
   // The starting model fixes the shapes: those fields do not apply.
   for (QWidget* f : std::initializer_list<QWidget*>{latentDim_, encHidden_, encLayers_, encHeads_, decHidden_, decLayers_,
                                                     decHeads_, vocab_, diffusionSteps_, alphaDdpm_, wordDropout_})
@@ -310,6 +320,7 @@ void TrainView::initModelChanged() {
       // Its own training settings (an imported model carries DMLP's) fill the form; the
       // run length stays the user's.
       const TrainConfig t = startingConfig(initModel()).train;
+      hadInit_ = true;
       filling_ = true;
       batch_->setValue(t.batch_size);
       lr_->setValue(t.lr);
@@ -409,7 +420,12 @@ void TrainView::start() {
   TrainRequest r;
   r.corpusPath = corpusPath_;
   r.outDir = outDir();
-  r.configJson = configJson();
+  QString error;
+  r.configJson = configJson(&error);
+  if (r.configJson.isEmpty()) {  // changed on disk since the last validation
+    validation_->setText(error);
+    return;
+  }
   r.device = device_->currentData().toString();
   r.resume = resume_->isChecked();
   r.initModel = initModel();

@@ -105,6 +105,7 @@ class TrainView : public QWidget {
   bool running_ = false;
   bool paused_ = false;
   bool filling_ = false;
+  bool hadInit_ = false;  // Start from was set: clearing it restores the preset's settings
 };
 
 }  // namespace latent::ui
