@@ -126,7 +126,7 @@ class TestImport : public QObject {
                                       QString::fromStdString(dir("corpus.txt")), "--out", QString::fromStdString(dir("run")),
                                       "--steps", "4", "--batch", "8", "--json"});
     QVERIFY2(r.code == 0, (r.out + r.err).c_str());
-    LATENT_VERIFY_CONTAINS(r.err, "encoder tokenizer wordpiece");
+    LATENT_VERIFY_CONTAINS(r.err, "tokenizer encoder wordpiece");
     QVERIFY(fs::exists(dir("run") + "/last/decoder_tokenizer/vocab.json"));
     const auto before = weights(dir("hf")), after = weights(dir("run") + "/last");
     for (const char* frozen : {"decoder.transformer.wpe.weight", "decoder.transformer.h.1.attn.c_attn.weight",
@@ -177,6 +177,19 @@ class TestImport : public QObject {
     fs::copy(dir("hf"), dir("broken2"), fs::copy_options::recursive);
     fs::remove(dir("broken2") + "/encoder_tokenizer/vocab.txt");
     LATENT_VERIFY_CONTAINS(test::errorOf([&] { load_model(dir("broken2")); }), "encoder_tokenizer");
+  }
+
+  // import-hf writes DMLP's training settings, and --config still wins over them.
+  void importHfConfigOverridesDmlpSettings() {
+    test::spit(dir("lr.json"), R"({"train": {"lr": 0.0001}})");
+    const test::CliRun r = test::cli({"import-hf", "--encoder", fx(kBert), "--decoder", fx(kGpt2), "--out",
+                                      QString::fromStdString(dir("hf-lr")), "--preset", "tiny", "--config",
+                                      QString::fromStdString(dir("lr.json"))});
+    QVERIFY2(r.code == 0, r.err.c_str());
+    const auto j = test::readJson(dir("hf-lr") + "/config.json");
+    QCOMPARE(j["train"]["lr"].get<double>(), 1e-4);
+    QCOMPARE(j["train"]["trainable"].get<std::string>(), std::string("dmlp"));
+    QCOMPARE(test::readJson(dir("hf") + "/config.json")["train"]["lr"].get<double>(), 9e-5);
   }
 
   void tokenizeShowsEachSide() {

@@ -130,6 +130,10 @@ class TestStudioTrain : public QObject {
     QVERIFY(dmlpOnly && !dmlpOnly->isChecked());
     tv->setInitModel(tmp_.filePath("no-such-model"));
     QVERIFY(!tv->isConfigValid());
+    QVERIFY2(tv->validationMessage().contains("Start from: ") && tv->validationMessage().contains("does not exist"),
+             qPrintable(tv->validationMessage()));
+    tv->setInitModel(tmp_.path());  // a folder, but not a model's
+    QVERIFY(!tv->isConfigValid());
     QVERIFY(tv->validationMessage().contains("not a model folder"));
     tv->setInitModel(model);
     QTRY_VERIFY(tv->isConfigValid());
@@ -143,7 +147,7 @@ class TestStudioTrain : public QObject {
     tv->start();
     QVERIFY(finished.wait(60000));
     QCOMPARE(finished.at(0).at(0).toInt(), 0);
-    QVERIFY2(tv->logText().contains("encoder tokenizer wordpiece"), qPrintable(tv->logText()));
+    QVERIFY2(tv->logText().contains("tokenizer encoder wordpiece"), qPrintable(tv->logText()));
     QVERIFY(tv->logText().contains("starting from the model in"));
     QVERIFY(fs::exists(tmp_.filePath("run-init/last/decoder_tokenizer/vocab.json").toStdString()));
     const auto j = test::readJson(tmp_.filePath("run-init/last/config.json").toStdString());

@@ -83,7 +83,7 @@ DecodeOptions toOptions(const DecodeSettings& s) {
 void InferenceWorker::openModel(const QString& path) {
   try {
     LoadedModel lm = load_model(path.toStdString());
-    const io::ModelSummary s = io::summarize_model_dir(lm.dir);
+    const io::ModelSummary s = io::summarize_model_dir(lm.dir, /*with_tokenizers=*/false);  // lm has them
     ModelSummary out;
     out.dir = QString::fromStdString(lm.dir);
     out.name = QFileInfo(out.dir).fileName();
@@ -92,8 +92,7 @@ void InferenceWorker::openModel(const QString& path) {
     for (const auto& m : s.modules) out.paramLines << QString("%1  %2").arg(QString::fromStdString(m.module), -12).arg(humanCount(m.params));
     out.totalParams = static_cast<qint64>(s.total_params);
     out.latentDim = lm.config.model.latent_dim;
-    out.vocabSize = lm.tokenizers.decoder->vocab_size();
-    out.tokenizers = QString::fromStdString(s.tokenizers);
+    out.tokenizers = QString::fromStdString(lm.tokenizers.describe());
     out.diffusionSteps = lm.config.model.diffusion.steps;
     out.device = "CPU";
     out.metrics = runMetrics(lm.dir);

@@ -25,7 +25,6 @@ struct ModelSummary {
   QStringList paramLines;  // "encoder  3.2M" per module
   qint64 totalParams = 0;
   int latentDim = 0;
-  int vocabSize = 0;       // the decoder's
   QString tokenizers;      // "sentencepiece, 4000 tokens" or encoder; decoder
   int diffusionSteps = 0;
   QString device;

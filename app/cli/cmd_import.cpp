@@ -16,7 +16,7 @@ void write_imported(ImportedModel& m, const std::string& out, bool json, const s
   save_model(out, m.config, m.tokenizers, m.model);
   int64_t params = 0;
   for (const auto& p : m.model->parameters()) params += p.numel();
-  const std::string toks = "encoder " + m.tokenizers.encoder->describe() + "; decoder " + m.tokenizers.decoder->describe();
+  const std::string toks = m.tokenizers.describe();
   if (json) {
     print_json({{"out", out}, {"params", params}, {"tokenizers", toks}, {"warnings", m.warnings},
                 {"latent_dim", m.config.model.latent_dim}, {"max_length", m.config.model.max_length}});
@@ -44,6 +44,7 @@ void add_import_hf(CLI::App& app) {
   cmd->add_flag("--json", a->json, "Print one JSON object");
   cmd->callback([a] {
     Config base = preset(a->preset);
+    dmlp_finetune(base.train);  // DMLP's training settings, under what --config says
     if (!a->config_file.empty()) base = merge_config(base, io::read_json_file(a->config_file), a->config_file);
     if (a->latent > 0) base.model.latent_dim = a->latent;
     ImportedModel m = import_hf(a->encoder, a->decoder, base);

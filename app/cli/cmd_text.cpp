@@ -8,7 +8,6 @@
 #include "data/corpus.h"
 #include "eval/bleu.h"
 #include "io/model_dir.h"
-#include "model/model_io.h"
 #include "text/codec.h"
 #include "text/tokenizer.h"
 #include "util/atomic_file.h"
@@ -29,12 +28,11 @@ Tokenizers load_any_tokenizers(const std::string& path) {
     return {c, c};
   }
   if (has_tokenizers(path)) return load_tokenizers(path);
-  for (const char* file : {"vocab.txt", "vocab.json", "tokenizer.json"})
-    if (fs::exists(io::join(path, file), ec)) {
-      CodecPtr c = load_codec(path);
-      return {c, c};
-    }
-  return load_tokenizers(resolve_model_dir(path));  // a run folder, or the error naming what is missing
+  if (is_tokenizer_folder(path)) {
+    CodecPtr c = load_codec(path);
+    return {c, c};
+  }
+  return load_tokenizers(io::resolve_model_dir(path));  // a run folder, or the error naming what is missing
 }
 
 double round2(double v) { return std::round(v * 100.0) / 100.0; }

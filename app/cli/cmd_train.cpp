@@ -10,7 +10,6 @@
 #include "data/corpus.h"
 #include "io/model_dir.h"
 #include "model/config.h"
-#include "model/model_io.h"
 #include "train/trainer.h"
 #include "util/error.h"
 
@@ -39,7 +38,7 @@ Config build_config(const TrainArgs& a) {
   // imported model carries DMLP's training settings).
   Config c;
   if (!a.init.empty() && a.preset.empty()) {
-    const std::string dir = resolve_model_dir(a.init);
+    const std::string dir = io::resolve_model_dir(a.init);
     c = config_from_json(io::read_model_config(dir), io::join(dir, io::files::kConfig));
   } else {
     c = preset(a.preset.empty() ? "small" : a.preset);

@@ -23,6 +23,14 @@ nlohmann::json read_json_file(const std::string& path) {
 
 void write_json_file(const std::string& path, const nlohmann::json& j) { write_file_atomic(path, j.dump(2) + "\n"); }
 
+std::string resolve_model_dir(const std::string& path) {
+  std::error_code ec;
+  if (fs::exists(join(path, files::kConfig), ec)) return path;
+  for (const char* sub : {"best", "last"})
+    if (fs::exists(join(join(path, sub), files::kConfig), ec)) return join(path, sub);
+  return path;  // read_model_config reports what is missing
+}
+
 nlohmann::json read_model_config(const std::string& dir) {
   std::error_code ec;
   if (!fs::is_directory(dir, ec)) throw Error(dir, "model folder does not exist");
@@ -58,7 +66,7 @@ std::vector<ModuleParams> group_params(const std::vector<TensorEntry>& entries, 
   return groups;
 }
 
-ModelSummary summarize_model_dir(const std::string& dir) {
+ModelSummary summarize_model_dir(const std::string& dir, bool with_tokenizers) {
   ModelSummary s;
   s.dir = dir;
   s.config = read_model_config(dir);
@@ -72,11 +80,10 @@ ModelSummary summarize_model_dir(const std::string& dir) {
     s.total_params += m.params;
     s.total_bytes += m.bytes;
   }
-  if (has_tokenizers(dir)) {
+  if (with_tokenizers && has_tokenizers(dir)) {
     const Tokenizers t = load_tokenizers(dir);
     s.tokenizer_vocab = t.decoder->vocab_size();
-    s.tokenizers = t.shared() ? t.encoder->describe()
-                              : "encoder " + t.encoder->describe() + "; decoder " + t.decoder->describe();
+    s.tokenizers = t.describe();
   }
   s.has_trainer_state = fs::exists(join(dir, files::kTrainerStateJson), ec);
   return s;

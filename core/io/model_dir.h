@@ -39,6 +39,9 @@ std::string join(const std::string& dir, const std::string& file);
 nlohmann::json read_json_file(const std::string& path);
 void write_json_file(const std::string& path, const nlohmann::json& j);  // atomic, pretty-printed
 
+// A model folder, or a training run folder (then its best/ model, else last/).
+std::string resolve_model_dir(const std::string& path);
+
 // Reads DIR/config.json and checks format_version (present, integer, supported).
 nlohmann::json read_model_config(const std::string& dir);
 
@@ -62,8 +65,9 @@ struct ModelSummary {
   bool has_trainer_state = false;
 };
 
-// Checks the folder (config, weights header, tokenizer) without loading tensor data.
-ModelSummary summarize_model_dir(const std::string& dir);
+// Checks the folder (config, weights header, and the tokenizers unless with_tokenizers is
+// false: a caller that has loaded them already) without loading tensor data.
+ModelSummary summarize_model_dir(const std::string& dir, bool with_tokenizers = true);
 
 // Parameter counts grouped by the first `depth` dot-separated components of each name.
 std::vector<ModuleParams> group_params(const std::vector<TensorEntry>& entries, int depth);

@@ -5,9 +5,9 @@
 #include <filesystem>
 #include <map>
 
+#include "io/model_dir.h"
 #include "io/safetensors.h"
 #include "model/model_io.h"
-#include "util/atomic_file.h"
 #include "util/error.h"
 
 namespace latent {
@@ -18,8 +18,8 @@ namespace fs = std::filesystem;
 nlohmann::json read_config(const std::string& dir) {
   const std::string path = (fs::path(dir) / "config.json").string();
   if (!fs::exists(path)) throw Error(path, "missing: a Hugging Face model folder needs config.json");
-  const auto j = nlohmann::json::parse(read_file(path), nullptr, false);
-  if (j.is_discarded() || !j.is_object()) throw Error(path, "not a JSON object");
+  auto j = io::read_json_file(path);  // syntax errors with line and column
+  if (!j.is_object()) throw Error(path, "not a JSON object");
   return j;
 }
 

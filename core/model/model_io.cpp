@@ -12,14 +12,6 @@
 namespace latent {
 namespace fs = std::filesystem;
 
-std::string resolve_model_dir(const std::string& path) {
-  std::error_code ec;
-  if (fs::exists(io::join(path, io::files::kConfig), ec)) return path;
-  for (const char* sub : {"best", "last"})
-    if (fs::exists(io::join(io::join(path, sub), io::files::kConfig), ec)) return io::join(path, sub);
-  return path;  // read_model_config reports what is missing
-}
-
 io::NamedTensors state_tensors(torch::nn::Module& m) {
   io::NamedTensors out;
   for (const auto& p : m.named_parameters()) out.emplace_back(p.key(), p.value());
@@ -79,7 +71,7 @@ LoadedModel restore_snapshot(const ModelSnapshot& s, const std::string& where) {
 }
 
 LoadedModel load_model(const std::string& path) {
-  const std::string dir = resolve_model_dir(path);
+  const std::string dir = io::resolve_model_dir(path);
   const nlohmann::json j = io::read_model_config(dir);
   const std::string cfg_path = io::join(dir, io::files::kConfig);
   Config config = config_from_json(j, cfg_path);

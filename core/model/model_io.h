@@ -19,8 +19,6 @@ struct LoadedModel {
   VaeDdpm model;
 };
 
-// A model folder, or a training run folder (then its best/ model, else last/).
-std::string resolve_model_dir(const std::string& path);
 
 // Builds the model from config.json, loads weights (every tensor must be present with
 // the right shape; unexpected ones are errors too), on the CPU, in eval mode.

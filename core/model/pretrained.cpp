@@ -74,7 +74,6 @@ ImportedModel import_hf(const std::string& bert_dir, const std::string& gpt2_dir
   m.decoder = hf_gpt2_config(gpt2_dir, base.model.decoder);
   m.tokenizer.type = "pretrained";
   fit_max_length(m);
-  dmlp_finetune(r.config.train);
   validate(r.config, "import-hf");
 
   r.tokenizers = Tokenizers(load_codec(bert_dir), load_codec(gpt2_dir));

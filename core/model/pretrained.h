@@ -1,8 +1,8 @@
 // Model folders built from pretrained parts, offline, from folders on disk:
 //  - import_hf: a Hugging Face BERT-family folder as the encoder and a GPT-2 folder as the
 //    decoder, assembled as DMLP's recipe does (the extra first block, the latent
-//    projections, the added <PAD>/<BOS>/<EOS> rows and the noise network are fresh), with
-//    DMLP's training settings (only what DMLP trains; see dmlp_finetune());
+//    projections, the added <PAD>/<BOS>/<EOS> rows and the noise network are fresh);
+//    latent-cli import-hf gives it DMLP's training settings (dmlp_finetune());
 //  - import_dmlp: a DMLP-trained VAE_DDPM exported by tools/dmlp/convert_checkpoint.py
 //    (encoder/decoder/eps_model safetensors with DMLP's names + dmlp.json), with the
 //    tokenizers of the Hugging Face folders the run started from.
@@ -32,8 +32,9 @@ struct ImportedModel {
 void dmlp_finetune(TrainConfig& c);
 
 // `base` supplies what the folders do not fix (latent size, noise network, diffusion,
-// max_length, train section); encoder and decoder shapes come from the folders'
-// config.json. max_length is lowered to fit both models' positions when needed.
+// max_length) and the train section, as it is (dmlp_finetune gives DMLP's); encoder and
+// decoder shapes come from the folders' config.json. max_length is lowered to fit both
+// models' positions when needed.
 ImportedModel import_hf(const std::string& bert_dir, const std::string& gpt2_dir, const Config& base);
 
 // export_dir: what tools/dmlp/convert_checkpoint.py wrote; bert_dir and gpt2_dir: the

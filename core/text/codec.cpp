@@ -91,25 +91,44 @@ CodecPtr sentencepiece_codec(Tokenizer tokenizer) { return std::make_shared<Sent
 CodecPtr wordpiece_codec(WordPieceTokenizer tokenizer, const std::string& where) {
   const WordPieceOptions& o = tokenizer.options();
   for (const std::string* tok : {&o.pad, &o.cls, &o.sep})
-    if (tokenizer.id(*tok) == tokenizer.unk_id())
+    if (!tokenizer.contains(*tok))
       throw Error(where, "the vocabulary has no " + *tok + " token, which the encoder needs (padding and framing)");
   return std::make_shared<WordPieceCodec>(std::move(tokenizer));
 }
 CodecPtr gpt2_codec(ByteLevelBpe tokenizer) { return std::make_shared<Gpt2Codec>(std::move(tokenizer)); }
 
+namespace {
+enum class FolderKind { None, SentencePiece, WordPiece, Gpt2 };
+
+FolderKind folder_kind(const fs::path& p) {
+  if (present(p / tokenizer_files::kShared)) return FolderKind::SentencePiece;
+  if (present(p / "vocab.txt")) return FolderKind::WordPiece;
+  if ((present(p / "vocab.json") && present(p / "merges.txt")) || present(p / "tokenizer.json")) return FolderKind::Gpt2;
+  return FolderKind::None;
+}
+}  // namespace
+
+bool is_tokenizer_folder(const std::string& dir) { return folder_kind(dir) != FolderKind::None; }
+
 CodecPtr load_codec(const std::string& path) {
   const fs::path p(path);
   if (p.filename() == tokenizer_files::kShared) return sentencepiece_codec(Tokenizer::load(path));
   if (!present(p)) throw Error(path, "tokenizer folder not found");
-  if (present(p / tokenizer_files::kShared)) return sentencepiece_codec(Tokenizer::load((p / tokenizer_files::kShared).string()));
-  if (present(p / "vocab.txt")) return wordpiece_codec(WordPieceTokenizer::load(path), (p / "vocab.txt").string());
-  if ((present(p / "vocab.json") && present(p / "merges.txt")) || present(p / "tokenizer.json"))
-    return gpt2_codec(ByteLevelBpe::load(path));
+  switch (folder_kind(p)) {
+    case FolderKind::SentencePiece: return sentencepiece_codec(Tokenizer::load((p / tokenizer_files::kShared).string()));
+    case FolderKind::WordPiece: return wordpiece_codec(WordPieceTokenizer::load(path), (p / "vocab.txt").string());
+    case FolderKind::Gpt2: return gpt2_codec(ByteLevelBpe::load(path));
+    case FolderKind::None: break;
+  }
   throw Error(path, "no tokenizer here: expected tokenizer.model (SentencePiece), vocab.txt (BERT WordPiece), or "
                     "vocab.json + merges.txt / tokenizer.json (GPT-2 byte-level BPE)");
 }
 
 Tokenizers::Tokenizers(Tokenizer shared) : encoder(sentencepiece_codec(std::move(shared))), decoder(encoder) {}
+
+std::string Tokenizers::describe() const {
+  return shared() ? encoder->describe() : "encoder " + encoder->describe() + "; decoder " + decoder->describe();
+}
 
 namespace {
 void remove_path(const fs::path& p) {

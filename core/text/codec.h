@@ -59,6 +59,7 @@ CodecPtr gpt2_codec(ByteLevelBpe tokenizer);
 // tokenizer.model -> sentencepiece; vocab.txt -> wordpiece; vocab.json + merges.txt or
 // tokenizer.json -> gpt2-bpe. Errors name the folder and what is missing.
 CodecPtr load_codec(const std::string& path);
+bool is_tokenizer_folder(const std::string& dir);  // one that load_codec reads
 
 // The tokenizers of a model: the same object on both sides, or one each.
 struct Tokenizers {
@@ -68,6 +69,8 @@ struct Tokenizers {
   // One SentencePiece tokenizer shared by both sides (models trained from scratch).
   Tokenizers(Tokenizer shared);  // NOLINT: implicit on purpose
   bool shared() const { return encoder == decoder; }
+  // "sentencepiece, 4000 tokens", or "encoder wordpiece, 30522 tokens; decoder gpt2-bpe, 50260 tokens".
+  std::string describe() const;
 };
 
 namespace tokenizer_files {

@@ -42,6 +42,7 @@ class WordPieceTokenizer {
 
   int vocab_size() const { return static_cast<int>(vocab_.size()); }
   int id(const std::string& token) const;  // the [UNK] id when absent
+  bool contains(const std::string& token) const { return ids_.count(token) > 0; }
   int pad_id() const { return id(opt_.pad); }
   int cls_id() const { return id(opt_.cls); }
   int sep_id() const { return id(opt_.sep); }

@@ -180,11 +180,8 @@ void Run::setup() {
   }
   optim_ = std::make_unique<AdamOptimizer>(std::move(trainable), config_.train);
   if (opt_.resume) load_optimizer_state(last, *optim_, state_);
-  const std::string toks = tok_.shared() ? "tokenizer " + tok_.encoder->describe()
-                                         : "encoder tokenizer " + tok_.encoder->describe() + ", decoder tokenizer " +
-                                               tok_.decoder->describe();
-  log("model: " + std::to_string(n_all) + " parameters, " + std::to_string(n_train) + " trainable; " + toks + "; device " +
-      device_.str());
+  log("model: " + std::to_string(n_all) + " parameters, " + std::to_string(n_train) + " trainable; tokenizer " +
+      tok_.describe() + "; device " + device_.str());
 
   size_t cut = 0;
   corpus_ = tokenize_corpus(tok_, opt_.train_sentences, config_.model.max_length, &cut);

@@ -5,9 +5,7 @@
 #include <QDateTime>
 #include <QDir>
 #include <QDoubleSpinBox>
-#include <QFile>
 #include <QFileDialog>
-#include <QFileInfo>
 #include <QFormLayout>
 #include <QGroupBox>
 #include <QHBoxLayout>
@@ -25,6 +23,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "io/model_dir.h"
 #include "model/config.h"
 #include "views/loss_plot.h"
 
@@ -245,26 +244,15 @@ void TrainView::setCorpus(const QString& path, const QString& summary) {
 }
 
 namespace {
-// DIR/config.json, else DIR/best/ or DIR/last/ (a run folder), as load_model resolves it.
-QString modelConfigPath(const QString& dir) {
-  for (const QString& sub : {QString(), QString("best"), QString("last")}) {
-    const QString p = QDir(QDir(dir).filePath(sub)).filePath("config.json");
-    if (QFileInfo::exists(p)) return p;
-  }
-  return {};
-}
-
-// The configuration of the model to start from; throws with the file named.
+// The configuration of the model to start from (a model folder, or a run folder's best/
+// or last/, as load_model resolves it); errors name the folder or file.
 Config startingConfig(const QString& dir) {
-  const QString path = modelConfigPath(dir);
-  if (path.isEmpty())
-    throw std::runtime_error(
-        QString("Start from: %1 is not a model folder (no config.json, best/ or last/)").arg(dir).toStdString());
-  QFile f(path);
-  if (!f.open(QIODevice::ReadOnly)) throw std::runtime_error(QString("%1: cannot read").arg(path).toStdString());
-  const auto j = nlohmann::json::parse(f.readAll().toStdString(), nullptr, false);
-  if (j.is_discarded()) throw std::runtime_error(QString("%1: not JSON").arg(path).toStdString());
-  return config_from_json(j, path.toStdString());
+  try {
+    const std::string d = io::resolve_model_dir(dir.toStdString());
+    return config_from_json(io::read_model_config(d), io::join(d, io::files::kConfig));
+  } catch (const std::exception& e) {
+    throw std::runtime_error(std::string("Start from: ") + e.what());
+  }
 }
 }  // namespace
 
