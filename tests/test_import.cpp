@@ -66,6 +66,38 @@ class TestImport : public QObject {
     test::spit(dir("corpus.txt"), text);
   }
 
+  // The encoder family comes from the folder's model_type: a RoBERTa folder gives the
+  // roberta family with RoBERTa's tokenizer, saved and read back as such, its weights
+  // copied by name; a folder no encoder family reads is refused before anything is written.
+  void importHfPicksTheFamilyByModelType() {
+    const std::string out = dir("roberta");
+    const test::CliRun r = test::cli({"import-hf", "--encoder", fx("hf/tiny-roberta"), "--decoder", fx(kGpt2), "--out",
+                                      QString::fromStdString(out), "--preset", "tiny", "--latent", "8", "--json"});
+    QVERIFY2(r.code == 0, r.err.c_str());
+    QCOMPARE(nlohmann::json::parse(r.out)["tokenizers"].get<std::string>(),
+             std::string("encoder roberta-bpe, 704 tokens; decoder gpt2-bpe, 703 tokens"));
+    QVERIFY(fs::exists(out + "/encoder_tokenizer/tokenizer_config.json"));
+    LoadedModel lm = load_model(out);
+    QCOMPARE(lm.config.model.encoder.arch, std::string("roberta"));
+    QCOMPARE(lm.config.model.decoder.arch, std::string("gpt2"));
+    QCOMPARE(lm.tokenizers.encoder->kind(), std::string("roberta-bpe"));
+    QCOMPARE(lm.tokenizers.encoder->specials().pad, 1);
+    const auto hf = weights(test::fixture("hf/tiny-roberta"));
+    auto params = lm.model->encoder->named_parameters();
+    QVERIFY(params["encoder.layer.1.output.dense.weight"].equal(hf.at("encoder.layer.1.output.dense.weight")));
+    QVERIFY(params["embeddings.position_embeddings.weight"].equal(hf.at("embeddings.position_embeddings.weight")));
+    const test::CliRun rec = test::cli({"reconstruct", "--model", QString::fromStdString(out), "the music was too loud."});
+    QVERIFY2(rec.code == 0, rec.err.c_str());
+
+    const std::string bad = dir("gpt2-as-encoder");
+    const test::CliRun e = test::cli({"import-hf", "--encoder", fx(kGpt2), "--decoder", fx(kGpt2), "--out",
+                                      QString::fromStdString(bad), "--preset", "tiny"});
+    QCOMPARE(e.code, 1);
+    LATENT_VERIFY_CONTAINS(e.err, "config.json: model_type");
+    LATENT_VERIFY_CONTAINS(e.err, "\"gpt2\" is not supported as the encoder (supported: bert, roberta)");
+    QVERIFY(!fs::exists(bad));
+  }
+
   void importHfUsesEachSidesTokenizer() {
     QVERIFY(fs::exists(dir("hf") + "/encoder_tokenizer/vocab.txt"));
     QVERIFY(fs::exists(dir("hf") + "/decoder_tokenizer/added_tokens.json"));
@@ -81,7 +113,7 @@ class TestImport : public QObject {
     QCOMPARE(d.pad, 700);
     QCOMPARE(d.bos, 701);
     QCOMPARE(d.eos, 702);
-    QCOMPARE(lm.model->decoder->wte->weight.size(0), int64_t(703));
+    QCOMPARE(lm.model->decoder->named_parameters()["transformer.wte.weight"].size(0), int64_t(703));
     QCOMPARE(lm.tokenizers.encoder->specials().bos, 2);  // [CLS]
 
     // The data pipeline frames each side with its own ids.
@@ -244,18 +276,25 @@ class TestImport : public QObject {
 
   // The check: a VAE_DDPM trained with the real dmlp package, converted, loaded by
   // latent-cli: same latent means, decoder logits and noise predictions within 1e-4.
-  void dmlpTrainedModelMatchesDmlp() {
-    const test::CliRun r = test::cli({"import-dmlp", "--checkpoint", fx("dmlp/trained/export"), "--encoder", fx(kBert),
-                                      "--decoder", fx(kGpt2), "--out", QString::fromStdString(dir("dmlp"))});
+  void dmlpTrainedModelMatchesDmlp() { matchesDmlp("dmlp/trained", kBert, "dmlp"); }
+
+  // The same with DMLP's RobertaForLatentConnector as the encoder (its class in dmlp.json
+  // picks the roberta family): tests/fixtures/dmlp/make_trained_roberta_fixture.py.
+  void dmlpTrainedRobertaModelMatchesDmlp() { matchesDmlp("dmlp/trained-roberta", "hf/tiny-roberta", "dmlp-roberta"); }
+
+ private:
+  void matchesDmlp(const std::string& fixture, const std::string& encoder, const std::string& out) {
+    const test::CliRun r = test::cli({"import-dmlp", "--checkpoint", fx(fixture + "/export"), "--encoder", fx(encoder),
+                                      "--decoder", fx(kGpt2), "--out", QString::fromStdString(dir(out))});
     QVERIFY2(r.code == 0, r.err.c_str());
     QVERIFY2(r.err.find("warning") == std::string::npos, r.err.c_str());
-    LoadedModel lm = load_model(dir("dmlp"));
+    LoadedModel lm = load_model(dir(out));
     std::map<std::string, at::Tensor> want;
-    for (auto& [k, v] : io::load(test::fixture("dmlp/trained/expected.safetensors"))) want.emplace(k, v);
+    for (auto& [k, v] : io::load(test::fixture(fixture + "/expected.safetensors"))) want.emplace(k, v);
     c10::InferenceMode guard;
 
-    // Our tokenizers give DMLP's ids: [CLS] ... [SEP] with BERT's, <BOS> ... <EOS> with GPT-2's.
-    const auto s = sentences();
+    // Our tokenizers give DMLP's ids: each side's framing ([CLS]/<s> ... [SEP]/</s>, <BOS> ... <EOS>).
+    const auto s = test::readJson(test::fixture(fixture + "/sentences.json")).get<std::vector<std::string>>();
     const SpecialIds e = lm.tokenizers.encoder->specials(), d = lm.tokenizers.decoder->specials();
     for (size_t i = 0; i < s.size(); ++i) {
       std::vector<int> enc{e.bos}, dec{d.bos};
@@ -283,6 +322,7 @@ class TestImport : public QObject {
     QVERIFY2(de < 1e-4, std::to_string(de).c_str());
   }
 
+ private Q_SLOTS:
   void importDmlpNamesWhatDoesNotFit() {
     // The tiny-gpt2 tokenizer folder has no config.json: not the GPT-2 the run started from.
     const std::string e = test::errorOf([] {

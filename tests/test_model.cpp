@@ -116,24 +116,24 @@ class TestModel : public QObject {
     const auto z = torch::randn({1, c.model.latent_dim});
     const auto base = m->decoder->forward(ids, z);
     QVERIFY(!torch::allclose(base, m->decoder->forward(ids, z * 3.0)));  // z matters
-    m->decoder->linear->weight.zero_();                                 // memory slot carries nothing now
+    m->decoder->named_parameters()["transformer.linear.weight"].zero_();                                 // memory slot carries nothing now
     QVERIFY(!torch::allclose(base, m->decoder->forward(ids, z)));
     QVERIFY(torch::allclose(m->decoder->forward(ids, z), m->decoder->forward(ids, z * 3.0)));
 
     // Position ids of real tokens start at 1: row 0 of wpe is never used with memory...
     VaeDdpm m2 = tinyModel(c, 300);
     const auto before = m2->decoder->forward(ids, z);
-    m2->decoder->wpe->weight[0].fill_(100.0);
+    m2->decoder->named_parameters()["transformer.wpe.weight"][0].fill_(100.0);
     QVERIFY(torch::allclose(before, m2->decoder->forward(ids, z)));
     // ...and row L (the last real token's position) is.
-    m2->decoder->wpe->weight[ids.size(1)].fill_(100.0);
+    m2->decoder->named_parameters()["transformer.wpe.weight"][ids.size(1)].fill_(100.0);
     QVERIFY(!torch::allclose(before, m2->decoder->forward(ids, z)));
     // Without the memory slot, positions start at 0.
     c.model.decoder.latent_as_memory = false;
     c.model.decoder.latent_as_embedding = true;
     VaeDdpm m3 = tinyModel(c, 300);
     const auto plain = m3->decoder->forward(ids, z);
-    m3->decoder->wpe->weight[0].fill_(100.0);
+    m3->decoder->named_parameters()["transformer.wpe.weight"][0].fill_(100.0);
     QVERIFY(!torch::allclose(plain, m3->decoder->forward(ids, z)));
   }
 
@@ -246,7 +246,7 @@ class TestModel : public QObject {
     QCOMPARE(out.rec.size(0), int64_t(2));
     out.loss.backward();
     QVERIFY(m->encoder->linear->weight.grad().abs().sum().item<double>() > 0);     // through z and the diffusion loss
-    QVERIFY(m->decoder->wte->weight.grad().abs().sum().item<double>() > 0);
+    QVERIFY(m->decoder->named_parameters()["transformer.wte.weight"].grad().abs().sum().item<double>() > 0);
   }
 };
 

@@ -203,6 +203,31 @@ class TestStudio : public QObject {
     QVERIFY(QFileInfo::exists(copy + "/decoder_tokenizer/merges.txt"));
   }
 
+  // A RoBERTa-family encoder (imported from a Hugging Face folder): the Model panel names
+  // the families and tokenizers, and reconstruction runs through it.
+  void opensARobertaEncoderModel() {
+    const QString dir = tmp_.filePath("roberta");
+    const test::CliRun r = test::cli({"import-hf", "--encoder", QString::fromStdString(test::fixture("hf/tiny-roberta")),
+                                      "--decoder", QString::fromStdString(test::fixture("dmlp/trained/gpt2")), "--preset",
+                                      "tiny", "--latent", "8", "--out", dir});
+    QVERIFY2(r.code == 0, r.err.c_str());
+    ui::MainWindow w;
+    w.show();
+    w.openModel(dir);
+    QTRY_COMPARE_WITH_TIMEOUT(w.modelDir(), dir, 20000);
+    QTRY_VERIFY_WITH_TIMEOUT(w.modelPanel()->summaryText().contains(dir), 20000);
+    const QString summary = w.modelPanel()->summaryText();
+    QVERIFY2(summary.contains("encoder roberta (avg pooling), decoder gpt2 (extra first block)"), qPrintable(summary));
+    QVERIFY(summary.contains("roberta-bpe"));
+    w.tabs()->setCurrentWidget(w.reconstructView());
+    auto* input = w.reconstructView()->findChild<QPlainTextEdit*>();
+    input->setPlainText("the music was too loud.");
+    w.reconstructView()->run();
+    QTRY_COMPARE_WITH_TIMEOUT(w.reconstructView()->resultCount(), 1, 20000);
+    QVERIFY(w.reconstructView()->resultsText().startsWith("the music was too loud. -> "));
+    save(&w, "studio_roberta_model.png");
+  }
+
   void badCorpusShowsErrorAndWindowSurvives() {
     ui::MainWindow w;
     w.show();

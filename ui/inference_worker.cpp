@@ -93,6 +93,11 @@ void InferenceWorker::openModel(const QString& path) {
     out.totalParams = static_cast<qint64>(s.total_params);
     out.latentDim = lm.config.model.latent_dim;
     out.tokenizers = QString::fromStdString(lm.tokenizers.describe());
+    const auto& mc = lm.config.model;
+    out.families = QString("encoder %1 (%2 pooling), decoder %3%4")
+                       .arg(QString::fromStdString(mc.encoder.arch), QString::fromStdString(mc.encoder.pooling),
+                            QString::fromStdString(mc.decoder.arch),
+                            mc.decoder.extra_first_block ? QStringLiteral(" (extra first block)") : QString());
     out.diffusionSteps = lm.config.model.diffusion.steps;
     out.device = "CPU";
     out.metrics = runMetrics(lm.dir);

@@ -26,6 +26,7 @@ struct ModelSummary {
   qint64 totalParams = 0;
   int latentDim = 0;
   QString tokenizers;      // "sentencepiece, 4000 tokens" or encoder; decoder
+  QString families;        // "encoder bert (avg pooling), decoder gpt2 (extra first block)"
   int diffusionSteps = 0;
   QString device;
   QString metrics;         // last lines of a run's metrics.jsonl when present

@@ -18,6 +18,7 @@ void add_train_commands(CLI::App& app);
 void add_infer_commands(CLI::App& app);
 void add_bench_commands(CLI::App& app);
 void add_import_commands(CLI::App& app);
+void add_family_commands(CLI::App& app);
 
 // One JSON object on stdout, as every --json output is.
 void print_json(const nlohmann::json& j);

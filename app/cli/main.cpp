@@ -31,6 +31,7 @@ int main(int argc, char** argv) {
   latent::cli::add_infer_commands(app);
   latent::cli::add_bench_commands(app);
   latent::cli::add_import_commands(app);
+  latent::cli::add_family_commands(app);
   at::set_num_threads(static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
   try {
     app.parse(argc, argv);

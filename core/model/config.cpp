@@ -5,6 +5,7 @@
 #include <set>
 
 #include "io/model_dir.h"
+#include "model/family.h"
 #include "util/error.h"
 
 namespace latent {
@@ -67,6 +68,17 @@ class Reader {
 
   void ignore(const char* key) { seen_.insert(key); }
 
+  // A family name, read first: a new family takes its defaults (rebase(c, arch, key)).
+  template <class S, class Rebase>
+  void arch(S& c, Rebase rebase) {
+    seen_.insert("arch");
+    const auto it = j_.find("arch");
+    if (it == j_.end()) return;
+    const std::string name = prefix_ + "arch";
+    if (!it->is_string()) fail(name, "must be a string, got " + it->dump());
+    c = rebase(c, it->template get<std::string>(), where_ + ": " + name);
+  }
+
   void finish() {
     for (const auto& [k, v] : j_.items())
       if (!seen_.count(k)) fail(prefix_ + k, "unknown key");
@@ -99,6 +111,8 @@ class Writer {
     j[key] = sub.j;
   }
   void ignore(const char*) {}
+  template <class S, class Rebase>
+  void arch(S& c, Rebase) { j["arch"] = c.arch; }
   json j = json::object();
 };
 
@@ -107,6 +121,7 @@ template <class V> void fields(V& v, TokenizerConfig& c) {
   v.field("vocab_size", c.vocab_size, Range::Positive);
 }
 template <class V> void fields(V& v, EncoderConfig& c) {
+  v.arch(c, with_encoder_arch);
   v.field("hidden", c.hidden, Range::Positive);
   v.field("layers", c.layers, Range::Positive);
   v.field("heads", c.heads, Range::Positive);
@@ -114,9 +129,11 @@ template <class V> void fields(V& v, EncoderConfig& c) {
   v.field("max_positions", c.max_positions, Range::Positive);
   v.field("type_vocab", c.type_vocab, Range::Positive);
   v.field("pooling", c.pooling, Range::Any, {"avg", "cls"});
+  v.field("layer_norm_eps", c.layer_norm_eps, Range::Positive);
   v.field("dropout", c.dropout, Range::Probability);
 }
 template <class V> void fields(V& v, DecoderConfig& c) {
+  v.arch(c, with_decoder_arch);
   v.field("hidden", c.hidden, Range::Positive);
   v.field("layers", c.layers, Range::Positive);
   v.field("heads", c.heads, Range::Positive);
@@ -195,6 +212,22 @@ Config merge_config(const Config& base, const nlohmann::json& j, const std::stri
   return c;
 }
 
+EncoderConfig merge_encoder_config(const EncoderConfig& base, const nlohmann::json& j, const std::string& where) {
+  EncoderConfig c = base;
+  Reader r(j, where, "");
+  fields(r, c);
+  r.finish();
+  return c;
+}
+
+DecoderConfig merge_decoder_config(const DecoderConfig& base, const nlohmann::json& j, const std::string& where) {
+  DecoderConfig c = base;
+  Reader r(j, where, "");
+  fields(r, c);
+  r.finish();
+  return c;
+}
+
 Config config_from_json(const nlohmann::json& j, const std::string& where) { return merge_config(Config{}, j, where); }
 
 nlohmann::json config_to_json(const Config& c) {
@@ -211,8 +244,10 @@ void validate(const Config& c, const std::string& where) {
   const auto& m = c.model;
   if (m.encoder.hidden % m.encoder.heads != 0) fail("model.encoder.heads", "must divide model.encoder.hidden");
   if (m.decoder.hidden % m.decoder.heads != 0) fail("model.decoder.heads", "must divide model.decoder.hidden");
-  if (m.max_length + 2 > m.encoder.max_positions)
-    fail("model.max_length", "max_length + 2 must fit model.encoder.max_positions");
+  const EncoderFamily& ef = encoder_family(m.encoder.arch, where + ": model.encoder.arch");
+  decoder_family(m.decoder.arch, where + ": model.decoder.arch");
+  if (m.max_length + 2 + ef.extra_positions > m.encoder.max_positions)
+    fail("model.max_length", "max_length + " + std::to_string(2 + ef.extra_positions) + " must fit model.encoder.max_positions");
   if (m.max_length + 3 > m.decoder.max_positions)
     fail("model.max_length", "max_length + 3 must fit model.decoder.max_positions (memory slot + BOS + EOS)");
   if (m.tokenizer.type != "pretrained" && m.tokenizer.vocab_size < 261) fail("model.tokenizer.vocab_size", "must be at least 261 (256 bytes + 4 specials + 1)");
@@ -231,7 +266,12 @@ Config preset(const std::string& name) {
     c.model.latent_dim = 16;
     c.model.max_length = 40;
     c.model.tokenizer.vocab_size = 1000;
-    c.model.encoder = {64, 2, 2, 128, 48, 2, "avg", 0.0};
+    c.model.encoder.hidden = 64;
+    c.model.encoder.layers = 2;
+    c.model.encoder.heads = 2;
+    c.model.encoder.intermediate = 128;
+    c.model.encoder.max_positions = 48;
+    c.model.encoder.dropout = 0.0;
     c.model.decoder.hidden = 64;
     c.model.decoder.layers = 1;
     c.model.decoder.heads = 2;
@@ -275,7 +315,11 @@ Config preset(const std::string& name) {
   } else if (name == "dmlp") {   // DMLP's demo shapes (bert-small encoder, GPT-2 decoder)
     c.model.latent_dim = 128;
     c.model.tokenizer.vocab_size = 32000;
-    c.model.encoder = {512, 4, 8, 2048, 512, 2, "avg", 0.1};
+    c.model.encoder.hidden = 512;
+    c.model.encoder.layers = 4;
+    c.model.encoder.heads = 8;
+    c.model.encoder.intermediate = 2048;
+    c.model.encoder.max_positions = 512;
     c.model.decoder.hidden = 768;
     c.model.decoder.layers = 12;
     c.model.decoder.heads = 12;

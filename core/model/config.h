@@ -20,7 +20,8 @@ struct TokenizerConfig {
   int vocab_size = 4000;         // SentencePiece: upper bound; the trained tokenizer may have fewer pieces
 };
 
-struct EncoderConfig {  // BERT-style, post-LN
+struct EncoderConfig {  // the family's own keys: model/family.h, `latent-cli models`
+  std::string arch = "bert";     // a registered encoder family; switching it takes that family's defaults
   int hidden = 256;
   int layers = 4;
   int heads = 4;
@@ -28,10 +29,12 @@ struct EncoderConfig {  // BERT-style, post-LN
   int max_positions = 128;
   int type_vocab = 2;            // token types (BERT); only type 0 is used
   std::string pooling = "avg";   // avg (DMLP's BertForLatentConnectorAVG) | cls
+  double layer_norm_eps = 1e-12; // BERT's; RoBERTa's 1e-5
   double dropout = 0.1;
 };
 
-struct DecoderConfig {  // GPT-2-style, pre-LN, tied LM head
+struct DecoderConfig {
+  std::string arch = "gpt2";     // a registered decoder family
   int hidden = 256;
   int layers = 4;                // "pretrained" blocks N; with extra_first_block the decoder has N+1
   int heads = 4;
@@ -121,6 +124,19 @@ Config config_from_json(const nlohmann::json& j, const std::string& where);
 nlohmann::json config_to_json(const Config& c);  // includes format_version
 // Applies j on top of base (only the keys present change).
 Config merge_config(const Config& base, const nlohmann::json& j, const std::string& where);
+
+// One section on top of base (only the keys present change), e.g. a DMLP class's overrides.
+EncoderConfig merge_encoder_config(const EncoderConfig& base, const nlohmann::json& j, const std::string& where);
+DecoderConfig merge_decoder_config(const DecoderConfig& base, const nlohmann::json& j, const std::string& where);
+
+// Model families (model/family.h holds the registry). Switching arch keeps the shapes
+// (hidden, layers, heads, intermediate, max_positions, pooling, dropout, latent switches,
+// extra block) and takes the new family's other defaults; an unregistered name throws
+// latent::Error(where, ...) listing the registered ones.
+EncoderConfig with_encoder_arch(const EncoderConfig& c, const std::string& arch, const std::string& where);
+DecoderConfig with_decoder_arch(const DecoderConfig& c, const std::string& arch, const std::string& where);
+std::vector<std::string> encoder_family_names();  // sorted
+std::vector<std::string> decoder_family_names();
 
 // Cross-field checks (heads divide hidden, known enum values...); throws latent::Error naming the key.
 void validate(const Config& c, const std::string& where);

@@ -1,35 +1,18 @@
-// BERT-style sentence encoder (post-LayerNorm, GELU(erf), LayerNorm eps 1e-12) with
-// avg or cls pooling, BERT's pooler, and Linear(H, 2D, bias=false) -> (mu, logvar).
-// Parameter names follow Hugging Face BertModel under the prefix "encoder."
-// (embeddings.word_embeddings, encoder.layer.N.attention.self.query, pooler.dense, ...)
-// plus "linear" (DMLP's latent projection).
+// What every encoder family is to the rest of the model: token ids -> hidden states ->
+// one pooled vector -> Linear(pooled, 2D, bias=false) -> (mu, logvar). A family (BERT,
+// RoBERTa, ...) implements hidden_states and pool under its Hugging Face parameter names
+// and registers "linear" (DMLP's latent projection) with init_latent_projection. The
+// families and how they are found: model/family.h.
 #pragma once
 
 #include <torch/nn/module.h>
-#include <torch/nn/modules/container/modulelist.h>
-#include <torch/nn/modules/dropout.h>
-#include <torch/nn/modules/embedding.h>
 #include <torch/nn/modules/linear.h>
-#include <torch/nn/modules/normalization.h>
 
-#include <utility>
-#include <vector>
+#include <memory>
 
 #include "model/config.h"
 
 namespace latent {
-
-struct BertLayerImpl : torch::nn::Module {
-  BertLayerImpl(const EncoderConfig& c);
-  at::Tensor forward(const at::Tensor& x /*(B,L,H)*/, const at::Tensor& key_mask /*(B,1,1,L) bool*/);
-
-  int64_t heads;
-  double dropout_p;
-  torch::nn::Linear query{nullptr}, key{nullptr}, value{nullptr}, attn_out{nullptr}, inter{nullptr}, out{nullptr};
-  torch::nn::LayerNorm attn_norm{nullptr}, out_norm{nullptr};
-  torch::nn::Dropout drop{nullptr};
-};
-TORCH_MODULE(BertLayer);
 
 struct EncoderOutput {
   at::Tensor mu;      // (B, D)
@@ -37,21 +20,30 @@ struct EncoderOutput {
 };
 
 struct EncoderImpl : torch::nn::Module {
-  EncoderImpl(const EncoderConfig& c, int vocab_size, int latent_dim, int pad_id = 0);
+  EncoderImpl(const EncoderConfig& c, int latent_dim, int pad_id) : config(c), latent_dim(latent_dim), pad_id(pad_id) {}
+  ~EncoderImpl() override = default;
+
   // ids (B, L) int64 with pad_id after the tokens; returns the posterior parameters.
   EncoderOutput forward(const at::Tensor& ids);
-  // The last layer's hidden states (B, L, H), as Hugging Face's BertModel.last_hidden_state.
-  at::Tensor hidden_states(const at::Tensor& ids);
+  // The last layer's hidden states (B, L, H), as the Hugging Face model's last_hidden_state;
+  // mask (B, L) bool: true on real tokens.
+  virtual at::Tensor hidden_states(const at::Tensor& ids, const at::Tensor& mask) = 0;
+  at::Tensor hidden_states(const at::Tensor& ids) { return hidden_states(ids, ids.ne(pad_id)); }
+  // The family's sentence vector (B, H) from hidden states (pooling and pooler).
+  virtual at::Tensor pool(const at::Tensor& h, const at::Tensor& mask) = 0;
 
   EncoderConfig config;
   int latent_dim;
   int64_t pad_id;  // positions holding it are masked out of attention and pooling
-  torch::nn::Embedding word{nullptr}, position{nullptr}, token_type{nullptr};
-  torch::nn::LayerNorm emb_norm{nullptr};
-  torch::nn::Dropout drop{nullptr};
-  std::vector<BertLayer> layers;
-  torch::nn::Linear pooler{nullptr}, linear{nullptr};
+  torch::nn::Linear linear{nullptr};
+
+ protected:
+  // Registers "linear" (H -> 2D, no bias) with an O(1) start; call last in the constructor.
+  void init_latent_projection(int hidden);
 };
-TORCH_MODULE(Encoder);
+using Encoder = std::shared_ptr<EncoderImpl>;
+
+// Masked mean over the sequence: h (B, L, H), mask (B, L) bool -> (B, H).
+at::Tensor masked_mean(const at::Tensor& h, const at::Tensor& mask);
 
 }  // namespace latent

@@ -10,6 +10,7 @@
 
 #include "io/model_dir.h"
 #include "io/safetensors.h"
+#include "model/family.h"
 #include "model/hf_import.h"
 #include "model/model_io.h"
 #include "util/error.h"
@@ -35,7 +36,8 @@ void check_vocab(const TextCodec& enc, int enc_rows, const std::string& bert_dir
 
 // max_length within both models' positions (BOS/EOS, and the decoder's memory slot).
 void fit_max_length(ModelConfig& m) {
-  m.max_length = std::min({m.max_length, m.encoder.max_positions - 2, m.decoder.max_positions - 3});
+  const int enc_extra = encoder_family(m.encoder.arch, "model.encoder.arch").extra_positions;
+  m.max_length = std::min({m.max_length, m.encoder.max_positions - 2 - enc_extra, m.decoder.max_positions - 3});
   if (m.max_length < 1) throw Error("max_position_embeddings", "the pretrained models have too few positions");
 }
 
@@ -51,6 +53,12 @@ template <class T> T value(const nlohmann::json& j, const char* key, const std::
   } catch (const nlohmann::json::exception&) {
     throw Error(where + ": " + key, "has the wrong type: " + j[key].dump());
   }
+}
+
+// The tokenizer a folder holds must be the kind its family reads.
+void check_tokenizer_kind(const TextCodec& codec, const std::string& want, const std::string& family, const std::string& dir) {
+  if (codec.kind() != want)
+    throw Error(dir, "the " + family + " family reads a " + want + " tokenizer, but the folder holds a " + codec.kind() + " one");
 }
 
 }  // namespace
@@ -70,20 +78,22 @@ ImportedModel import_hf(const std::string& bert_dir, const std::string& gpt2_dir
   ImportedModel r;
   r.config = base;
   ModelConfig& m = r.config.model;
-  m.encoder = hf_bert_config(bert_dir, base.model.encoder);
-  m.decoder = hf_gpt2_config(gpt2_dir, base.model.decoder);
+  m.encoder = hf_encoder_config(bert_dir, base.model.encoder);
+  m.decoder = hf_decoder_config(gpt2_dir, base.model.decoder);
   m.tokenizer.type = "pretrained";
   fit_max_length(m);
   validate(r.config, "import-hf");
 
   r.tokenizers = Tokenizers(load_codec(bert_dir), load_codec(gpt2_dir));
-  check_vocab(*r.tokenizers.encoder, hf_bert_vocab_size(bert_dir), bert_dir, *r.tokenizers.decoder,
-              hf_gpt2_vocab_size(gpt2_dir), gpt2_dir, "config.json");
+  check_tokenizer_kind(*r.tokenizers.encoder, encoder_family(m.encoder.arch, bert_dir).tokenizer, m.encoder.arch, bert_dir);
+  check_tokenizer_kind(*r.tokenizers.decoder, decoder_family(m.decoder.arch, gpt2_dir).tokenizer, m.decoder.arch, gpt2_dir);
+  check_vocab(*r.tokenizers.encoder, hf_vocab_size(bert_dir), bert_dir, *r.tokenizers.decoder, hf_vocab_size(gpt2_dir),
+              gpt2_dir, "config.json");
   m.tokenizer.vocab_size = r.tokenizers.decoder->vocab_size();  // informative only with "pretrained"
   torch::manual_seed(r.config.train.seed);
   r.model = VaeDdpm(m, r.tokenizers);
-  for (auto& w : load_hf_bert(r.model->encoder, bert_dir)) r.warnings.push_back(std::move(w));
-  for (auto& w : load_hf_gpt2(r.model->decoder, gpt2_dir)) r.warnings.push_back(std::move(w));
+  for (auto& w : load_hf_encoder(*r.model->encoder, bert_dir)) r.warnings.push_back(std::move(w));
+  for (auto& w : load_hf_decoder(*r.model->decoder, gpt2_dir)) r.warnings.push_back(std::move(w));
   r.model->eval();
   return r;
 }
@@ -106,17 +116,21 @@ ImportedModel import_dmlp(const std::string& export_dir, const std::string& bert
   m.posterior = "fixed";
   m.word_dropout = 0.0;
   m.tokenizer.type = "pretrained";
-  EncoderConfig enc_base;
-  enc_base.pooling = value<std::string>(je, "pooling", jpath + ": encoder");
-  m.encoder = hf_bert_config(bert_dir, enc_base);
-  DecoderConfig dec_base;
-  const std::string dec_class = value<std::string>(jd, "class", jpath + ": decoder");
-  if (dec_class != "GPT2ForLatentConnectorNew" && dec_class != "GPT2ForLatentConnector")
-    throw Error(jpath + ": decoder.class", "\"" + dec_class + "\" is not supported (GPT2ForLatentConnectorNew or GPT2ForLatentConnector)");
-  dec_base.extra_first_block = dec_class == "GPT2ForLatentConnectorNew";
+  // DMLP's class names pick the families and their settings (pooling, extra block).
+  const EncoderClass ec = encoder_class_for_dmlp(value<std::string>(je, "class", jpath + ": encoder"), jpath + ": encoder.class");
+  const DecoderClass dc = decoder_class_for_dmlp(value<std::string>(jd, "class", jpath + ": decoder"), jpath + ": decoder.class");
+  const EncoderConfig enc_base = merge_encoder_config(ec.family->defaults, nlohmann::json::parse(ec.dmlp->overrides),
+                                                      "DMLP class " + ec.dmlp->name);
+  DecoderConfig dec_base = merge_decoder_config(dc.family->defaults, nlohmann::json::parse(dc.dmlp->overrides),
+                                                "DMLP class " + dc.dmlp->name);
   dec_base.latent_as_embedding = value<bool>(jd, "latent_as_gpt_emb", jpath + ": decoder");
   dec_base.latent_as_memory = value<bool>(jd, "latent_as_gpt_memory", jpath + ": decoder");
-  m.decoder = hf_gpt2_config(gpt2_dir, dec_base);
+  m.encoder = hf_encoder_config(bert_dir, enc_base);
+  m.decoder = hf_decoder_config(gpt2_dir, dec_base);
+  if (m.encoder.arch != ec.family->name)
+    throw Error(bert_dir, "is a " + m.encoder.arch + " model, but DMLP's " + ec.dmlp->name + " needs a " + ec.family->name + " one");
+  if (m.decoder.arch != dc.family->name)
+    throw Error(gpt2_dir, "is a " + m.decoder.arch + " model, but DMLP's " + dc.dmlp->name + " needs a " + dc.family->name + " one");
   const int blocks = m.decoder.layers + (m.decoder.extra_first_block ? 1 : 0);
   if (jd.contains("blocks") && value<int>(jd, "blocks", jpath + ": decoder") != blocks)
     throw Error(jpath + ": decoder.blocks", "the export has " + jd["blocks"].dump() + " blocks but " + gpt2_dir +
@@ -145,6 +159,8 @@ ImportedModel import_dmlp(const std::string& export_dir, const std::string& bert
   validate(r.config, jpath);
 
   r.tokenizers = Tokenizers(load_codec(bert_dir), load_codec(gpt2_dir));
+  check_tokenizer_kind(*r.tokenizers.encoder, ec.family->tokenizer, ec.family->name, bert_dir);
+  check_tokenizer_kind(*r.tokenizers.decoder, dc.family->tokenizer, dc.family->name, gpt2_dir);
   check_vocab(*r.tokenizers.encoder, value<int>(je, "vocab_size", jpath + ": encoder"), bert_dir, *r.tokenizers.decoder,
               value<int>(jd, "vocab_size", jpath + ": decoder"), gpt2_dir, jpath);
   m.tokenizer.vocab_size = r.tokenizers.decoder->vocab_size();
@@ -172,8 +188,8 @@ ImportedModel import_dmlp(const std::string& export_dir, const std::string& bert
     const bool listed = j.contains("files") && j["files"].is_object() && j["files"].contains(key);
     return path_in(export_dir, listed ? value<std::string>(j["files"], key, jpath + ": files") : fallback);
   };
-  for (auto& w : load_dmlp_encoder(r.model->encoder, file("encoder", "encoder.safetensors"))) r.warnings.push_back(std::move(w));
-  for (auto& w : load_dmlp_decoder(r.model->decoder, file("decoder", "decoder.safetensors"))) r.warnings.push_back(std::move(w));
+  for (auto& w : load_dmlp_encoder(*r.model->encoder, file("encoder", "encoder.safetensors"))) r.warnings.push_back(std::move(w));
+  for (auto& w : load_dmlp_decoder(*r.model->decoder, file("decoder", "decoder.safetensors"))) r.warnings.push_back(std::move(w));
   const std::string eps_path = file("eps_model", "eps_model.safetensors");
   std::map<std::string, at::Tensor> stored;
   for (auto& [name, t] : io::load(eps_path)) stored.emplace(name, std::move(t));

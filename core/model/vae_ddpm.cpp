@@ -4,6 +4,8 @@
 
 #include <cmath>
 
+#include "model/family.h"
+
 
 namespace latent {
 
@@ -11,8 +13,8 @@ Batch Batch::to(const at::Device& d) const { return {enc_ids.to(d, /*non_blockin
 
 VaeDdpmImpl::VaeDdpmImpl(const ModelConfig& c, const VocabSpec& enc, const VocabSpec& dec)
     : config(c), enc_vocab(enc), dec_vocab(dec) {
-  encoder = register_module("encoder", Encoder(c.encoder, enc.size, c.latent_dim, enc.ids.pad));
-  decoder = register_module("decoder", Decoder(c.decoder, dec.size, c.latent_dim));
+  encoder = register_module("encoder", encoder_family(c.encoder.arch, "model.encoder.arch").make(c.encoder, enc, c.latent_dim));
+  decoder = register_module("decoder", decoder_family(c.decoder.arch, "model.decoder.arch").make(c.decoder, dec, c.latent_dim));
   eps_model = register_module("eps_model", make_noise_net(c.noise_net, c.latent_dim));
   schedule_ = make_schedule(c.diffusion);
 }
@@ -23,7 +25,7 @@ void VaeDdpmImpl::to_device(const at::Device& d) {
 }
 
 EncoderOutput VaeDdpmImpl::posterior(const at::Tensor& enc_ids) {
-  EncoderOutput out = encoder(enc_ids);
+  EncoderOutput out = encoder->forward(enc_ids);
   if (config.posterior == "fixed") out.logvar = at::full_like(out.mu, std::log(config.diffusion.beta));
   return out;
 }
@@ -49,7 +51,7 @@ LossOutput VaeDdpmImpl::forward(const Batch& batch, at::Generator gen, double kl
     inputs = inputs.masked_fill(drop, ids.unk);
   }
   const auto targets = y.narrow(1, 1, y.size(1) - 1);              // (B, Ld-1)
-  const auto logits = decoder(inputs, z);                          // (B, Ld-1, V)
+  const auto logits = decoder->forward(inputs, z);                 // (B, Ld-1, V)
   const auto ce = at::cross_entropy_loss(logits.reshape({-1, logits.size(-1)}).to(at::kFloat), targets.reshape({-1}),
                                          std::nullopt, at::Reduction::None, dec_vocab.ids.pad);
   out.rec = ce.view(targets.sizes()).sum(1);                       // (B,)

@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <cctype>
 #include <filesystem>
 #include <limits>
 
@@ -185,6 +187,10 @@ void ByteLevelBpe::add_special_tokens(const std::vector<std::string>& tokens) {
   }
 }
 
+void ByteLevelBpe::set_lstrip(const std::string& token) {
+  if (std::find(lstrip_.begin(), lstrip_.end(), token) == lstrip_.end()) lstrip_.push_back(token);
+}
+
 int ByteLevelBpe::id(const std::string& token) const {
   const auto it = ids_.find(token);
   return it == ids_.end() ? -1 : it->second;
@@ -235,7 +241,10 @@ std::vector<std::string> ByteLevelBpe::tokenize(const std::string& text) const {
       ++i;
       continue;
     }
-    if (i > start) segment(text.substr(start, i - start));
+    size_t end = i;  // the text before the special token, less its trailing whitespace if it strips left
+    if (std::find(lstrip_.begin(), lstrip_.end(), *which) != lstrip_.end())
+      while (end > start && std::isspace(static_cast<unsigned char>(text[end - 1]))) --end;
+    if (end > start) segment(text.substr(start, end - start));
     out.push_back(*which);
     i += best;
     start = i;

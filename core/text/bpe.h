@@ -25,6 +25,10 @@ class ByteLevelBpe {
   // next ids, as add_special_tokens followed by resize_token_embeddings.
   void add_special_tokens(const std::vector<std::string>& tokens);
 
+  // A special token that swallows the whitespace before it in text (RoBERTa's <mask>:
+  // AddedToken(lstrip=True)).
+  void set_lstrip(const std::string& token);
+
   std::vector<std::string> tokenize(const std::string& text) const;
   std::vector<int> encode(const std::string& text) const;
   std::string decode(const std::vector<int>& ids, bool skip_special = false) const;
@@ -47,6 +51,7 @@ class ByteLevelBpe {
   std::unordered_map<std::string, int> ranks_;  // "first second" -> rank
   std::vector<std::string> merges_;             // "first second", in file order (for save)
   std::vector<std::string> specials_;
+  std::vector<std::string> lstrip_;
   std::string unk_;
   int base_size_ = 0;  // ids below this came with the vocabulary, the rest were added
 };

@@ -1,10 +1,13 @@
 #include "text/codec.h"
 
+#include <nlohmann/json.hpp>
+
 #include <filesystem>
 
 #include "text/bpe.h"
 #include "text/tokenizer.h"
 #include "text/wordpiece.h"
+#include "util/atomic_file.h"
 #include "util/error.h"
 
 namespace latent {
@@ -83,6 +86,38 @@ class Gpt2Codec final : public TextCodec {
   SpecialIds ids_;
 };
 
+// RoBERTa's byte-level BPE (also DeBERTa v1's): <s> text </s>, padded with <pad>; the
+// special tokens are in vocab.json and kept whole in text, <mask> strips the space before it.
+class RobertaCodec final : public TextCodec {
+ public:
+  RobertaCodec(ByteLevelBpe t, const std::string& where) : t_(std::move(t)) {
+    for (const char* tok : {"<s>", "</s>", "<pad>", "<unk>"})
+      if (t_.id(tok) < 0) throw Error(where, std::string("the vocabulary has no ") + tok + " token, which RoBERTa's framing needs");
+    t_.add_special_tokens({"<s>", "</s>", "<unk>", "<pad>"});
+    if (t_.id("<mask>") >= 0) {
+      t_.add_special_tokens({"<mask>"});
+      t_.set_lstrip("<mask>");
+    }
+    ids_ = {t_.id("<pad>"), t_.id("<unk>"), t_.id("<s>"), t_.id("</s>")};
+  }
+  std::string kind() const override { return "roberta-bpe"; }
+  std::vector<int> encode(const std::string& text) const override { return t_.encode(text); }
+  std::vector<std::string> pieces(const std::string& text) const override { return t_.tokenize(text); }
+  std::string decode(const std::vector<int>& ids) const override { return trim(t_.decode(ids, /*skip_special=*/true)); }
+  int vocab_size() const override { return t_.vocab_size(); }
+  SpecialIds specials() const override { return ids_; }
+  void save(const std::string& dir) const override {
+    t_.save(dir);
+    // What tells load_codec that this vocab.json + merges.txt is RoBERTa's.
+    write_file_atomic((fs::path(dir) / "tokenizer_config.json").string(),
+                      nlohmann::json{{"tokenizer_class", "RobertaTokenizer"}}.dump(1) + "\n");
+  }
+
+ private:
+  ByteLevelBpe t_;
+  SpecialIds ids_;
+};
+
 }  // namespace
 
 std::string TextCodec::describe() const { return kind() + ", " + std::to_string(vocab_size()) + " tokens"; }
@@ -96,14 +131,32 @@ CodecPtr wordpiece_codec(WordPieceTokenizer tokenizer, const std::string& where)
   return std::make_shared<WordPieceCodec>(std::move(tokenizer));
 }
 CodecPtr gpt2_codec(ByteLevelBpe tokenizer) { return std::make_shared<Gpt2Codec>(std::move(tokenizer)); }
+CodecPtr roberta_codec(ByteLevelBpe tokenizer, const std::string& where) {
+  return std::make_shared<RobertaCodec>(std::move(tokenizer), where);
+}
 
 namespace {
-enum class FolderKind { None, SentencePiece, WordPiece, Gpt2 };
+enum class FolderKind { None, SentencePiece, WordPiece, Gpt2, Roberta };
+
+// The tokenizer class a byte-level BPE folder names: tokenizer_config.json's
+// tokenizer_class, else config.json's model_type ("" when neither says).
+std::string bpe_class(const fs::path& p) {
+  for (const auto& [file, key] : {std::pair{"tokenizer_config.json", "tokenizer_class"}, std::pair{"config.json", "model_type"}}) {
+    if (!present(p / file)) continue;
+    const auto j = nlohmann::json::parse(read_file((p / file).string()), nullptr, /*allow_exceptions=*/false);
+    if (j.is_discarded() || !j.is_object()) throw Error((p / file).string(), "not a JSON object");
+    if (j.contains(key) && j[key].is_string()) return j[key].get<std::string>();
+  }
+  return {};
+}
 
 FolderKind folder_kind(const fs::path& p) {
   if (present(p / tokenizer_files::kShared)) return FolderKind::SentencePiece;
   if (present(p / "vocab.txt")) return FolderKind::WordPiece;
-  if ((present(p / "vocab.json") && present(p / "merges.txt")) || present(p / "tokenizer.json")) return FolderKind::Gpt2;
+  if ((present(p / "vocab.json") && present(p / "merges.txt")) || present(p / "tokenizer.json")) {
+    const std::string c = bpe_class(p);
+    return c == "RobertaTokenizer" || c == "RobertaTokenizerFast" || c == "roberta" ? FolderKind::Roberta : FolderKind::Gpt2;
+  }
   return FolderKind::None;
 }
 }  // namespace
@@ -118,6 +171,7 @@ CodecPtr load_codec(const std::string& path) {
     case FolderKind::SentencePiece: return sentencepiece_codec(Tokenizer::load((p / tokenizer_files::kShared).string()));
     case FolderKind::WordPiece: return wordpiece_codec(WordPieceTokenizer::load(path), (p / "vocab.txt").string());
     case FolderKind::Gpt2: return gpt2_codec(ByteLevelBpe::load(path));
+    case FolderKind::Roberta: return roberta_codec(ByteLevelBpe::load(path), (p / "vocab.json").string());
     case FolderKind::None: break;
   }
   throw Error(path, "no tokenizer here: expected tokenizer.model (SentencePiece), vocab.txt (BERT WordPiece), or "

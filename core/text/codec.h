@@ -2,8 +2,10 @@
 // framing), the framing and padding ids, decoding, and saving into a model folder.
 //
 // Kinds: "sentencepiece" (ours, trained on the corpus: one shared by both sides),
-// "wordpiece" (a BERT folder: [CLS] text [SEP], padded with [PAD]) and "gpt2-bpe" (a
-// GPT-2 folder with DMLP's added <PAD>, <BOS>, <EOS>). An encoder and a decoder may use
+// "wordpiece" (a BERT folder: [CLS] text [SEP], padded with [PAD]), "gpt2-bpe" (a
+// GPT-2 folder with DMLP's added <PAD>, <BOS>, <EOS>) and "roberta-bpe" (a RoBERTa folder,
+// told by tokenizer_config.json's tokenizer_class or config.json's model_type:
+// <s> text </s>, padded with <pad>). An encoder and a decoder may use
 // different tokenizers (DMLP: BERT's for the encoder, GPT-2's for the decoder); the data
 // pipeline tokenizes each side with its own.
 //
@@ -54,6 +56,8 @@ CodecPtr sentencepiece_codec(Tokenizer tokenizer);
 CodecPtr wordpiece_codec(WordPieceTokenizer tokenizer, const std::string& where);
 // Adds DMLP's <PAD>, <BOS>, <EOS> when missing (the vocabulary grows by up to 3).
 CodecPtr gpt2_codec(ByteLevelBpe tokenizer);
+// RoBERTa's: <s> text </s>, padded with <pad> (all in the vocabulary); where: the vocabulary file.
+CodecPtr roberta_codec(ByteLevelBpe tokenizer, const std::string& where);
 
 // A tokenizer folder (or a tokenizer.model file), its kind told by its files:
 // tokenizer.model -> sentencepiece; vocab.txt -> wordpiece; vocab.json + merges.txt or

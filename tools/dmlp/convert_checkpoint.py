@@ -4,6 +4,13 @@ that latent-studio's DMLP loaders read.
 
     python3 tools/dmlp/convert_checkpoint.py --full RUN/checkpoint-full-N --ddpm RUN/checkpoint-ddpm-N \\
         --out EXPORT_DIR [--bert BERT_BASE --gpt2 GPT2_BASE]
+    python3 tools/dmlp/convert_checkpoint.py --full ... --ddpm ... --out EXPORT_DIR \\
+        --encoder-class RobertaForLatentConnector --encoder ROBERTA_BASE --gpt2 GPT2_BASE
+
+--encoder is another name for --bert: the encoder's base, a BERT folder for DMLP's
+BertForLatentConnector(AVG), a RoBERTa one (RobertaModel + RobertaTokenizer, as
+transformers' save_pretrained writes them) for RobertaForLatentConnector. The base's
+config.json model_type must be the class's (bert / roberta).
 
 Run it with the bench venv (bench/setup.sh prints its python): it needs dmlp, torch,
 transformers and safetensors.
@@ -21,20 +28,30 @@ What DMLP writes (DMLP.utils.save_checkpoint.save_checkpoint, called by train_va
   is 'iter'. No hyper-parameters (args) are stored.
 
 So a checkpoint of DMLP's recipe lacks the frozen decoder weights (wpe, blocks 1..N, ln_f,
-lm_head.bias): pass --gpt2 (and --bert) with the Hugging Face models the run started from.
-The model is then rebuilt as DMLP's recipe builds it (MODEL_CLASS[...].from_pretrained,
-transformer.change_order(), tokens <PAD> <BOS> <EOS> added, resize_token_embeddings) and
-the checkpoint is loaded over it. A tensor that neither the checkpoint nor the base
+lm_head.bias): pass --gpt2 (and --bert / --encoder) with the Hugging Face models the run started
+from. The model is then rebuilt as DMLP's recipe builds it (MODEL_CLASS[...].from_pretrained,
+the encoder's pad_id from the base's AutoTokenizer, transformer.change_order(), tokens <PAD>
+<BOS> <EOS> added, resize_token_embeddings) and the checkpoint is loaded over it. A tensor that neither the checkpoint nor the base
 provides (freshly initialised when DMLP built the model, e.g. the extra block 0) is an
 error. A checkpoint holding every parameter converts without bases.
 
+Nothing here runs the encoder's forward (RobertaForLatentConnector's casts its averaging
+weights with .half(), which fails in fp32 on the CPU): its weights are only loaded and saved.
+
 Writes into --out:
-  encoder.safetensors   the encoder module's state_dict (BertModel names + "linear.weight")
+  encoder.safetensors   the encoder module's state_dict (BertModel or RobertaModel names, without
+                        a "roberta." prefix, + "linear.weight")
   decoder.safetensors   GPT2ForLatentConnector(New) state_dict after change_order
                         ("transformer.*", "lm_head.bias"); lm_head.weight left out when tied
   eps_model.safetensors the noise network's state_dict (DDPM.eps_model); MLPSkipNet's
                         "layers.i.cond_layers.1.*" aliases of "layers.i.linear_emb.*" left out
-  dmlp.json             sizes, schedule, flags, special token ids, the step
+  dmlp.json             sizes, schedule, flags, special token ids, the step. Its "encoder"
+                        section: class, pooling (avg for BertForLatentConnectorAVG and
+                        RobertaForLatentConnector, cls for BertForLatentConnector), vocab_size,
+                        hidden_size, layers, ..., pad_token_id and special_token_ids (token -> id)
+                        when the base is given; for RoBERTa also "model_type": "roberta" and
+                        "special_tokens" (role -> {token, id}: bos/cls <s>, pad, eos/sep </s>,
+                        unk, mask); without model_type the encoder is a BERT.
 All tensors float32 and contiguous.
 """
 import argparse
@@ -52,7 +69,11 @@ import DMLP  # noqa: F401  (the package whose checkpoints these are)
 from DMLP.models import models as dmlp_models
 from DMLP.models.my_transformers import MODEL_CLASS
 
-ENCODER_CLASSES = ["BertForLatentConnectorAVG", "BertForLatentConnector"]
+ENCODER_CLASSES = ["BertForLatentConnectorAVG", "BertForLatentConnector", "RobertaForLatentConnector"]
+ENCODER_MODEL_TYPE = {"BertForLatentConnectorAVG": "bert", "BertForLatentConnector": "bert",
+                      "RobertaForLatentConnector": "roberta"}  # the Hugging Face model_type of each class's base
+ENCODER_POOLING = {"BertForLatentConnectorAVG": "avg", "BertForLatentConnector": "cls",
+                   "RobertaForLatentConnector": "avg"}  # RoBERTa's: pooler over the masked mean
 DECODER_CLASSES = ["GPT2ForLatentConnectorNew", "GPT2ForLatentConnector", "GPT2ForLatentConnectorNew2"]
 SPECIAL_TOKENS = {"pad_token": "<PAD>", "bos_token": "<BOS>", "eos_token": "<EOS>"}  # DMLP's recipe
 TIME_EMBED_DIM = 64  # DMLP's MLPSkipNet / TransformerNet time_embed_dim
@@ -258,6 +279,7 @@ def rebuild_from_bases(a, latent):
     kw = {"local_files_only": not a.download}
     res = {}
     if a.bert:
+        check_encoder_base(a, kw)
         tok = AutoTokenizer.from_pretrained(a.bert, **kw)
         enc, info = MODEL_CLASS[a.encoder_class].from_pretrained(a.bert, latent_size=latent, pad_id=tok.pad_token_id,
                                                                  output_loading_info=True, **kw)
@@ -279,6 +301,20 @@ def rebuild_from_bases(a, latent):
             fresh.add("transformer.wte.weight")  # new rows are random
         res["decoder"] = (dec.eval(), fresh, tok, base_vocab)
     return res
+
+
+def check_encoder_base(a, kw):
+    """The base must be of the family DMLP's class is (a RoBERTa folder for RobertaForLatentConnector):
+    transformers would load a BERT folder into a RoBERTa class with a warning only."""
+    from transformers import AutoConfig
+    try:
+        model_type = AutoConfig.from_pretrained(a.bert, **kw).model_type
+    except Exception as e:
+        fail(f"--bert/--encoder {a.bert}: cannot read its config.json ({type(e).__name__}: {str(e).splitlines()[0]})")
+    want = ENCODER_MODEL_TYPE[a.encoder_class]
+    if model_type != want:
+        fail(f"--bert/--encoder {a.bert} is a {model_type} model, but {a.encoder_class} needs a {want} one "
+             "(wrong --encoder-class?)")
 
 
 def merge(module, fresh, ck, what, allow_fresh=()):
@@ -315,7 +351,7 @@ def check_complete_encoder(st):
     missing = [k for k in keys if k not in st]
     if missing or n == 0:
         fail(f"encoder: the checkpoint lacks {len(missing) or 'all block'} tensors, e.g. {missing[:4]}; it holds "
-             "only what DMLP trained: pass --bert BASE (the BERT the run started from)")
+             "only what DMLP trained: pass --bert/--encoder BASE (the BERT or RoBERTa the run started from)")
 
 
 def check_complete_decoder(st):
@@ -335,21 +371,38 @@ def check_complete_decoder(st):
 def encoder_info(st, a, base):
     word = st["embeddings.word_embeddings.weight"]
     n = layer_indices(st, "encoder.layer.")
-    info = {"class": a.encoder_class, "pooling": "avg" if a.encoder_class.endswith("AVG") else "cls",
-            "vocab_size": int(word.shape[0]), "hidden_size": int(word.shape[1]), "layers": n,
-            "intermediate_size": int(st["encoder.layer.0.intermediate.dense.weight"].shape[0]),
-            "max_position_embeddings": int(st["embeddings.position_embeddings.weight"].shape[0]),
-            "type_vocab_size": int(st["embeddings.token_type_embeddings.weight"].shape[0]),
-            "base": a.bert, "hf_config": None, "pad_token_id": None, "special_token_ids": None}
+    model_type = ENCODER_MODEL_TYPE[a.encoder_class]
+    info = {"class": a.encoder_class}
+    if model_type != "bert":  # (absent for BERT: exports made before RoBERTa stay as they were)
+        info["model_type"] = model_type
+    info.update({"pooling": ENCODER_POOLING[a.encoder_class],
+                 "vocab_size": int(word.shape[0]), "hidden_size": int(word.shape[1]), "layers": n,
+                 "intermediate_size": int(st["encoder.layer.0.intermediate.dense.weight"].shape[0]),
+                 "max_position_embeddings": int(st["embeddings.position_embeddings.weight"].shape[0]),
+                 "type_vocab_size": int(st["embeddings.token_type_embeddings.weight"].shape[0]),
+                 "base": a.bert, "hf_config": None, "pad_token_id": None, "special_token_ids": None})
     if base:
         enc, _, tok = base
         c = enc.config
-        info["hf_config"] = {k: getattr(c, k, None) for k in (
-            "vocab_size", "hidden_size", "num_hidden_layers", "num_attention_heads", "intermediate_size",
-            "max_position_embeddings", "type_vocab_size", "layer_norm_eps", "hidden_act", "position_embedding_type")}
+        keys = ["vocab_size", "hidden_size", "num_hidden_layers", "num_attention_heads", "intermediate_size",
+                "max_position_embeddings", "type_vocab_size", "layer_norm_eps", "hidden_act", "position_embedding_type"]
+        if model_type == "roberta":  # position ids count from pad_token_id + 1
+            keys += ["pad_token_id", "bos_token_id", "eos_token_id"]
+        info["hf_config"] = {k: getattr(c, k, None) for k in keys}
         info["pad_token_id"] = tok.pad_token_id
-        info["special_token_ids"] = {t: tok.convert_tokens_to_ids(t) for t in
-                                     (tok.pad_token, tok.unk_token, tok.cls_token, tok.sep_token, tok.mask_token) if t}
+        if model_type == "roberta":
+            roles = [("bos", tok.bos_token), ("cls", tok.cls_token), ("pad", tok.pad_token), ("eos", tok.eos_token),
+                     ("sep", tok.sep_token), ("unk", tok.unk_token), ("mask", tok.mask_token)]
+            order = [tok.bos_token, tok.pad_token, tok.eos_token, tok.unk_token, tok.mask_token]  # <s> <pad> </s> <unk> <mask>
+        else:
+            roles = []
+            order = [tok.pad_token, tok.unk_token, tok.cls_token, tok.sep_token, tok.mask_token]
+        info["special_token_ids"] = {t: tok.convert_tokens_to_ids(t) for t in order if t}
+        if roles:
+            info["special_tokens"] = {r: {"token": t, "id": tok.convert_tokens_to_ids(t)} for r, t in roles if t}
+            if c.pad_token_id != tok.pad_token_id:
+                fail(f"--encoder {a.bert}: config.json's pad_token_id {c.pad_token_id} is not the tokenizer's "
+                     f"{tok.pad_token_id} (RoBERTa's position ids start after it)")
         info["tokenizer_length"] = len(tok)
     return info
 
@@ -510,7 +563,9 @@ def main(argv=None):
     p.add_argument("--full", required=True, help="checkpoint-full-N folder (or its training.bin)")
     p.add_argument("--ddpm", required=True, help="checkpoint-ddpm-N folder (or its training_ddpm.bin)")
     p.add_argument("--out", required=True, help="export folder (created)")
-    p.add_argument("--bert", help="the encoder's base model (HF folder or cached hub id) the run started from")
+    p.add_argument("--bert", "--encoder", dest="bert",
+                   help="the encoder's base model (HF folder or cached hub id) the run started from: a BERT, or a "
+                        "RoBERTa for --encoder-class RobertaForLatentConnector")
     p.add_argument("--gpt2", help="the decoder's base model (HF folder or cached hub id) the run started from")
     p.add_argument("--encoder-class", default="BertForLatentConnectorAVG", choices=ENCODER_CLASSES)
     p.add_argument("--decoder-class", default="GPT2ForLatentConnectorNew", choices=DECODER_CLASSES)
@@ -520,7 +575,7 @@ def main(argv=None):
                    help="the run built the decoder with latent_as_gpt_memory=False (not stored in checkpoints)")
     p.add_argument("--ddpm-weight", type=float, default=10.0, help="VAE_DDPM's ddpm_weight (not stored; DMLP: 10)")
     p.add_argument("--latent", type=int, help="expected latent size (checked)")
-    p.add_argument("--download", action="store_true", help="let transformers download --bert/--gpt2")
+    p.add_argument("--download", action="store_true", help="let transformers download --bert/--encoder, --gpt2")
     p.add_argument("--trust-pickle", action="store_true", help="unpickle arbitrary objects (only for trusted files)")
     a = p.parse_args(argv)
     if not math.isfinite(a.ddpm_weight):

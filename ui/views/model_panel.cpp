@@ -36,8 +36,8 @@ ModelPanel::ModelPanel(QWidget* parent) : QWidget(parent) {
 }
 
 void ModelPanel::showModel(const ModelSummary& s) {
-  summary_->setText(tr("<b>%1</b> &nbsp; %2<br>%3 parameters, latent %4, tokenizer %5, T = %6, device %7")
-                        .arg(s.name.toHtmlEscaped(), s.dir.toHtmlEscaped())
+  summary_->setText(tr("<b>%1</b> &nbsp; %2<br>%3<br>%4 parameters, latent %5, tokenizer %6, T = %7, device %8")
+                        .arg(s.name.toHtmlEscaped(), s.dir.toHtmlEscaped(), s.families.toHtmlEscaped())
                         .arg(s.totalParams)
                         .arg(s.latentDim)
                         .arg(s.tokenizers.toHtmlEscaped())

@@ -106,6 +106,21 @@ TrainView::TrainView(QWidget* parent) : QWidget(parent) {
   preset_ = new QComboBox(configBox);
   for (const auto& n : preset_names()) preset_->addItem(QString::fromStdString(n));
   form->addRow(tr("Preset"), preset_);
+  encArch_ = new QComboBox(configBox);
+  encArch_->setObjectName("encoderFamily");
+  for (const auto& n : encoder_family_names()) encArch_->addItem(QString::fromStdString(n));
+  decArch_ = new QComboBox(configBox);
+  decArch_->setObjectName("decoderFamily");
+  for (const auto& n : decoder_family_names()) decArch_->addItem(QString::fromStdString(n));
+  auto* archRow = new QWidget(configBox);
+  auto* archLayout = new QHBoxLayout(archRow);
+  archLayout->setContentsMargins(0, 0, 0, 0);
+  archLayout->addWidget(new QLabel(tr("encoder"), archRow));
+  archLayout->addWidget(encArch_, 1);
+  archLayout->addWidget(new QLabel(tr("decoder"), archRow));
+  archLayout->addWidget(decArch_, 1);
+  archRow->setToolTip(tr("model.encoder.arch / model.decoder.arch: latent-cli models lists the families"));
+  form->addRow(tr("Model families"), archRow);
   latentDim_ = spin(1, 4096, configBox);
   form->addRow(tr("Latent size"), latentDim_);
   form->addRow(tr("Encoder width x layers"), sizeRow(&encHidden_, &encLayers_, &encHeads_, configBox));
@@ -214,6 +229,8 @@ TrainView::TrainView(QWidget* parent) : QWidget(parent) {
   connect(outDir_, &QLineEdit::textChanged, this, later);
   connect(resume_, &QCheckBox::toggled, this, later);
   connect(dmlpOnly_, &QCheckBox::toggled, this, later);
+  connect(encArch_, &QComboBox::currentTextChanged, this, later);
+  connect(decArch_, &QComboBox::currentTextChanged, this, later);
   connect(init_, &QLineEdit::textChanged, this, [this] { initModelChanged(); });
   connect(preset_, &QComboBox::currentTextChanged, this, [this](const QString& name) { setPreset(name); });
   connect(startButton_, &QPushButton::clicked, this, &TrainView::start);
@@ -269,6 +286,8 @@ void TrainView::setPreset(const QString& name) {
     const QSignalBlocker block(preset_);  // no nested setPreset from currentTextChanged
     preset_->setCurrentText(name);
   }
+  encArch_->setCurrentText(QString::fromStdString(c.model.encoder.arch));
+  decArch_->setCurrentText(QString::fromStdString(c.model.decoder.arch));
   latentDim_->setValue(c.model.latent_dim);
   encHidden_->setValue(c.model.encoder.hidden);
   encLayers_->setValue(c.model.encoder.layers);
@@ -300,16 +319,19 @@ void TrainView::initModelChanged() {
     setPreset(preset_->currentText());
   }
   // The starting model fixes the shapes: those fields do not apply.
-  for (QWidget* f : std::initializer_list<QWidget*>{latentDim_, encHidden_, encLayers_, encHeads_, decHidden_, decLayers_,
+  for (QWidget* f : std::initializer_list<QWidget*>{encArch_, decArch_, latentDim_, encHidden_, encLayers_, encHeads_, decHidden_, decLayers_,
                                                     decHeads_, vocab_, diffusionSteps_, alphaDdpm_, wordDropout_})
     f->setEnabled(initModel().isEmpty());
   if (!initModel().isEmpty()) {
     try {
       // Its own training settings (an imported model carries DMLP's) fill the form; the
       // run length stays the user's.
-      const TrainConfig t = startingConfig(initModel()).train;
+      const Config start = startingConfig(initModel());
+      const TrainConfig& t = start.train;
       hadInit_ = true;
       filling_ = true;
+      encArch_->setCurrentText(QString::fromStdString(start.model.encoder.arch));  // shown, not editable
+      decArch_->setCurrentText(QString::fromStdString(start.model.decoder.arch));
       batch_->setValue(t.batch_size);
       lr_->setValue(t.lr);
       evalEvery_->setValue(t.eval_every);
@@ -341,6 +363,8 @@ QString TrainView::configJson(QString* error) const {
     const bool from_model = !initModel().isEmpty();
     Config c = from_model ? startingConfig(initModel()) : preset(preset_->currentText().toStdString());
     if (!from_model) {
+      c.model.encoder = with_encoder_arch(c.model.encoder, encArch_->currentText().toStdString(), "Encoder family");
+      c.model.decoder = with_decoder_arch(c.model.decoder, decArch_->currentText().toStdString(), "Decoder family");
       c.model.latent_dim = latentDim_->value();
       c.model.encoder.hidden = encHidden_->value();
       c.model.encoder.layers = encLayers_->value();

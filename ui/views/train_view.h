@@ -72,6 +72,8 @@ class TrainView : public QWidget {
   QLineEdit* init_;
   QString corpusPath_;
   QComboBox* preset_;
+  QComboBox* encArch_;  // model families (the registry's names)
+  QComboBox* decArch_;
   QSpinBox* latentDim_;
   QSpinBox* encHidden_;
   QSpinBox* encLayers_;

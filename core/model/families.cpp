@@ -1,0 +1,229 @@
+// The one list of model families, the lookups over it, and what every family shares.
+#include "model/family.h"
+
+#include <torch/torch.h>
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+
+#include "model/model_io.h"
+#include "util/error.h"
+
+namespace latent {
+
+// Each family's file defines its entry.
+EncoderFamily bert_family();
+EncoderFamily roberta_family();
+DecoderFamily gpt2_family();
+
+namespace {
+
+struct Registry {
+  std::map<std::string, EncoderFamily> encoders;
+  std::map<std::string, DecoderFamily> decoders;
+
+  template <class Family>
+  static void add(std::map<std::string, Family>& to, Family f, const char* side) {
+    const std::string where = std::string("model families: ") + side + " \"" + f.name + "\"";
+    if (f.name.empty() || !f.make || !f.from_hf || !f.load) throw Error(where, "incomplete entry");
+    if (f.defaults.arch != f.name) throw Error(where, "its defaults name arch \"" + f.defaults.arch + "\"");
+    for (const auto& [name, other] : to) {
+      if (name == f.name) throw Error(where, "registered twice");
+      for (const auto& t : f.hf_model_types)
+        if (std::count(other.hf_model_types.begin(), other.hf_model_types.end(), t))
+          throw Error(where, "Hugging Face model_type \"" + t + "\" is already read by \"" + name + "\"");
+      for (const auto& c : f.dmlp_classes)
+        for (const auto& oc : other.dmlp_classes)
+          if (c.name == oc.name) throw Error(where, "DMLP class " + c.name + " is already covered by \"" + name + "\"");
+    }
+    std::string name = f.name;
+    to.emplace(std::move(name), std::move(f));
+  }
+};
+
+const Registry& registry() {
+  static const Registry r = [] {
+    Registry r;
+    for (auto family : {bert_family, roberta_family}) Registry::add(r.encoders, family(), "encoder");
+    for (auto family : {gpt2_family}) Registry::add(r.decoders, family(), "decoder");
+    return r;
+  }();
+  return r;
+}
+
+template <class Family>
+std::string names(const std::map<std::string, Family>& m) {
+  std::string s;
+  for (const auto& [name, f] : m) s += (s.empty() ? "" : ", ") + name;
+  return s;
+}
+
+template <class Family>
+std::string model_types(const std::map<std::string, Family>& m) {
+  std::string s;
+  for (const auto& [name, f] : m)
+    for (const auto& t : f.hf_model_types) s += (s.empty() ? "" : ", ") + t;
+  return s;
+}
+
+template <class Family>
+const Family& by_name(const std::map<std::string, Family>& m, const std::string& arch, const std::string& where,
+                      const char* side) {
+  const auto it = m.find(arch);
+  if (it == m.end())
+    throw Error(where, "\"" + arch + "\" is not a registered " + side + " family (registered: " + names(m) + ")");
+  return it->second;
+}
+
+template <class Family>
+const Family& by_model_type(const std::map<std::string, Family>& m, const std::string& type, const std::string& where,
+                            const char* side) {
+  for (const auto& [name, f] : m)
+    if (std::count(f.hf_model_types.begin(), f.hf_model_types.end(), type)) return f;
+  throw Error(where, "model_type \"" + type + "\" is not supported as the " + side + " (supported: " + model_types(m) + ")");
+}
+
+template <class Family>
+std::pair<const Family*, const DmlpClass*> by_class(const std::map<std::string, Family>& m, const std::string& cls,
+                                                    const std::string& where, const char* side) {
+  std::string all;
+  for (const auto& [name, f] : m)
+    for (const auto& c : f.dmlp_classes) {
+      if (c.name == cls) return {&f, &c};
+      all += (all.empty() ? "" : ", ") + c.name;
+    }
+  throw Error(where, "DMLP class \"" + cls + "\" is not supported as the " + side + " (supported: " + all + ")");
+}
+
+template <class Family>
+std::vector<const Family*> sorted(const std::map<std::string, Family>& m) {
+  std::vector<const Family*> out;
+  for (const auto& [name, f] : m) out.push_back(&f);
+  return out;
+}
+
+}  // namespace
+
+const EncoderFamily& encoder_family(const std::string& arch, const std::string& where) {
+  return by_name(registry().encoders, arch, where, "encoder");
+}
+const DecoderFamily& decoder_family(const std::string& arch, const std::string& where) {
+  return by_name(registry().decoders, arch, where, "decoder");
+}
+const EncoderFamily& encoder_family_for_hf(const std::string& model_type, const std::string& where) {
+  return by_model_type(registry().encoders, model_type, where, "encoder");
+}
+const DecoderFamily& decoder_family_for_hf(const std::string& model_type, const std::string& where) {
+  return by_model_type(registry().decoders, model_type, where, "decoder");
+}
+bool is_encoder_family(const std::string& arch) { return registry().encoders.count(arch) > 0; }
+bool is_decoder_family(const std::string& arch) { return registry().decoders.count(arch) > 0; }
+EncoderClass encoder_class_for_dmlp(const std::string& name, const std::string& where) {
+  const auto [f, c] = by_class(registry().encoders, name, where, "encoder");
+  return {f, c};
+}
+DecoderClass decoder_class_for_dmlp(const std::string& name, const std::string& where) {
+  const auto [f, c] = by_class(registry().decoders, name, where, "decoder");
+  return {f, c};
+}
+std::vector<const EncoderFamily*> encoder_families() { return sorted(registry().encoders); }
+std::vector<const DecoderFamily*> decoder_families() { return sorted(registry().decoders); }
+
+std::vector<std::string> encoder_family_names() {
+  std::vector<std::string> out;
+  for (const auto& [name, f] : registry().encoders) out.push_back(name);
+  return out;
+}
+std::vector<std::string> decoder_family_names() {
+  std::vector<std::string> out;
+  for (const auto& [name, f] : registry().decoders) out.push_back(name);
+  return out;
+}
+
+EncoderConfig with_encoder_arch(const EncoderConfig& c, const std::string& arch, const std::string& where) {
+  if (arch == c.arch) return c;
+  EncoderConfig out = encoder_family(arch, where).defaults;
+  out.hidden = c.hidden;
+  out.layers = c.layers;
+  out.heads = c.heads;
+  out.intermediate = c.intermediate;
+  out.max_positions = c.max_positions;
+  out.pooling = c.pooling;
+  out.dropout = c.dropout;
+  return out;
+}
+
+DecoderConfig with_decoder_arch(const DecoderConfig& c, const std::string& arch, const std::string& where) {
+  if (arch == c.arch) return c;
+  DecoderConfig out = decoder_family(arch, where).defaults;
+  out.hidden = c.hidden;
+  out.layers = c.layers;
+  out.heads = c.heads;
+  out.max_positions = c.max_positions;
+  out.extra_first_block = c.extra_first_block;
+  out.latent_as_embedding = c.latent_as_embedding;
+  out.latent_as_memory = c.latent_as_memory;
+  out.dropout = c.dropout;
+  return out;
+}
+
+Warnings load_by_name(torch::nn::Module& module, io::NamedTensors tensors, const std::string& path,
+                      const std::vector<std::string>& prefixes, const std::vector<std::string>& ignored, bool with_latent,
+                      const std::string& what) {
+  std::map<std::string, at::Tensor> stored;
+  for (auto& [name, t] : tensors) {
+    std::string ours = name;
+    for (const auto& p : prefixes)
+      if (ours.rfind(p, 0) == 0) {
+        ours = ours.substr(p.size());
+        break;
+      }
+    stored.emplace(std::move(ours), std::move(t));
+  }
+  io::NamedTensors targets;
+  for (auto& p : module.named_parameters())
+    if (with_latent || p.key().rfind("linear", 0) != 0) targets.emplace_back(p.key(), p.value());
+  copy_tensors(targets, stored, path, what, "the configuration");
+  Warnings warnings;
+  for (const auto& [name, t] : stored)
+    if (!std::count(ignored.begin(), ignored.end(), name)) warnings.push_back(path + ": ignored tensor " + name);
+  return warnings;
+}
+
+// --- what every encoder shares ---
+
+EncoderOutput EncoderImpl::forward(const at::Tensor& ids) {
+  const auto mask = ids.ne(pad_id);                          // (B, L)
+  const auto pooled = pool(hidden_states(ids, mask), mask);  // (B, H)
+  const auto both = linear(pooled).chunk(2, -1);             // 2 x (B, D)
+  return {both[0], both[1]};
+}
+
+void EncoderImpl::init_latent_projection(int hidden) {
+  linear = register_module("linear", torch::nn::Linear(torch::nn::LinearOptions(hidden, 2 * latent_dim).bias(false)));
+  // A pretrained-style N(0, 0.02) projection would start mu (std ~0.04) below the fixed
+  // posterior noise (std sqrt(0.008) = 0.09), and a decoder trained from scratch then
+  // learns to ignore z. DMLP avoids this through a pretrained encoder whose pooled output
+  // saturates; from scratch, an O(1) projection gives the same start.
+  torch::NoGradGuard guard;
+  linear->weight.normal_(0.0, 1.0 / std::sqrt(static_cast<double>(hidden)));
+}
+
+at::Tensor masked_mean(const at::Tensor& h, const at::Tensor& mask) {
+  const auto m = mask.unsqueeze(-1).to(h.scalar_type());  // (B, L, 1)
+  return (h * m).sum(1) / m.sum(1).clamp_min(1.0);        // (B, H)
+}
+
+}  // namespace latent
+
+namespace latent {
+int hf_positive_int(const nlohmann::json& j, const char* key, const std::string& where) {
+  if (!j.contains(key) || !j[key].is_number_integer()) throw Error(where + ": " + key, "missing or not an integer");
+  const int64_t v = j[key].get<int64_t>();
+  if (v <= 0 || v > (int64_t(1) << 30)) throw Error(where + ": " + key, "must be positive and below 2^30, got " + std::to_string(v));
+  return static_cast<int>(v);
+}
+}  // namespace latent

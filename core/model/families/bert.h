@@ -1,0 +1,51 @@
+// BERT (post-LayerNorm, GELU(erf)) as an encoder family, with avg or cls pooling, BERT's
+// pooler (tanh(dense)), and DMLP's Linear(H, 2D, bias=false) -> (mu, logvar). Parameter
+// names follow Hugging Face BertModel (embeddings.word_embeddings,
+// encoder.layer.N.attention.self.query, pooler.dense, ...) plus "linear". RoBERTa
+// (families/roberta.cpp) is this with other position ids.
+#pragma once
+
+#include <torch/nn/modules/dropout.h>
+#include <torch/nn/modules/embedding.h>
+#include <torch/nn/modules/linear.h>
+#include <torch/nn/modules/normalization.h>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include <vector>
+
+#include "model/encoder.h"
+
+namespace latent {
+
+struct BertLayerImpl : torch::nn::Module {
+  explicit BertLayerImpl(const EncoderConfig& c);
+  at::Tensor forward(const at::Tensor& x /*(B,L,H)*/, const at::Tensor& key_mask /*(B,1,1,L) bool*/);
+
+  int64_t heads;
+  double dropout_p;
+  torch::nn::Linear query{nullptr}, key{nullptr}, value{nullptr}, attn_out{nullptr}, inter{nullptr}, out{nullptr};
+  torch::nn::LayerNorm attn_norm{nullptr}, out_norm{nullptr};
+  torch::nn::Dropout drop{nullptr};
+};
+TORCH_MODULE(BertLayer);
+
+struct BertEncoderImpl : EncoderImpl {
+  BertEncoderImpl(const EncoderConfig& c, int vocab_size, int latent_dim, int pad_id);
+  at::Tensor hidden_states(const at::Tensor& ids, const at::Tensor& mask) override;
+  using EncoderImpl::hidden_states;
+  at::Tensor pool(const at::Tensor& h, const at::Tensor& mask) override;
+  // Position ids (B, L) or (L,): BERT counts from 0.
+  virtual at::Tensor position_ids(const at::Tensor& ids, const at::Tensor& mask);
+
+  torch::nn::Embedding word{nullptr}, position{nullptr}, token_type{nullptr};
+  torch::nn::LayerNorm emb_norm{nullptr};
+  torch::nn::Dropout drop{nullptr};
+  std::vector<BertLayer> layers;
+  torch::nn::Linear pooler{nullptr};
+};
+
+// A BERT-like Hugging Face config.json (BERT, RoBERTa) -> shapes; base keeps pooling and dropout.
+EncoderConfig bert_like_from_hf(const nlohmann::json& hf, const EncoderConfig& base, const std::string& where);
+
+}  // namespace latent
