@@ -5,6 +5,9 @@
 // Fixtures: tests/fixtures/dmlp/make_dmlp_fixtures.py.
 #include <torch/torch.h>
 
+#include <QTemporaryDir>
+#include <nlohmann/json.hpp>
+
 #include "io/safetensors.h"
 #include "model/family.h"
 #include "model/hf_import.h"
@@ -52,6 +55,30 @@ class TestDmlp : public QObject {
     dec->eval();
     const auto logits = dec->forward(want_.at("labels"), want_.at("z"));
     const double d = (logits - want_.at("logits")).abs().max().item<double>();
+    QVERIFY2(d < 1e-4, std::to_string(d).c_str());
+  }
+
+  // GPT2ModelForVAE (the transformer inside GPT2ForLatentConnector*) saves the same weights
+  // without the "transformer." prefix and without the head: they load to the same logits.
+  void gpt2ModelForVaeNamesLoadToo() {
+    c10::InferenceMode guard;
+    io::NamedTensors inner;
+    for (auto& [k, v] : io::load(test::fixture("dmlp/decoder.safetensors")))
+      if (k.rfind("transformer.", 0) == 0) inner.emplace_back(k.substr(12), v);
+    QTemporaryDir tmp;
+    const std::string path = tmp.filePath("gpt2_model_for_vae.safetensors").toStdString();
+    io::save(path, inner);
+    const DecoderClass dc = decoder_class_for_dmlp("GPT2ModelForVAENew", "test");
+    DecoderConfig c = merge_decoder_config(dc.family->defaults, nlohmann::json::parse(dc.dmlp->overrides), "test");
+    c.hidden = 32;
+    c.layers = 2;
+    c.heads = 4;
+    c.max_positions = 64;
+    c.dropout = 0.0;
+    Decoder dec = dc.family->make(c, VocabSpec{120, {}}, 8);
+    QVERIFY(load_dmlp_decoder(*dec, path).empty());
+    dec->eval();
+    const double d = (dec->forward(want_.at("labels"), want_.at("z")) - want_.at("logits")).abs().max().item<double>();
     QVERIFY2(d < 1e-4, std::to_string(d).c_str());
   }
 };

@@ -62,6 +62,30 @@ class TestFamilies : public QObject {
     }
   }
 
+  // DMLP's *New encoders: one more layer on the pretrained one's output, which runs
+  // without gradient (DMLP's torch.no_grad); New2's extra decoder block is 12 x hidden wide.
+  void dmlpNewVariants() {
+    for (const char* arch : {"bert", "roberta"}) {
+      EncoderConfig c = with_encoder_arch(preset("tiny").model.encoder, arch, "test");
+      c.extra_layer = true;
+      Encoder e = encoder_family(arch, "test").make(c, VocabSpec{300, SpecialIds{1, 3, 0, 2}}, 8);
+      auto params = e->named_parameters();
+      QVERIFY(params.contains("linear_forbert.attention.self.query.weight"));
+      const auto ids = torch::tensor({{0, 10, 11, 2}, {0, 12, 2, 1}}, torch::kLong);
+      e->forward(ids).mu.sum().backward();
+      QVERIFY2(!params["encoder.layer.0.attention.self.query.weight"].grad().defined(), arch);
+      QVERIFY2(!params["embeddings.word_embeddings.weight"].grad().defined(), arch);
+      QVERIFY(params["linear_forbert.output.dense.weight"].grad().abs().sum().item<double>() > 0);
+      QVERIFY(params["pooler.dense.weight"].grad().defined());
+    }
+    const DecoderClass new2 = decoder_class_for_dmlp("GPT2ForLatentConnectorNew2", "test");
+    DecoderConfig dc = merge_decoder_config(preset("tiny").model.decoder, nlohmann::json::parse(new2.dmlp->overrides), "t");
+    Decoder d = new2.family->make(dc, VocabSpec{300, {}}, 8);
+    auto dp = d->named_parameters();
+    QCOMPARE(dp["transformer.h.0.mlp.c_fc.weight"].size(0), int64_t(12 * dc.hidden));
+    QCOMPARE(dp["transformer.h.1.mlp.c_fc.weight"].size(0), int64_t(4 * dc.hidden));
+  }
+
   void configNamesTheFamily() {
     // A folder of format 1 without arch: BERT + GPT-2, as before the registry.
     const Config old = config_from_json(nlohmann::json::parse(R"({"model": {"encoder": {"hidden": 32, "heads": 4}}})"), "old");
@@ -88,7 +112,7 @@ class TestFamilies : public QObject {
     });
     LATENT_VERIFY_CONTAINS(e, "cfg.json: model.encoder.arch");
     LATENT_VERIFY_CONTAINS(e, "\"robrta\" is not a registered encoder family");
-    LATENT_VERIFY_CONTAINS(e, "bert, roberta");
+    LATENT_VERIFY_CONTAINS(e, "albert, bert, roberta");
     LATENT_VERIFY_CONTAINS(test::errorOf([] {
       config_from_json(nlohmann::json::parse(R"({"model": {"decoder": {"arch": 3}}})"), "cfg.json");
     }), "model.decoder.arch: must be a string");
@@ -118,7 +142,8 @@ class TestFamilies : public QObject {
     for (const auto* f : decoder_families()) want_dec.push_back(f->name);
     QCOMPARE(enc, want_enc);
     QCOMPARE(dec, want_dec);
-    QCOMPARE(j["encoders"][1]["dmlp_classes"][0]["name"].get<std::string>(), std::string("RobertaForLatentConnector"));
+    for (const auto& f : j["encoders"])
+      if (f["name"] == "roberta") QCOMPARE(f["dmlp_classes"][0]["name"].get<std::string>(), std::string("RobertaForLatentConnector"));
     const auto text = test::cli({"models"});
     QCOMPARE(text.code, 0);
     LATENT_VERIFY_CONTAINS(text.out, "BertForLatentConnectorAVG");

@@ -163,6 +163,31 @@ class TestHf : public QObject {
     QVERIFY((out.logvar - want.at("dmlp_logvar")).abs().max().item<double>() < 1e-4);
   }
 
+  // ALBERT through its family (factorised embeddings, layers shared by group), against
+  // transformers' AlbertModel and DMLP's AlbertForLatentConnector (make_albert_fixtures.py).
+  void tinyAlbertMatchesTransformersAndDmlp() {
+    c10::InferenceMode guard;
+    const std::string dir = test::fixture("hf/tiny-albert");
+    const auto want = expected("albert_expected.safetensors");
+    Encoder enc = loadEncoder(dir, "cls", /*pad_id=*/0);
+    QCOMPARE(enc->config.arch, std::string("albert"));
+    QCOMPARE(enc->config.layer_groups, 2);
+    QVERIFY(enc->config.embedding_size < enc->config.hidden);
+    const auto ids = want.at("input_ids");
+    const auto mask = want.at("attention_mask");
+    QVERIFY(mask.eq(0).any().item<bool>());
+    const auto h = enc->hidden_states(ids);
+    const double d = maxDiffWhere(h, want.at("last_hidden_state"), mask);
+    QVERIFY2(d < 1e-4, std::to_string(d).c_str());
+    QVERIFY((enc->pool(h, mask.to(at::kBool)) - want.at("pooler_output")).abs().max().item<double>() < 1e-4);
+    Encoder avg = loadEncoder(dir, "avg", 0);
+    QVERIFY((avg->pool(avg->hidden_states(ids), mask.to(at::kBool)) - want.at("dmlp_pooled")).abs().max().item<double>() < 1e-4);
+    avg->linear->weight.copy_(want.at("dmlp_linear_weight"));
+    const auto out = avg->forward(ids);
+    QVERIFY2((out.mu - want.at("dmlp_mu")).abs().max().item<double>() < 1e-4, "mu differs from DMLP's");
+    QVERIFY((out.logvar - want.at("dmlp_logvar")).abs().max().item<double>() < 1e-4);
+  }
+
   void badFoldersSayWhatIsWrong() {
     QTemporaryDir tmp;
     const std::string dir = tmp.path().toStdString();

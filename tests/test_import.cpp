@@ -94,7 +94,7 @@ class TestImport : public QObject {
                                       QString::fromStdString(bad), "--preset", "tiny"});
     QCOMPARE(e.code, 1);
     LATENT_VERIFY_CONTAINS(e.err, "config.json: model_type");
-    LATENT_VERIFY_CONTAINS(e.err, "\"gpt2\" is not supported as the encoder (supported: bert, roberta)");
+    LATENT_VERIFY_CONTAINS(e.err, "\"gpt2\" is not supported as the encoder (supported: albert, bert, roberta)");
     QVERIFY(!fs::exists(bad));
   }
 
@@ -253,9 +253,13 @@ class TestImport : public QObject {
       test::spit(d + "/dmlp.json", j.dump());
       return d;
     };
-    const std::string cls = edited("x-class", [](nlohmann::json& j) { j["decoder"]["class"] = "GPT2ForLatentConnectorNew2"; });
+    const std::string cls = edited("x-class", [](nlohmann::json& j) { j["decoder"]["class"] = "GPT2ForLatentConnectorNew3"; });
     LATENT_VERIFY_CONTAINS(test::errorOf([&] { import_dmlp(cls, test::fixture(kBert), test::fixture(kGpt2)); }),
-                           "decoder.class");
+                           "decoder.class: DMLP class \"GPT2ForLatentConnectorNew3\" is not supported as the decoder");
+    // Another class than the run's: the tensors that do not fit are named.
+    const std::string new2 = edited("x-new2", [](nlohmann::json& j) { j["decoder"]["class"] = "GPT2ForLatentConnectorNew2"; });
+    LATENT_VERIFY_CONTAINS(test::errorOf([&] { import_dmlp(new2, test::fixture(kBert), test::fixture(kGpt2)); }),
+                           "transformer.h.0.mlp.c_fc.weight [128, 32] vs [384, 32]");
     const std::string pad = edited("x-pad", [](nlohmann::json& j) { j["decoder"]["special_tokens"]["pad"]["id"] = 3; });
     LATENT_VERIFY_CONTAINS(test::errorOf([&] { import_dmlp(pad, test::fixture(kBert), test::fixture(kGpt2)); }),
                            "decoder.special_tokens.pad");
@@ -281,6 +285,15 @@ class TestImport : public QObject {
   // The same with DMLP's RobertaForLatentConnector as the encoder (its class in dmlp.json
   // picks the roberta family): tests/fixtures/dmlp/make_trained_roberta_fixture.py.
   void dmlpTrainedRobertaModelMatchesDmlp() { matchesDmlp("dmlp/trained-roberta", "hf/tiny-roberta", "dmlp-roberta"); }
+
+  // BertForLatentConnector (cls pooling) + GPT2ForLatentConnector (no extra block), and the
+  // "New" classes: BertForLatentConnectorNew + GPT2ForLatentConnectorNew2 (extra block MLP
+  // 12 x hidden), RobertaForLatentConnectorNew + GPT2ForLatentConnectorNew
+  // (tests/fixtures/dmlp/make_trained_class_fixtures.py).
+  void dmlpClsAndNoExtraBlockMatchDmlp() { matchesDmlp("dmlp/trained-cls", kBert, "dmlp-cls"); }
+  void dmlpNewEncoderAndNew2DecoderMatchDmlp() { matchesDmlp("dmlp/trained-new", kBert, "dmlp-new"); }
+  void dmlpRobertaNewMatchesDmlp() { matchesDmlp("dmlp/trained-roberta-new", "hf/tiny-roberta", "dmlp-roberta-new"); }
+  void dmlpAlbertMatchesDmlp() { matchesDmlp("dmlp/trained-albert", "hf/tiny-albert", "dmlp-albert"); }
 
  private:
   void matchesDmlp(const std::string& fixture, const std::string& encoder, const std::string& out) {
@@ -315,6 +328,12 @@ class TestImport : public QObject {
     const auto logits = lm.model->decoder->forward(want.at("dec_ids"), want.at("z"));
     const double dl = maxDiff(logits, want.at("logits"));
     QVERIFY2(dl < 1e-4, std::to_string(dl).c_str());
+
+    // The class names in dmlp.json picked the families and their settings.
+    const auto j = test::readJson(test::fixture(fixture + "/export/dmlp.json"));
+    QCOMPARE(lm.config.model.encoder.extra_layer, j["encoder"].value("extra_layer", false));
+    QCOMPARE(lm.config.model.encoder.pooling, j["encoder"]["pooling"].get<std::string>());
+    QCOMPARE(lm.config.model.decoder.extra_first_block, j["decoder"]["extra_first_block"].get<bool>());
 
     const auto t_frac = want.at("t").to(at::kFloat) / lm.config.model.diffusion.steps;
     const auto eps = lm.model->eps_model->forward(want.at("x_t"), t_frac);

@@ -130,6 +130,11 @@ template <class V> void fields(V& v, EncoderConfig& c) {
   v.field("type_vocab", c.type_vocab, Range::Positive);
   v.field("pooling", c.pooling, Range::Any, {"avg", "cls"});
   v.field("layer_norm_eps", c.layer_norm_eps, Range::Positive);
+  v.field("extra_layer", c.extra_layer);
+  v.field("activation", c.activation, Range::Any, {"gelu", "gelu_new"});
+  v.field("embedding_size", c.embedding_size, Range::NonNegative);
+  v.field("layer_groups", c.layer_groups, Range::Positive);
+  v.field("inner_group_num", c.inner_group_num, Range::Positive);
   v.field("dropout", c.dropout, Range::Probability);
 }
 template <class V> void fields(V& v, DecoderConfig& c) {
@@ -139,6 +144,7 @@ template <class V> void fields(V& v, DecoderConfig& c) {
   v.field("heads", c.heads, Range::Positive);
   v.field("max_positions", c.max_positions, Range::Positive);
   v.field("extra_first_block", c.extra_first_block);
+  v.field("extra_block_mlp_ratio", c.extra_block_mlp_ratio, Range::Positive);
   v.field("latent_as_embedding", c.latent_as_embedding);
   v.field("latent_as_memory", c.latent_as_memory);
   v.field("dropout", c.dropout, Range::Probability);
@@ -243,6 +249,7 @@ void validate(const Config& c, const std::string& where) {
   auto fail = [&](const std::string& key, const std::string& why) { throw Error(where + ": " + key, why); };
   const auto& m = c.model;
   if (m.encoder.hidden % m.encoder.heads != 0) fail("model.encoder.heads", "must divide model.encoder.hidden");
+  if (m.encoder.layers % m.encoder.layer_groups != 0) fail("model.encoder.layer_groups", "must divide model.encoder.layers");
   if (m.decoder.hidden % m.decoder.heads != 0) fail("model.decoder.heads", "must divide model.decoder.hidden");
   const EncoderFamily& ef = encoder_family(m.encoder.arch, where + ": model.encoder.arch");
   decoder_family(m.decoder.arch, where + ": model.decoder.arch");

@@ -30,6 +30,13 @@ struct EncoderConfig {  // the family's own keys: model/family.h, `latent-cli mo
   int type_vocab = 2;            // token types (BERT); only type 0 is used
   std::string pooling = "avg";   // avg (DMLP's BertForLatentConnectorAVG) | cls
   double layer_norm_eps = 1e-12; // BERT's; RoBERTa's 1e-5
+  std::string activation = "gelu"; // FFN: gelu (erf, BERT) | gelu_new (tanh, ALBERT)
+  int embedding_size = 0;        // ALBERT: factorised embedding width (0 = hidden)
+  int layer_groups = 1;          // ALBERT: num_hidden_groups (layers share a group's weights)
+  int inner_group_num = 1;       // ALBERT: layers per group
+  // DMLP's *ForLatentConnectorNew: one more layer ("linear_forbert") on the pretrained
+  // model's last hidden states; the pretrained part runs without gradient (frozen).
+  bool extra_layer = false;
   double dropout = 0.1;
 };
 
@@ -40,6 +47,7 @@ struct DecoderConfig {
   int heads = 4;
   int max_positions = 128;
   bool extra_first_block = true; // DMLP's GPT2ForLatentConnectorNew
+  int extra_block_mlp_ratio = 4; // MLP width of the extra first block / hidden (New: 4, New2: 12)
   bool latent_as_embedding = true;
   bool latent_as_memory = true;
   double dropout = 0.1;

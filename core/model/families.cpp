@@ -15,6 +15,7 @@
 namespace latent {
 
 // Each family's file defines its entry.
+EncoderFamily albert_family();
 EncoderFamily bert_family();
 EncoderFamily roberta_family();
 DecoderFamily gpt2_family();
@@ -47,7 +48,7 @@ struct Registry {
 const Registry& registry() {
   static const Registry r = [] {
     Registry r;
-    for (auto family : {bert_family, roberta_family}) Registry::add(r.encoders, family(), "encoder");
+    for (auto family : {bert_family, roberta_family, albert_family}) Registry::add(r.encoders, family(), "encoder");
     for (auto family : {gpt2_family}) Registry::add(r.decoders, family(), "decoder");
     return r;
   }();
@@ -152,6 +153,7 @@ EncoderConfig with_encoder_arch(const EncoderConfig& c, const std::string& arch,
   out.intermediate = c.intermediate;
   out.max_positions = c.max_positions;
   out.pooling = c.pooling;
+  out.extra_layer = c.extra_layer;
   out.dropout = c.dropout;
   return out;
 }
@@ -164,6 +166,7 @@ DecoderConfig with_decoder_arch(const DecoderConfig& c, const std::string& arch,
   out.heads = c.heads;
   out.max_positions = c.max_positions;
   out.extra_first_block = c.extra_first_block;
+  out.extra_block_mlp_ratio = c.extra_block_mlp_ratio;
   out.latent_as_embedding = c.latent_as_embedding;
   out.latent_as_memory = c.latent_as_memory;
   out.dropout = c.dropout;

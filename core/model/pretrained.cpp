@@ -131,6 +131,15 @@ ImportedModel import_dmlp(const std::string& export_dir, const std::string& bert
     throw Error(bert_dir, "is a " + m.encoder.arch + " model, but DMLP's " + ec.dmlp->name + " needs a " + ec.family->name + " one");
   if (m.decoder.arch != dc.family->name)
     throw Error(gpt2_dir, "is a " + m.decoder.arch + " model, but DMLP's " + dc.dmlp->name + " needs a " + dc.family->name + " one");
+  // What the converter read from the tensors must be what the class names imply.
+  if (je.contains("extra_layer") && value<bool>(je, "extra_layer", jpath + ": encoder") != m.encoder.extra_layer)
+    throw Error(jpath + ": encoder.extra_layer", "does not match DMLP's class " + ec.dmlp->name);
+  if (jd.contains("extra_block_inner") &&
+      value<int>(jd, "extra_block_inner", jpath + ": decoder") != m.decoder.extra_block_mlp_ratio * m.decoder.hidden)
+    throw Error(jpath + ": decoder.extra_block_inner", jd["extra_block_inner"].dump() + " is not " +
+                                                           std::to_string(m.decoder.extra_block_mlp_ratio) + " x " +
+                                                           std::to_string(m.decoder.hidden) + " (DMLP's class " +
+                                                           dc.dmlp->name + ")");
   const int blocks = m.decoder.layers + (m.decoder.extra_first_block ? 1 : 0);
   if (jd.contains("blocks") && value<int>(jd, "blocks", jpath + ": decoder") != blocks)
     throw Error(jpath + ": decoder.blocks", "the export has " + jd["blocks"].dump() + " blocks but " + gpt2_dir +

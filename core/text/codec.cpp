@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "text/bpe.h"
+#include "text/hf_sentencepiece.h"
 #include "text/tokenizer.h"
 #include "text/wordpiece.h"
 #include "util/atomic_file.h"
@@ -118,6 +119,25 @@ class RobertaCodec final : public TextCodec {
   SpecialIds ids_;
 };
 
+// ALBERT's SentencePiece: [CLS] text [SEP], padded with <pad>, ALBERT's preprocessing.
+class AlbertCodec final : public TextCodec {
+ public:
+  explicit AlbertCodec(HfSentencePiece t) : t_(std::move(t)) {
+    ids_ = {t_.id("<pad>"), t_.id("<unk>"), t_.id("[CLS]"), t_.id("[SEP]")};
+  }
+  std::string kind() const override { return "albert-spm"; }
+  std::vector<int> encode(const std::string& text) const override { return t_.encode(text); }
+  std::vector<std::string> pieces(const std::string& text) const override { return t_.tokenize(text); }
+  std::string decode(const std::vector<int>& ids) const override { return trim(t_.decode(ids)); }
+  int vocab_size() const override { return t_.vocab_size(); }
+  SpecialIds specials() const override { return ids_; }
+  void save(const std::string& dir) const override { t_.save(dir); }
+
+ private:
+  HfSentencePiece t_;
+  SpecialIds ids_;
+};
+
 }  // namespace
 
 std::string TextCodec::describe() const { return kind() + ", " + std::to_string(vocab_size()) + " tokens"; }
@@ -131,14 +151,15 @@ CodecPtr wordpiece_codec(WordPieceTokenizer tokenizer, const std::string& where)
   return std::make_shared<WordPieceCodec>(std::move(tokenizer));
 }
 CodecPtr gpt2_codec(ByteLevelBpe tokenizer) { return std::make_shared<Gpt2Codec>(std::move(tokenizer)); }
+CodecPtr albert_codec(HfSentencePiece tokenizer) { return std::make_shared<AlbertCodec>(std::move(tokenizer)); }
 CodecPtr roberta_codec(ByteLevelBpe tokenizer, const std::string& where) {
   return std::make_shared<RobertaCodec>(std::move(tokenizer), where);
 }
 
 namespace {
-enum class FolderKind { None, SentencePiece, WordPiece, Gpt2, Roberta };
+enum class FolderKind { None, SentencePiece, WordPiece, Gpt2, Roberta, Albert };
 
-// The tokenizer class a byte-level BPE folder names: tokenizer_config.json's
+// The tokenizer class a Hugging Face folder names: tokenizer_config.json's
 // tokenizer_class, else config.json's model_type ("" when neither says).
 std::string bpe_class(const fs::path& p) {
   for (const auto& [file, key] : {std::pair{"tokenizer_config.json", "tokenizer_class"}, std::pair{"config.json", "model_type"}}) {
@@ -152,6 +173,12 @@ std::string bpe_class(const fs::path& p) {
 
 FolderKind folder_kind(const fs::path& p) {
   if (present(p / tokenizer_files::kShared)) return FolderKind::SentencePiece;
+  if (present(p / "spiece.model")) {
+    const std::string c = bpe_class(p);
+    if (c == "AlbertTokenizer" || c == "AlbertTokenizerFast" || c == "albert") return FolderKind::Albert;
+    throw Error((p / "spiece.model").string(), "a SentencePiece tokenizer of class \"" + c +
+                                                   "\": only ALBERT's (AlbertTokenizer) is supported");
+  }
   if (present(p / "vocab.txt")) return FolderKind::WordPiece;
   if ((present(p / "vocab.json") && present(p / "merges.txt")) || present(p / "tokenizer.json")) {
     const std::string c = bpe_class(p);
@@ -172,10 +199,11 @@ CodecPtr load_codec(const std::string& path) {
     case FolderKind::WordPiece: return wordpiece_codec(WordPieceTokenizer::load(path), (p / "vocab.txt").string());
     case FolderKind::Gpt2: return gpt2_codec(ByteLevelBpe::load(path));
     case FolderKind::Roberta: return roberta_codec(ByteLevelBpe::load(path), (p / "vocab.json").string());
+    case FolderKind::Albert: return albert_codec(HfSentencePiece::load(path));
     case FolderKind::None: break;
   }
-  throw Error(path, "no tokenizer here: expected tokenizer.model (SentencePiece), vocab.txt (BERT WordPiece), or "
-                    "vocab.json + merges.txt / tokenizer.json (GPT-2 byte-level BPE)");
+  throw Error(path, "no tokenizer here: expected tokenizer.model (SentencePiece), vocab.txt (BERT WordPiece), "
+                    "spiece.model (ALBERT), or vocab.json + merges.txt / tokenizer.json (GPT-2 or RoBERTa byte-level BPE)");
 }
 
 Tokenizers::Tokenizers(Tokenizer shared) : encoder(sentencepiece_codec(std::move(shared))), decoder(encoder) {}

@@ -5,14 +5,15 @@
 // "wordpiece" (a BERT folder: [CLS] text [SEP], padded with [PAD]), "gpt2-bpe" (a
 // GPT-2 folder with DMLP's added <PAD>, <BOS>, <EOS>) and "roberta-bpe" (a RoBERTa folder,
 // told by tokenizer_config.json's tokenizer_class or config.json's model_type:
-// <s> text </s>, padded with <pad>). An encoder and a decoder may use
+// <s> text </s>, padded with <pad>) and "albert-spm" (an ALBERT folder's spiece.model with
+// AlbertTokenizer's preprocessing: [CLS] text [SEP], padded with <pad>). An encoder and a decoder may use
 // different tokenizers (DMLP: BERT's for the encoder, GPT-2's for the decoder); the data
 // pipeline tokenizes each side with its own.
 //
 // In a model folder: tokenizer.model (one SentencePiece model for both sides), or
 // encoder_tokenizer/ and decoder_tokenizer/, each holding the files of its kind
 // (tokenizer.model | vocab.txt + tokenizer_config.json | vocab.json + merges.txt +
-// added_tokens.json). Codecs are immutable: threads may share them.
+// added_tokens.json [+ tokenizer_config.json] | spiece.model + tokenizer_config.json). Codecs are immutable: threads may share them.
 #pragma once
 
 #include <memory>
@@ -24,6 +25,7 @@ namespace latent {
 class Tokenizer;
 class WordPieceTokenizer;
 class ByteLevelBpe;
+class HfSentencePiece;
 
 // Framing and padding: sequences are bos ids eos, padded with pad; unk replaces dropped words.
 struct SpecialIds {
@@ -58,6 +60,8 @@ CodecPtr wordpiece_codec(WordPieceTokenizer tokenizer, const std::string& where)
 CodecPtr gpt2_codec(ByteLevelBpe tokenizer);
 // RoBERTa's: <s> text </s>, padded with <pad> (all in the vocabulary); where: the vocabulary file.
 CodecPtr roberta_codec(ByteLevelBpe tokenizer, const std::string& where);
+// ALBERT's: [CLS] text [SEP], padded with <pad>, with ALBERT's text preprocessing.
+CodecPtr albert_codec(HfSentencePiece tokenizer);
 
 // A tokenizer folder (or a tokenizer.model file), its kind told by its files:
 // tokenizer.model -> sentencepiece; vocab.txt -> wordpiece; vocab.json + merges.txt or

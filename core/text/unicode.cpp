@@ -12,6 +12,7 @@ struct DecompEntry { char32_t cp; unsigned char n; char32_t to[4]; };
 struct CccRange { char32_t first, last; unsigned char ccc; };
 struct ComposeEntry { char32_t first, second, composed; };
 struct CodeRange { char32_t first, last; };
+struct CompatEntry { char32_t cp; uint32_t offset; unsigned char n; };
 
 #include "text/unicode_tables.inc"
 
@@ -184,6 +185,20 @@ std::u32string to_lower(std::u32string_view s, bool final_sigma) {
       if (c) out += c;
   }
   return out;
+}
+
+std::u32string nfkd(std::u32string_view s) {
+  // Each code point's full NFKD (from the table, else itself), then NFD, which decomposes
+  // what is left canonically and puts every run of combining marks in canonical order.
+  std::u32string expanded;
+  expanded.reserve(s.size());
+  const auto* end = std::end(kCompat);
+  for (char32_t cp : s) {
+    const auto* it = std::lower_bound(std::begin(kCompat), end, cp, [](const CompatEntry& e, char32_t v) { return e.cp < v; });
+    if (it != end && it->cp == cp) expanded.append(kCompatData + it->offset, it->n);
+    else expanded += cp;
+  }
+  return nfd(expanded);
 }
 
 std::u32string nfd(std::u32string_view s) {

@@ -1,6 +1,6 @@
 // The Unicode operations the Hugging Face tokenizers need, without ICU: UTF-8 to code
-// points and back, general categories, Python's str.lower(), and the canonical
-// normalisation forms NFD and NFC. The data comes from Python's unicodedata (see
+// points and back, general categories, Python's str.lower(), and the normalisation forms
+// NFD, NFC and NFKD. The data comes from Python's unicodedata (see
 // tools/unicode/make_unicode_tables.py), so results equal transformers running on that
 // Python (3.11: Unicode 14.0.0).
 #pragma once
@@ -37,6 +37,8 @@ std::u32string to_lower(std::u32string_view s, bool final_sigma = true);
 // Canonical decomposition with canonical ordering; canonical composition after it.
 std::u32string nfd(std::u32string_view s);
 std::u32string nfc(std::u32string_view s);
+// Compatibility decomposition (Python's unicodedata.normalize("NFKD")).
+std::u32string nfkd(std::u32string_view s);
 int combining_class(char32_t cp);
 
 }  // namespace latent::unicode

@@ -8,9 +8,16 @@ that latent-studio's DMLP loaders read.
         --encoder-class RobertaForLatentConnector --encoder ROBERTA_BASE --gpt2 GPT2_BASE
 
 --encoder is another name for --bert: the encoder's base, a BERT folder for DMLP's
-BertForLatentConnector(AVG), a RoBERTa one (RobertaModel + RobertaTokenizer, as
-transformers' save_pretrained writes them) for RobertaForLatentConnector. The base's
-config.json model_type must be the class's (bert / roberta).
+BertForLatentConnector(AVG/New), a RoBERTa one (RobertaModel + RobertaTokenizer, as
+transformers' save_pretrained writes them) for RobertaForLatentConnector(New), an ALBERT one
+(AlbertModel + AlbertTokenizer with its spiece.model) for AlbertForLatentConnector. The
+base's config.json model_type must be the class's (bert / roberta / albert).
+
+--encoder-class: BertForLatentConnectorAVG (default), BertForLatentConnector,
+BertForLatentConnectorNew, RobertaForLatentConnector, RobertaForLatentConnectorNew,
+AlbertForLatentConnector.
+--decoder-class: GPT2ForLatentConnectorNew (default), GPT2ForLatentConnector (no extra
+block), GPT2ForLatentConnectorNew2 (extra first block, MLP inner size 12 x n_embd).
 
 Run it with the bench venv (bench/setup.sh prints its python): it needs dmlp, torch,
 transformers and safetensors.
@@ -35,23 +42,47 @@ the encoder's pad_id from the base's AutoTokenizer, transformer.change_order(), 
 provides (freshly initialised when DMLP built the model, e.g. the extra block 0) is an
 error. A checkpoint holding every parameter converts without bases.
 
-Nothing here runs the encoder's forward (RobertaForLatentConnector's casts its averaging
-weights with .half(), which fails in fp32 on the CPU): its weights are only loaded and saved.
+Nothing here runs the encoder's forward (RobertaForLatentConnector's and
+AlbertForLatentConnector's cast their averaging weights with .half(), which fails in fp32 on
+the CPU): its weights are only loaded and saved.
+
+AlbertForLatentConnector (pooling "avg"): AlbertModel, then ALBERT's pooler (a Linear, tanh)
+over the masked mean of the last hidden states. ALBERT's layers share weights by group, so
+the number of layers (num_hidden_layers) is not in the tensors: it comes from the base's
+config.json (dmlp.json's encoder.layers is null when converting without --encoder).
+
+The "New" encoders (BertForLatentConnectorNew, RobertaForLatentConnectorNew) add one more
+transformer layer, "linear_forbert" (a BertLayer / RobertaLayer, freshly initialised by
+from_pretrained, so it must come from the checkpoint), run over the base model's last hidden
+states (the base itself under torch.no_grad), then the masked mean and the pooler.
 
 Writes into --out:
-  encoder.safetensors   the encoder module's state_dict (BertModel or RobertaModel names, without
-                        a "roberta." prefix, + "linear.weight")
+  encoder.safetensors   the encoder module's state_dict (BertModel, RobertaModel or AlbertModel
+                        names, without a "roberta." / "albert." prefix, + "linear.weight"; for
+                        the New classes also "linear_forbert.attention.self.query.weight" ...
+                        "linear_forbert.output.LayerNorm.bias"; for ALBERT "embeddings.*",
+                        "encoder.embedding_hidden_mapping_in.*",
+                        "encoder.albert_layer_groups.G.albert_layers.I.*", "pooler.weight/bias")
   decoder.safetensors   GPT2ForLatentConnector(New) state_dict after change_order
-                        ("transformer.*", "lm_head.bias"); lm_head.weight left out when tied
+                        ("transformer.*", "lm_head.bias"); lm_head.weight left out when tied.
+                        New/New2: block 0 is DMLP's extra block (New2's MLP: mlp.c_fc.weight
+                        (n_embd, 12 n_embd), mlp.c_proj.weight (12 n_embd, n_embd), Conv1D layout)
   eps_model.safetensors the noise network's state_dict (DDPM.eps_model); MLPSkipNet's
                         "layers.i.cond_layers.1.*" aliases of "layers.i.linear_emb.*" left out
   dmlp.json             sizes, schedule, flags, special token ids, the step. Its "encoder"
-                        section: class, pooling (avg for BertForLatentConnectorAVG and
-                        RobertaForLatentConnector, cls for BertForLatentConnector), vocab_size,
+                        section: class, pooling (avg for BertForLatentConnectorAVG,
+                        RobertaForLatentConnector and the New classes, cls for
+                        BertForLatentConnector), "extra_layer": true for the New classes only
+                        (absent otherwise), vocab_size,
                         hidden_size, layers, ..., pad_token_id and special_token_ids (token -> id)
                         when the base is given; for RoBERTa also "model_type": "roberta" and
                         "special_tokens" (role -> {token, id}: bos/cls <s>, pad, eos/sep </s>,
-                        unk, mask); without model_type the encoder is a BERT.
+                        unk, mask); for ALBERT "model_type": "albert", "embedding_size",
+                        "num_hidden_groups", "inner_group_num" (and special_token_ids <pad>
+                        <unk> [CLS] [SEP] [MASK]); without model_type the encoder is a BERT. Its "decoder"
+                        section: class, extra_first_block (false only for
+                        GPT2ForLatentConnector), "extra_block_inner": 12 * n_embd for
+                        GPT2ForLatentConnectorNew2 only (block 0's MLP inner size), ...
 All tensors float32 and contiguous.
 """
 import argparse
@@ -69,12 +100,21 @@ import DMLP  # noqa: F401  (the package whose checkpoints these are)
 from DMLP.models import models as dmlp_models
 from DMLP.models.my_transformers import MODEL_CLASS
 
-ENCODER_CLASSES = ["BertForLatentConnectorAVG", "BertForLatentConnector", "RobertaForLatentConnector"]
+ENCODER_CLASSES = ["BertForLatentConnectorAVG", "BertForLatentConnector", "BertForLatentConnectorNew",
+                   "RobertaForLatentConnector", "RobertaForLatentConnectorNew", "AlbertForLatentConnector"]
 ENCODER_MODEL_TYPE = {"BertForLatentConnectorAVG": "bert", "BertForLatentConnector": "bert",
-                      "RobertaForLatentConnector": "roberta"}  # the Hugging Face model_type of each class's base
+                      "BertForLatentConnectorNew": "bert", "RobertaForLatentConnector": "roberta",
+                      "RobertaForLatentConnectorNew": "roberta",
+                      "AlbertForLatentConnector": "albert"}  # the Hugging Face model_type of each class's base
 ENCODER_POOLING = {"BertForLatentConnectorAVG": "avg", "BertForLatentConnector": "cls",
-                   "RobertaForLatentConnector": "avg"}  # RoBERTa's: pooler over the masked mean
+                   "BertForLatentConnectorNew": "avg", "RobertaForLatentConnector": "avg",
+                   "RobertaForLatentConnectorNew": "avg",
+                   "AlbertForLatentConnector": "avg"}  # RoBERTa's, ALBERT's and New's: pooler over the masked mean
+# Classes with DMLP's extra encoder layer "linear_forbert" (a BertLayer / RobertaLayer over the
+# base's last hidden states, before the masked mean and the pooler).
+ENCODER_EXTRA_LAYER = {"BertForLatentConnectorNew", "RobertaForLatentConnectorNew"}
 DECODER_CLASSES = ["GPT2ForLatentConnectorNew", "GPT2ForLatentConnector", "GPT2ForLatentConnectorNew2"]
+NEW2_INNER_FACTOR = 12  # GPT2ModelForVAENew2: the extra block's n_inner = 12 * hidden_size
 SPECIAL_TOKENS = {"pad_token": "<PAD>", "bos_token": "<BOS>", "eos_token": "<EOS>"}  # DMLP's recipe
 TIME_EMBED_DIM = 64  # DMLP's MLPSkipNet / TransformerNet time_embed_dim
 
@@ -342,12 +382,36 @@ ENC_BLOCK = ["attention.self.query", "attention.self.key", "attention.self.value
 DEC_BLOCK = ["ln_1", "attn.c_attn", "attn.c_proj", "ln_2", "mlp.c_fc", "mlp.c_proj"]
 
 
-def check_complete_encoder(st):
+ALBERT_BLOCK = ["attention.query", "attention.key", "attention.value", "attention.dense", "attention.LayerNorm",
+                "ffn", "ffn_output", "full_layer_layer_norm"]
+
+
+def check_complete_albert_encoder(st):
+    groups = layer_indices(st, "encoder.albert_layer_groups.")
+    keys = ["embeddings.word_embeddings.weight", "embeddings.position_embeddings.weight",
+            "embeddings.token_type_embeddings.weight", "embeddings.LayerNorm.weight", "embeddings.LayerNorm.bias",
+            "encoder.embedding_hidden_mapping_in.weight", "encoder.embedding_hidden_mapping_in.bias",
+            "pooler.weight", "pooler.bias", "linear.weight"]
+    for g in range(groups):
+        inner = layer_indices(st, f"encoder.albert_layer_groups.{g}.albert_layers.")
+        keys += [f"encoder.albert_layer_groups.{g}.albert_layers.{i}.{m}.{s}" for i in range(max(inner, 1))
+                 for m in ALBERT_BLOCK for s in ("weight", "bias")]
+    missing = [k for k in keys if k not in st]
+    if missing or groups == 0:
+        fail(f"encoder: the checkpoint lacks {len(missing) or 'all layer group'} tensors, e.g. {missing[:4]}; it holds "
+             "only what DMLP trained: pass --bert/--encoder BASE (the ALBERT the run started from)")
+
+
+def check_complete_encoder(st, encoder_class):
+    if ENCODER_MODEL_TYPE[encoder_class] == "albert":
+        return check_complete_albert_encoder(st)
     n = layer_indices(st, "encoder.layer.")
     keys = ["embeddings.word_embeddings.weight", "embeddings.position_embeddings.weight",
             "embeddings.token_type_embeddings.weight", "embeddings.LayerNorm.weight", "embeddings.LayerNorm.bias",
             "pooler.dense.weight", "pooler.dense.bias", "linear.weight"]
     keys += [f"encoder.layer.{i}.{m}.{s}" for i in range(n) for m in ENC_BLOCK for s in ("weight", "bias")]
+    if encoder_class in ENCODER_EXTRA_LAYER:
+        keys += [f"linear_forbert.{m}.{s}" for m in ENC_BLOCK for s in ("weight", "bias")]
     missing = [k for k in keys if k not in st]
     if missing or n == 0:
         fail(f"encoder: the checkpoint lacks {len(missing) or 'all block'} tensors, e.g. {missing[:4]}; it holds "
@@ -368,15 +432,56 @@ def check_complete_decoder(st):
              "(the GPT-2 the run started from)")
 
 
+def albert_encoder_info(st, a, base):
+    """The ALBERT encoder section (only ALBERT exports have embedding_size, num_hidden_groups,
+    inner_group_num). layers (num_hidden_layers) is not in the tensors: the base's config gives it."""
+    word = st["embeddings.word_embeddings.weight"]
+    groups = layer_indices(st, "encoder.albert_layer_groups.")
+    inner = layer_indices(st, "encoder.albert_layer_groups.0.albert_layers.")
+    info = {"class": a.encoder_class, "model_type": "albert", "pooling": ENCODER_POOLING[a.encoder_class],
+            "vocab_size": int(word.shape[0]),
+            "hidden_size": int(st["encoder.embedding_hidden_mapping_in.weight"].shape[0]),
+            "layers": None, "embedding_size": int(word.shape[1]), "num_hidden_groups": groups,
+            "inner_group_num": inner,
+            "intermediate_size": int(st["encoder.albert_layer_groups.0.albert_layers.0.ffn.weight"].shape[0]),
+            "max_position_embeddings": int(st["embeddings.position_embeddings.weight"].shape[0]),
+            "type_vocab_size": int(st["embeddings.token_type_embeddings.weight"].shape[0]),
+            "base": a.bert, "hf_config": None, "pad_token_id": None, "special_token_ids": None}
+    if base:
+        enc, _, tok = base
+        c = enc.config
+        if (c.num_hidden_groups, c.inner_group_num, c.embedding_size) != (groups, inner, info["embedding_size"]):
+            fail(f"--encoder {a.bert}: config.json's num_hidden_groups {c.num_hidden_groups}, inner_group_num "
+                 f"{c.inner_group_num}, embedding_size {c.embedding_size} are not the tensors' {groups}, {inner}, "
+                 f"{info['embedding_size']}")
+        info["layers"] = int(c.num_hidden_layers)
+        keys = ["vocab_size", "embedding_size", "hidden_size", "num_hidden_layers", "num_hidden_groups",
+                "inner_group_num", "num_attention_heads", "intermediate_size", "max_position_embeddings",
+                "type_vocab_size", "layer_norm_eps", "hidden_act", "position_embedding_type"]
+        info["hf_config"] = {k: getattr(c, k, None) for k in keys}
+        info["pad_token_id"] = tok.pad_token_id
+        order = [tok.pad_token, tok.unk_token, tok.cls_token, tok.sep_token, tok.mask_token]  # <pad> <unk> [CLS] [SEP] [MASK]
+        info["special_token_ids"] = {t: tok.convert_tokens_to_ids(t) for t in order if t}
+        info["tokenizer_length"] = len(tok)
+    else:
+        print("note: ALBERT's num_hidden_layers is not in the tensors (layers share their group's weights): "
+              "dmlp.json encoder.layers is null; pass --encoder BASE to record it", file=sys.stderr)
+    return info
+
+
 def encoder_info(st, a, base):
+    if ENCODER_MODEL_TYPE[a.encoder_class] == "albert":
+        return albert_encoder_info(st, a, base)
     word = st["embeddings.word_embeddings.weight"]
     n = layer_indices(st, "encoder.layer.")
     model_type = ENCODER_MODEL_TYPE[a.encoder_class]
     info = {"class": a.encoder_class}
     if model_type != "bert":  # (absent for BERT: exports made before RoBERTa stay as they were)
         info["model_type"] = model_type
-    info.update({"pooling": ENCODER_POOLING[a.encoder_class],
-                 "vocab_size": int(word.shape[0]), "hidden_size": int(word.shape[1]), "layers": n,
+    info["pooling"] = ENCODER_POOLING[a.encoder_class]
+    if a.encoder_class in ENCODER_EXTRA_LAYER:  # (absent for the other classes: their exports stay as they were)
+        info["extra_layer"] = True
+    info.update({"vocab_size": int(word.shape[0]), "hidden_size": int(word.shape[1]), "layers": n,
                  "intermediate_size": int(st["encoder.layer.0.intermediate.dense.weight"].shape[0]),
                  "max_position_embeddings": int(st["embeddings.position_embeddings.weight"].shape[0]),
                  "type_vocab_size": int(st["embeddings.token_type_embeddings.weight"].shape[0]),
@@ -414,12 +519,18 @@ def decoder_info(st, a, base, tied, bias_source):
     mem = int(st["transformer.linear.weight"].shape[0])
     if mem % H:
         fail(f"decoder: transformer.linear.weight has {mem} rows, not a multiple of n_embd {H}")
-    info = {"class": a.decoder_class, "extra_first_block": a.decoder_class != "GPT2ForLatentConnector",
-            "latent_as_gpt_emb": a.latent_as_gpt_emb, "latent_as_gpt_memory": a.latent_as_gpt_memory,
-            "vocab_size": int(wte.shape[0]), "n_embd": H, "blocks": n, "memory_slots": mem // H,
-            "n_positions": int(st["transformer.wpe.weight"].shape[0]),
-            "lm_head_tied": tied, "lm_head_bias": bias_source,
-            "base": a.gpt2, "hf_config": None, "base_vocab_size": None, "special_tokens": None}
+    info = {"class": a.decoder_class, "extra_first_block": a.decoder_class != "GPT2ForLatentConnector"}
+    if a.decoder_class == "GPT2ForLatentConnectorNew2":  # (only for New2: the other exports stay as they were)
+        inner = int(st["transformer.h.0.mlp.c_fc.weight"].shape[1]) if "transformer.h.0.mlp.c_fc.weight" in st else None
+        if inner != NEW2_INNER_FACTOR * H:
+            fail(f"decoder: GPT2ForLatentConnectorNew2's block 0 should have an MLP of {NEW2_INNER_FACTOR} x n_embd = "
+                 f"{NEW2_INNER_FACTOR * H}, transformer.h.0.mlp.c_fc.weight gives {inner} (wrong --decoder-class?)")
+        info["extra_block_inner"] = inner
+    info.update({"latent_as_gpt_emb": a.latent_as_gpt_emb, "latent_as_gpt_memory": a.latent_as_gpt_memory,
+                 "vocab_size": int(wte.shape[0]), "n_embd": H, "blocks": n, "memory_slots": mem // H,
+                 "n_positions": int(st["transformer.wpe.weight"].shape[0]),
+                 "lm_head_tied": tied, "lm_head_bias": bias_source,
+                 "base": a.gpt2, "hf_config": None, "base_vocab_size": None, "special_tokens": None})
     if mem // H != n:
         print(f"note: decoder memory projection gives {mem // H} vectors for {n} blocks", file=sys.stderr)
     if base:
@@ -459,6 +570,12 @@ def convert(a):
     if odd:
         fail(f"{ddpm_path}: unexpected tensors besides eps_model.* and the schedule buffers: {odd[:6]}")
 
+    if a.encoder_class not in ENCODER_EXTRA_LAYER and any(k.startswith("linear_forbert.") for k in enc_ck):
+        fits = sorted(c for c in ENCODER_EXTRA_LAYER if ENCODER_MODEL_TYPE[c] == ENCODER_MODEL_TYPE[a.encoder_class])
+        fail(f"{full_path}: the encoder has linear_forbert.* tensors (DMLP's extra encoder layer), which "
+             f"{a.encoder_class} lacks: pass --encoder-class "
+             + (" or ".join(fits) if fits else "of a class that has it (DMLP has none on a "
+                f"{ENCODER_MODEL_TYPE[a.encoder_class]} base)"))
     if "linear.weight" in enc_ck:
         latent = enc_ck["linear.weight"].shape[0] // 2
     elif "transformer.linear_emb.weight" in dec_ck:
@@ -473,7 +590,7 @@ def convert(a):
     if "encoder" in bases:
         enc_state, enc_src = merge(bases["encoder"][0], bases["encoder"][1], enc_ck, "encoder")
     else:
-        check_complete_encoder(enc_ck)
+        check_complete_encoder(enc_ck, a.encoder_class)
         enc_state, enc_src = dict(enc_ck), {k: "checkpoint" for k in enc_ck}
     if "decoder" in bases:
         dec_state, dec_src = merge(bases["decoder"][0], bases["decoder"][1], dec_ck, "decoder",
@@ -565,7 +682,8 @@ def main(argv=None):
     p.add_argument("--out", required=True, help="export folder (created)")
     p.add_argument("--bert", "--encoder", dest="bert",
                    help="the encoder's base model (HF folder or cached hub id) the run started from: a BERT, or a "
-                        "RoBERTa for --encoder-class RobertaForLatentConnector")
+                        "RoBERTa for --encoder-class RobertaForLatentConnector(New), an ALBERT for "
+                        "AlbertForLatentConnector")
     p.add_argument("--gpt2", help="the decoder's base model (HF folder or cached hub id) the run started from")
     p.add_argument("--encoder-class", default="BertForLatentConnectorAVG", choices=ENCODER_CLASSES)
     p.add_argument("--decoder-class", default="GPT2ForLatentConnectorNew", choices=DECODER_CLASSES)

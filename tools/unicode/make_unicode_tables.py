@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Writes core/text/unicode_tables.inc: the Unicode data the Hugging Face tokenizers in
-core/text need (general categories, Python's str.lower, canonical decomposition,
-combining classes and composition), taken from Python's unicodedata so that C++ behaves
+core/text need (general categories, Python's str.lower, canonical and compatibility
+decomposition, combining classes and composition), taken from Python's unicodedata so that C++ behaves
 exactly like transformers running on the same Python. Regenerate with the Python whose
 Unicode version the fixtures were made with (3.11: Unicode 14.0.0), with the `regex`
 package that GPT-2's tokenizer uses installed (its \\p{L}, \\p{N} and \\s have their own
@@ -80,6 +80,25 @@ def main():
             longest = max(longest, len(d))
             w("  {0x%X, %d, {%s}},\n" % (cp, len(d), ", ".join("0x%X" % x for x in d + [0] * (4 - len(d)))))
     assert longest <= 4, longest
+    w("};\n\n")
+
+    w("// Compatibility decompositions: code points whose NFKD differs from their NFD, with\n"
+      "// their full NFKD (canonically ordered), as offset/length into kCompatData.\n")
+    entries, data = [], []
+    for cp in range(MAX):
+        if 0xD800 <= cp <= 0xDFFF or SBASE <= cp < SBASE + SCOUNT:
+            continue
+        k = unicodedata.normalize("NFKD", chr(cp))
+        if k != unicodedata.normalize("NFD", chr(cp)):
+            entries.append((cp, len(data), len(k)))
+            data.extend(ord(c) for c in k)
+    w("constexpr char32_t kCompatData[] = {\n")
+    for i in range(0, len(data), 12):
+        w("  %s,\n" % ", ".join("0x%X" % x for x in data[i:i + 12]))
+    w("};\n")
+    w("constexpr CompatEntry kCompat[] = {\n")
+    for cp, off, n in entries:
+        w("  {0x%X, %d, %d},\n" % (cp, off, n))
     w("};\n\n")
 
     w("// Canonical combining classes (non-zero).\n")

@@ -1,4 +1,5 @@
-// The BERT encoder family (DMLP's BertForLatentConnector and BertForLatentConnectorAVG).
+// The BERT encoder family (DMLP's BertForLatentConnector, BertForLatentConnectorAVG and
+// BertForLatentConnectorNew).
 #include "model/families/bert.h"
 
 #include <torch/torch.h>
@@ -6,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cmath>
+#include <optional>
 
 #include "model/attention.h"
 #include "model/family.h"
@@ -66,6 +68,7 @@ BertEncoderImpl::BertEncoderImpl(const EncoderConfig& c, int vocab_size, int lat
   for (int i = 0; i < c.layers; ++i)
     layers.push_back(register_at(*this, "encoder.layer." + std::to_string(i), BertLayer(c)));
   pooler = register_at(*this, "pooler.dense", nn::Linear(H, H));
+  if (c.extra_layer) extra = register_module("linear_forbert", BertLayer(c));
   init_bert(*this);
   init_latent_projection(H);
 }
@@ -75,12 +78,18 @@ at::Tensor BertEncoderImpl::position_ids(const at::Tensor& ids, const at::Tensor
 }
 
 at::Tensor BertEncoderImpl::hidden_states(const at::Tensor& ids, const at::Tensor& mask) {
-  auto pos = position(position_ids(ids, mask));                                   // (L, H) or (B, L, H)
-  if (pos.dim() == 2) pos = pos.unsqueeze(0);
-  auto h = word(ids) + pos + token_type(at::zeros_like(ids));                     // (B, L, H)
-  h = drop(emb_norm(h));
   const auto key_mask = mask.unsqueeze(1).unsqueeze(1);                           // (B, 1, 1, L)
-  for (auto& layer : layers) h = layer(h, key_mask);
+  at::Tensor h;
+  {
+    std::optional<torch::NoGradGuard> frozen;  // DMLP's New: the pretrained part under no_grad
+    if (extra) frozen.emplace();
+    auto pos = position(position_ids(ids, mask));                                 // (L, H) or (B, L, H)
+    if (pos.dim() == 2) pos = pos.unsqueeze(0);
+    h = word(ids) + pos + token_type(at::zeros_like(ids));                        // (B, L, H)
+    h = drop(emb_norm(h));
+    for (auto& layer : layers) h = layer(h, key_mask);
+  }
+  if (extra) h = extra(h, key_mask);
   return h;
 }
 
@@ -116,7 +125,8 @@ EncoderFamily bert_family() {
   f.description = "BERT (post-LN, GELU), avg or cls pooling + BERT's pooler";
   f.hf_model_types = {"bert"};
   f.dmlp_classes = {{"BertForLatentConnector", R"({"pooling": "cls"})"},
-                    {"BertForLatentConnectorAVG", R"({"pooling": "avg"})"}};
+                    {"BertForLatentConnectorAVG", R"({"pooling": "avg"})"},
+                    {"BertForLatentConnectorNew", R"({"pooling": "avg", "extra_layer": true})"}};
   f.tokenizer = "wordpiece";
   f.defaults.arch = "bert";
   f.defaults.layer_norm_eps = 1e-12;

@@ -2,7 +2,10 @@
 // pooler (tanh(dense)), and DMLP's Linear(H, 2D, bias=false) -> (mu, logvar). Parameter
 // names follow Hugging Face BertModel (embeddings.word_embeddings,
 // encoder.layer.N.attention.self.query, pooler.dense, ...) plus "linear". RoBERTa
-// (families/roberta.cpp) is this with other position ids.
+// (families/roberta.cpp) is this with other position ids. With config.extra_layer (DMLP's
+// BertForLatentConnectorNew / RobertaForLatentConnectorNew) one more layer,
+// "linear_forbert", runs on the pretrained layers' output, which is computed without
+// gradient as DMLP does (torch.no_grad): only that layer, the pooler and "linear" train.
 #pragma once
 
 #include <torch/nn/modules/dropout.h>
@@ -42,6 +45,7 @@ struct BertEncoderImpl : EncoderImpl {
   torch::nn::LayerNorm emb_norm{nullptr};
   torch::nn::Dropout drop{nullptr};
   std::vector<BertLayer> layers;
+  BertLayer extra{nullptr};  // "linear_forbert" (config.extra_layer: DMLP's *New classes)
   torch::nn::Linear pooler{nullptr};
 };
 

@@ -1,4 +1,5 @@
-// The GPT-2 decoder family (DMLP's GPT2ForLatentConnector and GPT2ForLatentConnectorNew):
+// The GPT-2 decoder family (DMLP's GPT2ForLatentConnector, ...New, ...New2 and the
+// GPT2ModelForVAE* transformers inside them):
 // pre-LayerNorm blocks, GELU(tanh) MLP of 4H, learned positions, LayerNorm eps 1e-5, LM
 // head tied to the token embedding.
 //
@@ -7,7 +8,8 @@
 //  - as memory: Linear(D, H*(blocks), bias=false)(z) split into one H-vector per block,
 //    used as an extra key AND value at position 0 of that block's attention ("linear").
 // With the memory slot, real tokens take position ids from 1 (GPT-2 with a past of 1).
-// "New" variant: an extra first block (block 0) before the N "pretrained" blocks.
+// "New" variant: an extra first block (block 0) before the N "pretrained" blocks; "New2":
+// that block's MLP is 12 x hidden wide (extra_block_mlp_ratio).
 //
 // Names follow Hugging Face GPT2LMHeadModel under "decoder.": transformer.wte,
 // transformer.wpe, transformer.h.N.{ln_1,attn.c_attn,attn.c_proj,ln_2,mlp.c_fc,mlp.c_proj},
@@ -47,14 +49,15 @@ void init_gpt2(nn::Module& m, int blocks) {
 }
 
 struct GPT2BlockImpl : nn::Module {
-  explicit GPT2BlockImpl(const DecoderConfig& c) : heads(c.heads), dropout_p(c.dropout) {
+  // mlp_ratio: the MLP's width / hidden (GPT-2: 4; DMLP's New2 extra block: 12).
+  GPT2BlockImpl(const DecoderConfig& c, int mlp_ratio) : heads(c.heads), dropout_p(c.dropout) {
     const int H = c.hidden;
     ln_1 = register_module("ln_1", nn::LayerNorm(nn::LayerNormOptions({H}).eps(kGptLnEps)));
     c_attn = register_at(*this, "attn.c_attn", nn::Linear(H, 3 * H));
     attn_proj = register_at(*this, "attn.c_proj", nn::Linear(H, H));
     ln_2 = register_module("ln_2", nn::LayerNorm(nn::LayerNormOptions({H}).eps(kGptLnEps)));
-    c_fc = register_at(*this, "mlp.c_fc", nn::Linear(H, 4 * H));
-    mlp_proj = register_at(*this, "mlp.c_proj", nn::Linear(4 * H, H));
+    c_fc = register_at(*this, "mlp.c_fc", nn::Linear(H, mlp_ratio * H));
+    mlp_proj = register_at(*this, "mlp.c_proj", nn::Linear(mlp_ratio * H, H));
     drop = register_module("dropout", nn::Dropout(c.dropout));
   }
 
@@ -88,7 +91,10 @@ struct Gpt2DecoderImpl : DecoderImpl {
     wte = register_at(*this, "transformer.wte", nn::Embedding(vocab_size, H));
     wpe = register_at(*this, "transformer.wpe", nn::Embedding(c.max_positions, H));
     drop = register_module("dropout", nn::Dropout(c.dropout));
-    for (int i = 0; i < n; ++i) blocks.push_back(register_at(*this, "transformer.h." + std::to_string(i), GPT2Block(c)));
+    for (int i = 0; i < n; ++i) {
+      const int ratio = i == 0 && c.extra_first_block ? c.extra_block_mlp_ratio : 4;
+      blocks.push_back(register_at(*this, "transformer.h." + std::to_string(i), GPT2Block(c, ratio)));
+    }
     ln_f = register_at(*this, "transformer.ln_f", nn::LayerNorm(nn::LayerNormOptions({H}).eps(kGptLnEps)));
     if (c.latent_as_memory)
       linear = register_at(*this, "transformer.linear", nn::Linear(nn::LinearOptions(latent_dim, H * n).bias(false)));
@@ -215,8 +221,14 @@ DecoderFamily gpt2_family() {
   f.name = "gpt2";
   f.description = "GPT-2 (pre-LN, tied head), latent as memory slot and/or embedding, optional extra first block";
   f.hf_model_types = {"gpt2"};
+  // GPT2ModelForVAE* are the transformers inside GPT2ForLatentConnector*: the same weights
+  // without the "transformer." prefix (which the loader accepts), the head tied to wte.
   f.dmlp_classes = {{"GPT2ForLatentConnector", R"({"extra_first_block": false})"},
-                    {"GPT2ForLatentConnectorNew", R"({"extra_first_block": true})"}};
+                    {"GPT2ForLatentConnectorNew", R"({"extra_first_block": true, "extra_block_mlp_ratio": 4})"},
+                    {"GPT2ForLatentConnectorNew2", R"({"extra_first_block": true, "extra_block_mlp_ratio": 12})"},
+                    {"GPT2ModelForVAE", R"({"extra_first_block": false})"},
+                    {"GPT2ModelForVAENew", R"({"extra_first_block": true, "extra_block_mlp_ratio": 4})"},
+                    {"GPT2ModelForVAENew2", R"({"extra_first_block": true, "extra_block_mlp_ratio": 12})"}};
   f.tokenizer = "gpt2-bpe";
   f.defaults.arch = "gpt2";
   f.injections = {"memory", "embedding"};

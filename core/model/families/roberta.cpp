@@ -1,4 +1,5 @@
-// The RoBERTa encoder family (DMLP's RobertaForLatentConnector): BERT's layers with
+// The RoBERTa encoder family (DMLP's RobertaForLatentConnector and ...New, whose extra
+// layer is BERT's: families/bert.h): BERT's layers with
 // RoBERTa's position ids, which count real tokens from padding_idx + 1 (the tokenizer's
 // <pad> id, 1 in RoBERTa's vocabulary) and give padding padding_idx; LayerNorm eps 1e-5,
 // one token type. Parameter names: Hugging Face RobertaModel ("roberta." prefix accepted).
@@ -33,7 +34,8 @@ EncoderFamily roberta_family() {
   f.name = "roberta";
   f.description = "RoBERTa (BERT layers, positions after padding_idx, byte-level BPE), avg pooling + pooler";
   f.hf_model_types = {"roberta"};
-  f.dmlp_classes = {{"RobertaForLatentConnector", R"({"pooling": "avg"})"}};
+  f.dmlp_classes = {{"RobertaForLatentConnector", R"({"pooling": "avg"})"},
+                    {"RobertaForLatentConnectorNew", R"({"pooling": "avg", "extra_layer": true})"}};
   f.tokenizer = "roberta-bpe";
   f.defaults.arch = "roberta";
   f.defaults.layer_norm_eps = 1e-5;

@@ -1,0 +1,64 @@
+// Hugging Face's SentencePiece tokenizers against transformers' slow ones: ALBERT's
+// AlbertTokenizer on a tiny spiece.model (tests/fixtures/hf/make_albert_fixtures.py):
+// its text preprocessing, tokens, ids with [CLS] ... [SEP], the digit-comma split,
+// special tokens inside text ([MASK] swallowing the space before it); the codec saved into
+// a model folder loads back as the same kind.
+#include <QTemporaryDir>
+
+#include "test_util.h"
+#include "text/codec.h"
+#include "text/hf_sentencepiece.h"
+
+using namespace latent;
+
+class TestHfSentencePiece : public QObject {
+  Q_OBJECT
+
+ private Q_SLOTS:
+  void albertMatchesAlbertTokenizer() {
+    const auto fx = test::readJson(test::fixture("hf/albert_cases.json"));
+    const std::string dir = test::fixture("hf/tiny-albert");
+    const HfSentencePiece t = HfSentencePiece::load(dir);
+    QVERIFY(t.options().lower);
+    QVERIFY(!t.options().keep_accents);
+    const CodecPtr c = load_codec(dir);
+    QCOMPARE(c->kind(), std::string("albert-spm"));
+    QCOMPARE(c->vocab_size(), fx["vocab_size"].get<int>());
+    const SpecialIds ids = c->specials();
+    QCOMPARE(ids.pad, fx["special_ids"]["pad"].get<int>());
+    QCOMPARE(ids.unk, fx["special_ids"]["unk"].get<int>());
+    QCOMPARE(ids.bos, fx["special_ids"]["cls"].get<int>());
+    QCOMPARE(ids.eos, fx["special_ids"]["sep"].get<int>());
+    QTemporaryDir tmp;
+    c->save(tmp.path().toStdString());
+    const CodecPtr back = load_codec(tmp.path().toStdString());
+    QCOMPARE(back->kind(), std::string("albert-spm"));
+    int n = 0;
+    for (const auto& k : fx["cases"]) {
+      const std::string text = k["text"];
+      if (text.find('[') == std::string::npos && text.find('<') == std::string::npos)
+        QCOMPARE(t.preprocess(text), k["preprocessed"].get<std::string>());
+      QCOMPARE(c->pieces(text), k["tokens"].get<std::vector<std::string>>());
+      std::vector<int> framed{ids.bos};
+      for (int i : c->encode(text)) framed.push_back(i);
+      framed.push_back(ids.eos);
+      QCOMPARE(framed, k["ids"].get<std::vector<int>>());
+      QCOMPARE(back->encode(text), c->encode(text));
+      ++n;
+    }
+    QVERIFY(n > 30);
+    QCOMPARE(c->decode(c->encode("the cat sat on the mat")), std::string("the cat sat on the mat"));
+  }
+
+  void badFoldersAreNamed() {
+    QTemporaryDir dir;
+    test::spit(dir.filePath("spiece.model").toStdString(), "not a model");
+    test::spit(dir.filePath("tokenizer_config.json").toStdString(), R"({"tokenizer_class": "AlbertTokenizer"})");
+    LATENT_VERIFY_CONTAINS(test::errorOf([&] { load_codec(dir.path().toStdString()); }), "spiece.model: not a SentencePiece model");
+    test::spit(dir.filePath("tokenizer_config.json").toStdString(), R"({"tokenizer_class": "XLNetTokenizer"})");
+    LATENT_VERIFY_CONTAINS(test::errorOf([&] { load_codec(dir.path().toStdString()); }), "only ALBERT's");
+  }
+};
+
+QTEST_MAIN(TestHfSentencePiece)
+#include "test_hf_sentencepiece.moc"
