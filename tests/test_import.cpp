@@ -335,6 +335,25 @@ class TestImport : public QObject {
     QCOMPARE(lm.config.model.encoder.pooling, j["encoder"]["pooling"].get<std::string>());
     QCOMPARE(lm.config.model.decoder.extra_first_block, j["decoder"]["extra_first_block"].get<bool>());
 
+    // Greedy reconstructions: ours from DMLP's mu equal DMLP's own loop
+    // (DMLP.utils.sample.sample_sequence_conditional, as its reconstruction code calls it)
+    // token for token, and our mu of those sentences equals DMLP's.
+    const auto gs = test::readJson(test::fixture(fixture + "/greedy_sentences.json")).get<std::vector<std::string>>();
+    const auto gids = want.at("greedy_ids");
+    QVERIFY(gs.size() >= 20);
+    QCOMPARE(gids.size(0), int64_t(gs.size()));
+    QVERIFY((g.encode(gs) - want.at("greedy_mu")).abs().max().item<double>() < 1e-4);
+    DecodeOptions greedy;
+    greedy.max_tokens = static_cast<int>(gids.size(1));
+    const auto ours = g.decode_ids(want.at("greedy_mu"), greedy);
+    for (int64_t i = 0; i < gids.size(0); ++i) {
+      std::vector<int> theirs, mine = ours[static_cast<size_t>(i)];
+      for (int64_t k = 0; k < gids.size(1) && gids[i][k].item<int64_t>() >= 0; ++k)
+        theirs.push_back(static_cast<int>(gids[i][k].item<int64_t>()));
+      if (!theirs.empty() && theirs.back() == d.eos) mine.push_back(d.eos);  // ours stops before EOS
+      QCOMPARE(mine, theirs);
+    }
+
     const auto t_frac = want.at("t").to(at::kFloat) / lm.config.model.diffusion.steps;
     const auto eps = lm.model->eps_model->forward(want.at("x_t"), t_frac);
     const double de = maxDiff(eps, want.at("eps"));

@@ -9,6 +9,7 @@
 #include <QStandardPaths>
 #include <QTabWidget>
 #include <QTemporaryDir>
+#include <tuple>
 #include <filesystem>
 
 #include "corpus_view.h"
@@ -226,6 +227,32 @@ class TestStudio : public QObject {
     QTRY_COMPARE_WITH_TIMEOUT(w.reconstructView()->resultCount(), 1, 20000);
     QVERIFY(w.reconstructView()->resultsText().startsWith("the music was too loud. -> "));
     save(&w, "studio_roberta_model.png");
+  }
+
+  // The other encoder families, converted from DMLP runs: each opens and reconstructs.
+  void opensConvertedDmlpModelsOfEachEncoderFamily() {
+    for (const auto& [fixture, encoder, family] : std::vector<std::tuple<std::string, std::string, QString>>{
+             {"dmlp/trained-albert", "hf/tiny-albert", "encoder albert"},
+             {"dmlp/trained-roberta", "hf/tiny-roberta", "encoder roberta"},
+             {"dmlp/trained-new", "dmlp/trained/bert", "encoder bert"}}) {
+      const QString dir = tmp_.filePath(QString::fromStdString(fixture).replace('/', '-'));
+      const test::CliRun r = test::cli({"import-dmlp", "--checkpoint", QString::fromStdString(test::fixture(fixture + "/export")),
+                                        "--encoder", QString::fromStdString(test::fixture(encoder)), "--decoder",
+                                        QString::fromStdString(test::fixture("dmlp/trained/gpt2")), "--out", dir});
+      QVERIFY2(r.code == 0, r.err.c_str());
+      ui::MainWindow w;
+      w.show();
+      w.openModel(dir);
+      QTRY_COMPARE_WITH_TIMEOUT(w.modelDir(), dir, 20000);
+      QTRY_VERIFY_WITH_TIMEOUT(w.modelPanel()->summaryText().contains(dir), 20000);
+      QVERIFY2(w.modelPanel()->summaryText().contains(family), qPrintable(w.modelPanel()->summaryText()));
+      w.tabs()->setCurrentWidget(w.reconstructView());
+      auto* input = w.reconstructView()->findChild<QPlainTextEdit*>();
+      input->setPlainText("the music was too loud.");
+      w.reconstructView()->run();
+      QTRY_COMPARE_WITH_TIMEOUT(w.reconstructView()->resultCount(), 1, 20000);
+      QVERIFY(w.reconstructView()->resultsText().startsWith("the music was too loud. -> "));
+    }
   }
 
   void badCorpusShowsErrorAndWindowSurvives() {
