@@ -112,7 +112,7 @@ class TestFamilies : public QObject {
     });
     LATENT_VERIFY_CONTAINS(e, "cfg.json: model.encoder.arch");
     LATENT_VERIFY_CONTAINS(e, "\"robrta\" is not a registered encoder family");
-    LATENT_VERIFY_CONTAINS(e, "albert, bert, roberta");
+    LATENT_VERIFY_CONTAINS(e, "albert, bert, roberta, t5");
     LATENT_VERIFY_CONTAINS(test::errorOf([] {
       config_from_json(nlohmann::json::parse(R"({"model": {"decoder": {"arch": 3}}})"), "cfg.json");
     }), "model.decoder.arch: must be a string");

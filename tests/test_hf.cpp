@@ -24,6 +24,11 @@ std::map<std::string, at::Tensor> expected(const std::string& file) {
   return m;
 }
 
+double maxDiffWhere(const at::Tensor& a, const at::Tensor& b, const at::Tensor& mask) {
+  const auto m = mask.to(at::kBool).unsqueeze(-1).expand_as(a);
+  return (a - b).abs().masked_select(m).max().item<double>();
+}
+
 // A Hugging Face encoder folder through the family registry (model_type picks it).
 Encoder loadEncoder(const std::string& dir, const std::string& pooling, int pad_id = 0) {
   EncoderConfig base;
@@ -44,10 +49,37 @@ Decoder makeDecoder(const std::string& dir, const DecoderConfig& base, int vocab
 
 at::Tensor param(torch::nn::Module& m, const std::string& name) { return m.named_parameters()[name]; }
 
-double maxDiffWhere(const at::Tensor& a, const at::Tensor& b, const at::Tensor& mask) {
-  const auto m = mask.to(at::kBool).unsqueeze(-1).expand_as(a);
-  return (a - b).abs().masked_select(m).max().item<double>();
+double maxDiff(const at::Tensor& a, const at::Tensor& b) { return (a - b).abs().max().item<double>(); }
+
+// A family's encoder against transformers (last hidden states on the padded batch of
+// `want`, and pooler_output when given: the pooler on the first token) and against DMLP's
+// latent connector (its pooled vector, mu and logvar from the same weights, with the
+// pooler, the dense and `linear` weights the fixture drew where it gives them).
+void matchesTransformersAndDmlp(const std::string& dir, const std::map<std::string, at::Tensor>& want, int pad_id) {
+  const auto ids = want.at("input_ids");
+  const auto mask = want.at("attention_mask");
+  QVERIFY(mask.eq(0).any().item<bool>());  // the batch is padded
+  if (want.count("pooler_output")) {
+    Encoder cls = loadEncoder(dir, "cls", pad_id);
+    const auto h = cls->hidden_states(ids);
+    QVERIFY(maxDiff(cls->pool(h, mask.to(at::kBool)), want.at("pooler_output")) < 1e-4);
+  }
+  Encoder avg = loadEncoder(dir, "avg", pad_id);
+  const auto h = avg->hidden_states(ids);
+  const double d = maxDiffWhere(h, want.at("last_hidden_state"), mask);
+  QVERIFY2(d < 1e-4, std::to_string(d).c_str());
+  auto params = avg->named_parameters();
+  if (want.count("dmlp_pooler_weight")) {
+    params["pooler.dense.weight"].copy_(want.at("dmlp_pooler_weight"));
+    params["pooler.dense.bias"].copy_(want.at("dmlp_pooler_bias"));
+  }
+  params["linear.weight"].copy_(want.at("dmlp_linear_weight"));
+  QVERIFY(maxDiff(avg->pool(h, mask.to(at::kBool)), want.at("dmlp_pooled")) < 1e-4);
+  const auto out = avg->forward(ids);
+  QVERIFY2(maxDiff(out.mu, want.at("dmlp_mu")) < 1e-4, "mu differs from DMLP's");
+  QVERIFY(maxDiff(out.logvar, want.at("dmlp_logvar")) < 1e-4);
 }
+
 
 }  // namespace
 
@@ -141,52 +173,38 @@ class TestHf : public QObject {
   void tinyRobertaMatchesTransformersAndDmlp() {
     c10::InferenceMode guard;
     const std::string dir = test::fixture("hf/tiny-roberta");
-    const auto want = expected("roberta_expected.safetensors");
     QCOMPARE(hf_model_type(dir), std::string("roberta"));
-    Encoder enc = loadEncoder(dir, "cls", /*pad_id=*/1);
-    QCOMPARE(enc->config.arch, std::string("roberta"));
-    QCOMPARE(enc->config.type_vocab, 1);
-    QCOMPARE(enc->config.layer_norm_eps, 1e-5);
-    const auto ids = want.at("input_ids");
-    const auto mask = want.at("attention_mask");
-    QVERIFY(mask.eq(0).any().item<bool>());  // the batch is padded
-    const auto h = enc->hidden_states(ids);
-    const double d = maxDiffWhere(h, want.at("last_hidden_state"), mask);
-    QVERIFY2(d < 1e-4, std::to_string(d).c_str());
-    QVERIFY((enc->pool(h, mask.to(at::kBool)) - want.at("pooler_output")).abs().max().item<double>() < 1e-4);
-
-    Encoder avg = loadEncoder(dir, "avg", 1);
-    QVERIFY((avg->pool(avg->hidden_states(ids), mask.to(at::kBool)) - want.at("dmlp_pooled")).abs().max().item<double>() < 1e-4);
-    avg->linear->weight.copy_(want.at("dmlp_linear_weight"));
-    const auto out = avg->forward(ids);
-    QVERIFY2((out.mu - want.at("dmlp_mu")).abs().max().item<double>() < 1e-4, "mu differs from DMLP's");
-    QVERIFY((out.logvar - want.at("dmlp_logvar")).abs().max().item<double>() < 1e-4);
+    const EncoderConfig c = hf_encoder_config(dir);
+    QCOMPARE(c.arch, std::string("roberta"));
+    QCOMPARE(c.type_vocab, 1);
+    QCOMPARE(c.layer_norm_eps, 1e-5);
+    matchesTransformersAndDmlp(dir, expected("roberta_expected.safetensors"), /*pad_id=*/1);
   }
+
 
   // ALBERT through its family (factorised embeddings, layers shared by group), against
   // transformers' AlbertModel and DMLP's AlbertForLatentConnector (make_albert_fixtures.py).
   void tinyAlbertMatchesTransformersAndDmlp() {
     c10::InferenceMode guard;
     const std::string dir = test::fixture("hf/tiny-albert");
-    const auto want = expected("albert_expected.safetensors");
-    Encoder enc = loadEncoder(dir, "cls", /*pad_id=*/0);
-    QCOMPARE(enc->config.arch, std::string("albert"));
-    QCOMPARE(enc->config.layer_groups, 2);
-    QVERIFY(enc->config.embedding_size < enc->config.hidden);
-    const auto ids = want.at("input_ids");
-    const auto mask = want.at("attention_mask");
-    QVERIFY(mask.eq(0).any().item<bool>());
-    const auto h = enc->hidden_states(ids);
-    const double d = maxDiffWhere(h, want.at("last_hidden_state"), mask);
-    QVERIFY2(d < 1e-4, std::to_string(d).c_str());
-    QVERIFY((enc->pool(h, mask.to(at::kBool)) - want.at("pooler_output")).abs().max().item<double>() < 1e-4);
-    Encoder avg = loadEncoder(dir, "avg", 0);
-    QVERIFY((avg->pool(avg->hidden_states(ids), mask.to(at::kBool)) - want.at("dmlp_pooled")).abs().max().item<double>() < 1e-4);
-    avg->linear->weight.copy_(want.at("dmlp_linear_weight"));
-    const auto out = avg->forward(ids);
-    QVERIFY2((out.mu - want.at("dmlp_mu")).abs().max().item<double>() < 1e-4, "mu differs from DMLP's");
-    QVERIFY((out.logvar - want.at("dmlp_logvar")).abs().max().item<double>() < 1e-4);
+    const EncoderConfig c = hf_encoder_config(dir);
+    QCOMPARE(c.arch, std::string("albert"));
+    QCOMPARE(c.layer_groups, 2);
+    QVERIFY(c.embedding_size < c.hidden);
+    matchesTransformersAndDmlp(dir, expected("albert_expected.safetensors"), /*pad_id=*/0);
   }
+
+
+  // T5's encoder through its family (RMS norm, relative position bias, no BOS), against
+  // transformers' T5EncoderModel, and DMLP's T5EncoderForLatentConnector (BERT's pooler on
+  // the masked mean) from the same weights (make_t5_fixtures.py).
+  void tinyT5MatchesTransformersAndDmlp() {
+    c10::InferenceMode guard;
+    const std::string dir = test::fixture("hf/tiny-t5");
+    QCOMPARE(hf_encoder_config(dir).arch, std::string("t5"));
+    matchesTransformersAndDmlp(dir, expected("t5_expected.safetensors"), /*pad_id=*/0);
+  }
+
 
   void badFoldersSayWhatIsWrong() {
     QTemporaryDir tmp;

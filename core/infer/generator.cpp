@@ -11,13 +11,14 @@ namespace latent {
 at::Tensor pad_sequences(const std::vector<std::vector<int>>& seqs, const SpecialIds& ids, bool add_bos_eos) {
   size_t longest = 0;
   for (const auto& s : seqs) longest = std::max(longest, s.size());
-  const int64_t L = static_cast<int64_t>(longest) + (add_bos_eos ? 2 : 0);
+  const bool bos = add_bos_eos && ids.bos >= 0;  // T5's encoder side has no BOS: text </s>
+  const int64_t L = static_cast<int64_t>(longest) + (bos ? 1 : 0) + (add_bos_eos ? 1 : 0);
   auto out = at::full({static_cast<int64_t>(seqs.size()), std::max<int64_t>(L, 1)}, ids.pad, at::kLong);
   auto* p = out.data_ptr<int64_t>();
   for (size_t i = 0; i < seqs.size(); ++i) {
     int64_t* row = p + static_cast<int64_t>(i) * out.size(1);
     int64_t j = 0;
-    if (add_bos_eos) row[j++] = ids.bos;
+    if (bos) row[j++] = ids.bos;
     for (int id : seqs[i]) row[j++] = id;
     if (add_bos_eos) row[j++] = ids.eos;
   }

@@ -131,10 +131,13 @@ template <class V> void fields(V& v, EncoderConfig& c) {
   v.field("pooling", c.pooling, Range::Any, {"avg", "cls"});
   v.field("layer_norm_eps", c.layer_norm_eps, Range::Positive);
   v.field("extra_layer", c.extra_layer);
-  v.field("activation", c.activation, Range::Any, {"gelu", "gelu_new"});
+  v.field("activation", c.activation, Range::Any, {"gelu", "gelu_new", "relu", "gated-gelu"});
   v.field("embedding_size", c.embedding_size, Range::NonNegative);
   v.field("layer_groups", c.layer_groups, Range::Positive);
   v.field("inner_group_num", c.inner_group_num, Range::Positive);
+  v.field("head_dim", c.head_dim, Range::NonNegative);
+  v.field("relative_buckets", c.relative_buckets, Range::Positive);
+  v.field("relative_max_distance", c.relative_max_distance, Range::Positive);
   v.field("dropout", c.dropout, Range::Probability);
 }
 template <class V> void fields(V& v, DecoderConfig& c) {

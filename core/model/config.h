@@ -30,10 +30,13 @@ struct EncoderConfig {  // the family's own keys: model/family.h, `latent-cli mo
   int type_vocab = 2;            // token types (BERT); only type 0 is used
   std::string pooling = "avg";   // avg (DMLP's BertForLatentConnectorAVG) | cls
   double layer_norm_eps = 1e-12; // BERT's; RoBERTa's 1e-5
-  std::string activation = "gelu"; // FFN: gelu (erf, BERT) | gelu_new (tanh, ALBERT)
+  std::string activation = "gelu"; // FFN: gelu (erf, BERT) | gelu_new (tanh, ALBERT) | relu | gated-gelu (T5)
   int embedding_size = 0;        // ALBERT: factorised embedding width (0 = hidden)
   int layer_groups = 1;          // ALBERT: num_hidden_groups (layers share a group's weights)
   int inner_group_num = 1;       // ALBERT: layers per group
+  int head_dim = 0;              // T5: d_kv, the width of one attention head (0 = hidden / heads)
+  int relative_buckets = 32;     // T5: relative_attention_num_buckets
+  int relative_max_distance = 128;  // T5: relative_attention_max_distance
   // DMLP's *ForLatentConnectorNew: one more layer ("linear_forbert") on the pretrained
   // model's last hidden states; the pretrained part runs without gradient (frozen).
   bool extra_layer = false;

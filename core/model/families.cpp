@@ -18,6 +18,7 @@ namespace latent {
 EncoderFamily albert_family();
 EncoderFamily bert_family();
 EncoderFamily roberta_family();
+EncoderFamily t5_encoder_family();
 DecoderFamily gpt2_family();
 
 namespace {
@@ -48,7 +49,7 @@ struct Registry {
 const Registry& registry() {
   static const Registry r = [] {
     Registry r;
-    for (auto family : {bert_family, roberta_family, albert_family}) Registry::add(r.encoders, family(), "encoder");
+    for (auto family : {bert_family, roberta_family, albert_family, t5_encoder_family}) Registry::add(r.encoders, family(), "encoder");
     for (auto family : {gpt2_family}) Registry::add(r.decoders, family(), "decoder");
     return r;
   }();
@@ -175,7 +176,7 @@ DecoderConfig with_decoder_arch(const DecoderConfig& c, const std::string& arch,
 
 Warnings load_by_name(torch::nn::Module& module, io::NamedTensors tensors, const std::string& path,
                       const std::vector<std::string>& prefixes, const std::vector<std::string>& ignored, bool with_latent,
-                      const std::string& what) {
+                      const std::string& what, const std::vector<std::string>& fresh) {
   std::map<std::string, at::Tensor> stored;
   for (auto& [name, t] : tensors) {
     std::string ours = name;
@@ -187,8 +188,11 @@ Warnings load_by_name(torch::nn::Module& module, io::NamedTensors tensors, const
     stored.emplace(std::move(ours), std::move(t));
   }
   io::NamedTensors targets;
-  for (auto& p : module.named_parameters())
-    if (with_latent || p.key().rfind("linear", 0) != 0) targets.emplace_back(p.key(), p.value());
+  for (auto& p : module.named_parameters()) {
+    bool keep = false;
+    for (const auto& f : fresh) keep = keep || (!with_latent && p.key().rfind(f, 0) == 0);
+    if (!keep) targets.emplace_back(p.key(), p.value());
+  }
   copy_tensors(targets, stored, path, what, "the configuration");
   Warnings warnings;
   for (const auto& [name, t] : stored)

@@ -41,6 +41,7 @@ struct EncoderFamily {
   std::string tokenizer;                    // the TextCodec kind its folders hold ("wordpiece", ...)
   EncoderConfig defaults;                   // arch set; the family-specific keys apply when arch changes
   int extra_positions = 0;                  // position ids used beyond the tokens (RoBERTa: padding_idx + 1)
+  bool padded_embedding = false;            // checkpoints may hold more embedding rows than tokens (T5: 32128 for 32100)
   // A Hugging Face config.json (parsed) -> the encoder's shapes; base supplies what the
   // folder does not fix (pooling, dropout). Unsupported settings fail naming the key.
   std::function<EncoderConfig(const nlohmann::json& hf, const EncoderConfig& base, const std::string& where)> from_hf;
@@ -86,11 +87,13 @@ std::vector<const DecoderFamily*> decoder_families();
 // (no LibTorch there: the UI's views use them).
 
 // Shared by families whose names equal ours once a model prefix ("bert.") is dropped:
-// every parameter of `module` (but "linear*" unless with_latent) must be in `tensors`
-// with its shape; tensors left over are warnings, except those in `ignored`.
+// every parameter of `module` must be in `tensors` with its shape, but those starting with
+// one of `fresh` ("linear": DMLP's latent projection) unless with_latent: a pretrained
+// folder does not have them and they keep their initialisation. Tensors left over are
+// warnings, except those in `ignored`.
 Warnings load_by_name(torch::nn::Module& module, io::NamedTensors tensors, const std::string& path,
                       const std::vector<std::string>& prefixes, const std::vector<std::string>& ignored, bool with_latent,
-                      const std::string& what);
+                      const std::string& what, const std::vector<std::string>& fresh = {"linear"});
 
 }  // namespace latent
 

@@ -25,8 +25,8 @@ std::string path_in(const std::string& dir, const std::string& file) { return (f
 // may add tokens (DMLP's <PAD>, <BOS>, <EOS>) after the pretrained rows.
 // source: where the row counts come from ("config.json", "dmlp.json").
 void check_vocab(const TextCodec& enc, int enc_rows, const std::string& bert_dir, const TextCodec& dec, int dec_rows,
-                 const std::string& gpt2_dir, const std::string& source) {
-  if (enc.vocab_size() != enc_rows)
+                 const std::string& gpt2_dir, const std::string& source, bool enc_padded) {
+  if (enc_padded ? enc.vocab_size() > enc_rows : enc.vocab_size() != enc_rows)
     throw Error(bert_dir, "the tokenizer has " + std::to_string(enc.vocab_size()) + " tokens but " + source +
                               " gives the encoder " + std::to_string(enc_rows));
   if (dec.vocab_size() < dec_rows)
@@ -88,7 +88,7 @@ ImportedModel import_hf(const std::string& bert_dir, const std::string& gpt2_dir
   check_tokenizer_kind(*r.tokenizers.encoder, encoder_family(m.encoder.arch, bert_dir).tokenizer, m.encoder.arch, bert_dir);
   check_tokenizer_kind(*r.tokenizers.decoder, decoder_family(m.decoder.arch, gpt2_dir).tokenizer, m.decoder.arch, gpt2_dir);
   check_vocab(*r.tokenizers.encoder, hf_vocab_size(bert_dir), bert_dir, *r.tokenizers.decoder, hf_vocab_size(gpt2_dir),
-              gpt2_dir, "config.json");
+              gpt2_dir, "config.json", encoder_family(m.encoder.arch, bert_dir).padded_embedding);
   m.tokenizer.vocab_size = r.tokenizers.decoder->vocab_size();  // informative only with "pretrained"
   torch::manual_seed(r.config.train.seed);
   r.model = VaeDdpm(m, r.tokenizers);
@@ -110,10 +110,16 @@ ImportedModel import_dmlp(const std::string& export_dir, const std::string& bert
 
   ImportedModel r;
   ModelConfig& m = r.config.model;
+  // An Optimus checkpoint (tools/optimus/convert_checkpoint.py): the same classes, a learned
+  // posterior, no diffusion prior (the noise network starts fresh), and a GPT-2 tokenizer
+  // that puts a space before the text.
+  const bool optimus = j.contains("optimus") && value<bool>(j, "optimus", jpath);
   m.latent_dim = value<int>(j, "latent_size", jpath);
   m.alpha_ddpm = value<double>(j, "ddpm_weight", jpath);
   m.loss_pairing = "dmlp";
-  m.posterior = "fixed";
+  m.posterior = optimus ? value<std::string>(j, "posterior", jpath) : "fixed";
+  if (m.posterior != "fixed" && m.posterior != "learned")
+    throw Error(jpath + ": posterior", "must be \"fixed\" or \"learned\", got \"" + m.posterior + "\"");
   m.word_dropout = 0.0;
   m.tokenizer.type = "pretrained";
   // DMLP's class names pick the families and their settings (pooling, extra block).
@@ -168,10 +174,12 @@ ImportedModel import_dmlp(const std::string& export_dir, const std::string& bert
   validate(r.config, jpath);
 
   r.tokenizers = Tokenizers(load_codec(bert_dir), load_codec(gpt2_dir));
+  if (jd.contains("tokenizer_add_prefix_space") && value<bool>(jd, "tokenizer_add_prefix_space", jpath + ": decoder"))
+    r.tokenizers.decoder = gpt2_with_prefix_space(r.tokenizers.decoder, gpt2_dir);
   check_tokenizer_kind(*r.tokenizers.encoder, ec.family->tokenizer, ec.family->name, bert_dir);
   check_tokenizer_kind(*r.tokenizers.decoder, dc.family->tokenizer, dc.family->name, gpt2_dir);
   check_vocab(*r.tokenizers.encoder, value<int>(je, "vocab_size", jpath + ": encoder"), bert_dir, *r.tokenizers.decoder,
-              value<int>(jd, "vocab_size", jpath + ": decoder"), gpt2_dir, jpath);
+              value<int>(jd, "vocab_size", jpath + ": decoder"), gpt2_dir, jpath, ec.family->padded_embedding);
   m.tokenizer.vocab_size = r.tokenizers.decoder->vocab_size();
   if (r.tokenizers.decoder->vocab_size() != value<int>(jd, "vocab_size", jpath + ": decoder"))
     throw Error(gpt2_dir, "the tokenizer has " + std::to_string(r.tokenizers.decoder->vocab_size()) +
@@ -192,6 +200,7 @@ ImportedModel import_dmlp(const std::string& export_dir, const std::string& bert
                          gpt2_dir + " are assumed to be the run's");
   }
 
+  torch::manual_seed(r.config.train.seed);  // what the export does not hold (an Optimus noise network) starts the same
   r.model = VaeDdpm(m, r.tokenizers);
   auto file = [&](const char* key, const char* fallback) {
     const bool listed = j.contains("files") && j["files"].is_object() && j["files"].contains(key);
@@ -199,6 +208,12 @@ ImportedModel import_dmlp(const std::string& export_dir, const std::string& bert
   };
   for (auto& w : load_dmlp_encoder(*r.model->encoder, file("encoder", "encoder.safetensors"))) r.warnings.push_back(std::move(w));
   for (auto& w : load_dmlp_decoder(*r.model->decoder, file("decoder", "decoder.safetensors"))) r.warnings.push_back(std::move(w));
+  if (optimus) {
+    r.warnings.push_back(jpath + ": an Optimus model has no diffusion prior: the noise network is fresh (train it with "
+                                 "latent-cli train --init before sampling from the prior)");
+    r.model->eval();
+    return r;
+  }
   const std::string eps_path = file("eps_model", "eps_model.safetensors");
   std::map<std::string, at::Tensor> stored;
   for (auto& [name, t] : io::load(eps_path)) stored.emplace(name, std::move(t));

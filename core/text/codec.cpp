@@ -67,23 +67,35 @@ class WordPieceCodec final : public TextCodec {
   WordPieceTokenizer t_;
 };
 
+// add_prefix_space: GPT2Tokenizer's option (Optimus's tokenizer always does it): a space
+// before the text, so its first word is tokenized as after a space.
 class Gpt2Codec final : public TextCodec {
  public:
-  explicit Gpt2Codec(ByteLevelBpe t) : t_(std::move(t)) {
+  Gpt2Codec(ByteLevelBpe t, bool add_prefix_space) : t_(std::move(t)), prefix_(add_prefix_space) {
     t_.add_special_tokens({"<PAD>", "<BOS>", "<EOS>"});  // DMLP's, appended as resize_token_embeddings does
     ids_ = {t_.id("<PAD>"), t_.id("<|endoftext|>"), t_.id("<BOS>"), t_.id("<EOS>")};
     if (ids_.unk < 0) ids_.unk = ids_.pad;  // a vocabulary without GPT-2's end-of-text token
   }
   std::string kind() const override { return "gpt2-bpe"; }
-  std::vector<int> encode(const std::string& text) const override { return t_.encode(text); }
-  std::vector<std::string> pieces(const std::string& text) const override { return t_.tokenize(text); }
+  std::vector<int> encode(const std::string& text) const override { return t_.encode(prefix_ ? " " + text : text); }
+  std::vector<std::string> pieces(const std::string& text) const override { return t_.tokenize(prefix_ ? " " + text : text); }
   std::string decode(const std::vector<int>& ids) const override { return trim(t_.decode(ids, /*skip_special=*/true)); }
   int vocab_size() const override { return t_.vocab_size(); }
   SpecialIds specials() const override { return ids_; }
-  void save(const std::string& dir) const override { t_.save(dir); }
+  void save(const std::string& dir) const override {
+    t_.save(dir);
+    const std::string cfg = (fs::path(dir) / "tokenizer_config.json").string();
+    if (prefix_)
+      write_file_atomic(cfg, nlohmann::json{{"tokenizer_class", "GPT2Tokenizer"}, {"add_prefix_space", true}}.dump(1) + "\n");
+    else if (present(cfg))
+      fs::remove(cfg);  // saving over a folder that had one
+  }
+  bool add_prefix_space() const { return prefix_; }
+  const ByteLevelBpe& bpe() const { return t_; }
 
  private:
   ByteLevelBpe t_;
+  bool prefix_;
   SpecialIds ids_;
 };
 
@@ -119,13 +131,15 @@ class RobertaCodec final : public TextCodec {
   SpecialIds ids_;
 };
 
-// ALBERT's SentencePiece: [CLS] text [SEP], padded with <pad>, ALBERT's preprocessing.
-class AlbertCodec final : public TextCodec {
+// Hugging Face SentencePiece: ALBERT's ([CLS] text [SEP], padded with <pad>, ALBERT's
+// preprocessing) or T5's (text </s>, no BOS, padded with <pad>).
+class HfSpmCodec final : public TextCodec {
  public:
-  explicit AlbertCodec(HfSentencePiece t) : t_(std::move(t)) {
-    ids_ = {t_.id("<pad>"), t_.id("<unk>"), t_.id("[CLS]"), t_.id("[SEP]")};
+  explicit HfSpmCodec(HfSentencePiece t) : t_(std::move(t)) {
+    const bool albert = t_.flavor() == HfSentencePiece::Flavor::Albert;
+    ids_ = {t_.id("<pad>"), t_.id("<unk>"), albert ? t_.id("[CLS]") : -1, t_.id(albert ? "[SEP]" : "</s>")};
   }
-  std::string kind() const override { return "albert-spm"; }
+  std::string kind() const override { return t_.flavor() == HfSentencePiece::Flavor::Albert ? "albert-spm" : "t5-spm"; }
   std::vector<int> encode(const std::string& text) const override { return t_.encode(text); }
   std::vector<std::string> pieces(const std::string& text) const override { return t_.tokenize(text); }
   std::string decode(const std::vector<int>& ids) const override { return trim(t_.decode(ids)); }
@@ -150,14 +164,21 @@ CodecPtr wordpiece_codec(WordPieceTokenizer tokenizer, const std::string& where)
       throw Error(where, "the vocabulary has no " + *tok + " token, which the encoder needs (padding and framing)");
   return std::make_shared<WordPieceCodec>(std::move(tokenizer));
 }
-CodecPtr gpt2_codec(ByteLevelBpe tokenizer) { return std::make_shared<Gpt2Codec>(std::move(tokenizer)); }
-CodecPtr albert_codec(HfSentencePiece tokenizer) { return std::make_shared<AlbertCodec>(std::move(tokenizer)); }
+CodecPtr gpt2_codec(ByteLevelBpe tokenizer, bool add_prefix_space) {
+  return std::make_shared<Gpt2Codec>(std::move(tokenizer), add_prefix_space);
+}
+CodecPtr gpt2_with_prefix_space(const CodecPtr& codec, const std::string& where) {
+  const auto* g = dynamic_cast<const Gpt2Codec*>(codec.get());
+  if (!g) throw Error(where, "a prefix space applies to GPT-2's tokenizer, not to a " + codec->kind() + " one");
+  return g->add_prefix_space() ? codec : gpt2_codec(g->bpe(), true);
+}
+CodecPtr hf_spm_codec(HfSentencePiece tokenizer) { return std::make_shared<HfSpmCodec>(std::move(tokenizer)); }
 CodecPtr roberta_codec(ByteLevelBpe tokenizer, const std::string& where) {
   return std::make_shared<RobertaCodec>(std::move(tokenizer), where);
 }
 
 namespace {
-enum class FolderKind { None, SentencePiece, WordPiece, Gpt2, Roberta, Albert };
+enum class FolderKind { None, SentencePiece, WordPiece, Gpt2, Roberta, Albert, T5 };
 
 // The tokenizer class a Hugging Face folder names: tokenizer_config.json's
 // tokenizer_class, else config.json's model_type ("" when neither says).
@@ -171,13 +192,25 @@ std::string bpe_class(const fs::path& p) {
   return {};
 }
 
+// A boolean of tokenizer_config.json (false when the file or the key is absent).
+bool bpe_flag(const fs::path& p, const char* key) {
+  const fs::path file = p / "tokenizer_config.json";
+  if (!present(file)) return false;
+  const auto j = nlohmann::json::parse(read_file(file.string()), nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded() || !j.is_object()) throw Error(file.string(), "not a JSON object");
+  if (!j.contains(key)) return false;
+  if (!j[key].is_boolean()) throw Error(file.string() + ": " + key, "must be true or false, got " + j[key].dump());
+  return j[key].get<bool>();
+}
+
 FolderKind folder_kind(const fs::path& p) {
   if (present(p / tokenizer_files::kShared)) return FolderKind::SentencePiece;
   if (present(p / "spiece.model")) {
     const std::string c = bpe_class(p);
     if (c == "AlbertTokenizer" || c == "AlbertTokenizerFast" || c == "albert") return FolderKind::Albert;
+    if (c == "T5Tokenizer" || c == "T5TokenizerFast" || c == "t5") return FolderKind::T5;
     throw Error((p / "spiece.model").string(), "a SentencePiece tokenizer of class \"" + c +
-                                                   "\": only ALBERT's (AlbertTokenizer) is supported");
+                                                   "\": only ALBERT's (AlbertTokenizer) and T5's (T5Tokenizer) are supported");
   }
   if (present(p / "vocab.txt")) return FolderKind::WordPiece;
   if ((present(p / "vocab.json") && present(p / "merges.txt")) || present(p / "tokenizer.json")) {
@@ -197,13 +230,14 @@ CodecPtr load_codec(const std::string& path) {
   switch (folder_kind(p)) {
     case FolderKind::SentencePiece: return sentencepiece_codec(Tokenizer::load((p / tokenizer_files::kShared).string()));
     case FolderKind::WordPiece: return wordpiece_codec(WordPieceTokenizer::load(path), (p / "vocab.txt").string());
-    case FolderKind::Gpt2: return gpt2_codec(ByteLevelBpe::load(path));
+    case FolderKind::Gpt2: return gpt2_codec(ByteLevelBpe::load(path), bpe_flag(p, "add_prefix_space"));
     case FolderKind::Roberta: return roberta_codec(ByteLevelBpe::load(path), (p / "vocab.json").string());
-    case FolderKind::Albert: return albert_codec(HfSentencePiece::load(path));
+    case FolderKind::Albert: return hf_spm_codec(HfSentencePiece::load(path, HfSentencePiece::Flavor::Albert));
+    case FolderKind::T5: return hf_spm_codec(HfSentencePiece::load(path, HfSentencePiece::Flavor::T5));
     case FolderKind::None: break;
   }
   throw Error(path, "no tokenizer here: expected tokenizer.model (SentencePiece), vocab.txt (BERT WordPiece), "
-                    "spiece.model (ALBERT), or vocab.json + merges.txt / tokenizer.json (GPT-2 or RoBERTa byte-level BPE)");
+                    "spiece.model (ALBERT, T5), or vocab.json + merges.txt / tokenizer.json (GPT-2 or RoBERTa byte-level BPE)");
 }
 
 Tokenizers::Tokenizers(Tokenizer shared) : encoder(sentencepiece_codec(std::move(shared))), decoder(encoder) {}

@@ -5,8 +5,9 @@
 // "wordpiece" (a BERT folder: [CLS] text [SEP], padded with [PAD]), "gpt2-bpe" (a
 // GPT-2 folder with DMLP's added <PAD>, <BOS>, <EOS>) and "roberta-bpe" (a RoBERTa folder,
 // told by tokenizer_config.json's tokenizer_class or config.json's model_type:
-// <s> text </s>, padded with <pad>) and "albert-spm" (an ALBERT folder's spiece.model with
-// AlbertTokenizer's preprocessing: [CLS] text [SEP], padded with <pad>). An encoder and a decoder may use
+// <s> text </s>, padded with <pad>), "albert-spm" (an ALBERT folder's spiece.model with
+// AlbertTokenizer's preprocessing: [CLS] text [SEP], padded with <pad>) and "t5-spm" (a T5
+// folder's spiece.model: text </s>, no BOS). An encoder and a decoder may use
 // different tokenizers (DMLP: BERT's for the encoder, GPT-2's for the decoder); the data
 // pipeline tokenizes each side with its own.
 //
@@ -29,7 +30,7 @@ class HfSentencePiece;
 
 // Framing and padding: sequences are bos ids eos, padded with pad; unk replaces dropped words.
 struct SpecialIds {
-  int pad = 0, unk = 1, bos = 2, eos = 3;  // SentencePiece's fixed ids
+  int pad = 0, unk = 1, bos = 2, eos = 3;  // SentencePiece's fixed ids; bos -1: none (T5's encoder: text </s>)
 };
 
 // A side of the model's vocabulary: its size and its special ids.
@@ -57,11 +58,16 @@ CodecPtr sentencepiece_codec(Tokenizer tokenizer);
 // where: the vocabulary file, named when [PAD], [CLS] or [SEP] is missing from it.
 CodecPtr wordpiece_codec(WordPieceTokenizer tokenizer, const std::string& where);
 // Adds DMLP's <PAD>, <BOS>, <EOS> when missing (the vocabulary grows by up to 3).
-CodecPtr gpt2_codec(ByteLevelBpe tokenizer);
+// add_prefix_space: GPT2Tokenizer's option (a space before the text; Optimus's tokenizer),
+// kept in the folder's tokenizer_config.json when saved.
+CodecPtr gpt2_codec(ByteLevelBpe tokenizer, bool add_prefix_space = false);
+// The same GPT-2 tokenizer with add_prefix_space; where: named when codec is not GPT-2's.
+CodecPtr gpt2_with_prefix_space(const CodecPtr& codec, const std::string& where);
 // RoBERTa's: <s> text </s>, padded with <pad> (all in the vocabulary); where: the vocabulary file.
 CodecPtr roberta_codec(ByteLevelBpe tokenizer, const std::string& where);
-// ALBERT's: [CLS] text [SEP], padded with <pad>, with ALBERT's text preprocessing.
-CodecPtr albert_codec(HfSentencePiece tokenizer);
+// ALBERT's ([CLS] text [SEP], padded with <pad>, ALBERT's text preprocessing) or T5's
+// (text </s>, no BOS: SpecialIds::bos is -1), by the tokenizer's flavour.
+CodecPtr hf_spm_codec(HfSentencePiece tokenizer);
 
 // A tokenizer folder (or a tokenizer.model file), its kind told by its files:
 // tokenizer.model -> sentencepiece; vocab.txt -> wordpiece; vocab.json + merges.txt or

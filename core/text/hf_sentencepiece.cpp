@@ -24,19 +24,20 @@ bool py_digit(char32_t c) {
          (c >= 0x2074 && c <= 0x2079);
 }
 
-const char* const kSpecials[] = {"[CLS]", "[SEP]", "<pad>", "<unk>", "[MASK]"};
 const std::string kUnderline = "\xE2\x96\x81";  // U+2581, SentencePiece's word start
 
 }  // namespace
 
-HfSentencePiece HfSentencePiece::load(const std::string& dir) {
+HfSentencePiece HfSentencePiece::load(const std::string& dir, Flavor flavor) {
   HfSentencePiece t;
+  t.flavor_ = flavor;
   const std::string model = (fs::path(dir) / "spiece.model").string();
   if (!fs::exists(model)) throw Error(model, "missing: a SentencePiece tokenizer folder needs spiece.model");
   t.proto_ = read_file(model);
   t.sp_ = std::make_shared<sentencepiece::SentencePieceProcessor>();
   const auto status = t.sp_->LoadFromSerializedProto(t.proto_);
   if (!status.ok()) throw Error(model, "not a SentencePiece model: " + status.ToString());
+  if (flavor == Flavor::T5) t.options_ = {false, true, false, 100};
   const std::string cfg = (fs::path(dir) / "tokenizer_config.json").string();
   if (fs::exists(cfg)) {
     const auto j = nlohmann::json::parse(read_file(cfg), nullptr, /*allow_exceptions=*/false);
@@ -46,22 +47,50 @@ HfSentencePiece HfSentencePiece::load(const std::string& dir) {
       if (!j[key].is_boolean()) throw Error(cfg + ": " + key, "must be true or false, got " + j[key].dump());
       v = j[key].get<bool>();
     };
-    flag("do_lower_case", t.options_.lower);
-    flag("keep_accents", t.options_.keep_accents);
-    flag("remove_space", t.options_.remove_space);
+    if (flavor == Flavor::Albert) {
+      flag("do_lower_case", t.options_.lower);
+      flag("keep_accents", t.options_.keep_accents);
+      flag("remove_space", t.options_.remove_space);
+    } else {
+      if (j.contains("legacy") && j["legacy"] == false)
+        throw Error(cfg + ": legacy", "T5Tokenizer's non-legacy behaviour (legacy: false) is not supported");
+      if (j.contains("extra_ids")) {
+        if (!j["extra_ids"].is_number_integer() || j["extra_ids"].get<int64_t>() < 0 || j["extra_ids"].get<int64_t>() > 10000)
+          throw Error(cfg + ": extra_ids", "must be an integer from 0 to 10000, got " + j["extra_ids"].dump());
+        t.options_.extra_ids = j["extra_ids"].get<int>();
+      }
+    }
   }
-  for (const char* s : kSpecials)
-    if (t.id(s) >= 0) t.specials_.push_back(s);
-  for (const char* s : {"<pad>", "<unk>", "[CLS]", "[SEP]"})
-    if (t.id(s) < 0) throw Error(model, std::string("the vocabulary has no ") + s + " piece, which ALBERT's framing needs");
+  auto special = [&](const std::string& text, bool lstrip, bool rstrip) {
+    const int i = t.sp_->PieceToId(text);
+    if (i >= 0 && i < t.sp_->GetPieceSize() && t.sp_->IdToPiece(i) == text) t.specials_.push_back({text, i, lstrip, rstrip});
+  };
+  if (flavor == Flavor::Albert) {
+    for (const char* s : {"[CLS]", "[SEP]", "<pad>", "<unk>"}) special(s, false, false);
+    special("[MASK]", true, false);
+  } else {
+    for (const char* s : {"</s>", "<pad>", "<unk>"}) special(s, false, false);
+    const int n = t.sp_->GetPieceSize();
+    for (int i = 0; i < t.options_.extra_ids; ++i)  // T5Tokenizer: <extra_id_i> = len(sp) - 1 + extra_ids - i
+      t.specials_.push_back({"<extra_id_" + std::to_string(i) + ">", n - 1 + t.options_.extra_ids - i, true, true});
+  }
+  for (const auto& sp : t.specials_) t.special_ids_[sp.text] = sp.id;
+  const std::vector<const char*> needed = flavor == Flavor::Albert ? std::vector<const char*>{"<pad>", "<unk>", "[CLS]", "[SEP]"}
+                                                                   : std::vector<const char*>{"<pad>", "<unk>", "</s>"};
+  for (const char* s : needed)
+    if (t.id(s) < 0) throw Error(model, std::string("the vocabulary has no ") + s + " piece, which the framing needs");
   return t;
 }
 
-int HfSentencePiece::vocab_size() const { return sp_->GetPieceSize(); }
+int HfSentencePiece::vocab_size() const {
+  return sp_->GetPieceSize() + (flavor_ == Flavor::T5 ? options_.extra_ids : 0);
+}
 
-int HfSentencePiece::id(const std::string& piece) const {
-  const int i = sp_->PieceToId(piece);
-  return i >= 0 && i < vocab_size() && sp_->IdToPiece(i) == piece ? i : -1;
+int HfSentencePiece::id(const std::string& token) const {
+  const auto it = special_ids_.find(token);
+  if (it != special_ids_.end()) return it->second;
+  const int i = sp_->PieceToId(token);
+  return i >= 0 && i < sp_->GetPieceSize() && sp_->IdToPiece(i) == token ? i : -1;
 }
 
 std::string HfSentencePiece::preprocess(const std::string& text) const {
@@ -90,70 +119,102 @@ std::string HfSentencePiece::preprocess(const std::string& text) const {
   return uc::encode(s);
 }
 
-std::vector<std::string> HfSentencePiece::tokenize(const std::string& text) const {
-  std::vector<std::string> out;
-  auto segment = [&](const std::string& seg) {
-    std::vector<std::string> pieces;
-    // tokenize() lowers the text one character at a time before preprocess_text lowers it
-    // again (so a final capital sigma becomes σ, not ς).
-    const std::string lowered = options_.lower ? uc::encode(uc::to_lower(uc::decode(seg), /*final_sigma=*/false)) : seg;
-    sp_->Encode(preprocess(lowered), &pieces);
-    for (const auto& piece : pieces) {
-      const std::u32string p = uc::decode(piece);
-      if (p.size() > 1 && p.back() == U',' && py_digit(p[p.size() - 2])) {
-        // AlbertTokenizer._tokenize: re-encode without the comma and the word-start mark.
-        std::string body = uc::encode(p.substr(0, p.size() - 1));
-        for (size_t q = body.find(kUnderline); q != std::string::npos; q = body.find(kUnderline)) body.erase(q, kUnderline.size());
-        std::vector<std::string> cur;
-        sp_->Encode(body, &cur);
-        if (piece.rfind(kUnderline, 0) != 0 && !cur.empty() && cur[0].rfind(kUnderline, 0) == 0) {
-          if (cur[0].size() == kUnderline.size()) cur.erase(cur.begin());
-          else cur[0] = cur[0].substr(kUnderline.size());
-        }
-        cur.push_back(",");
-        out.insert(out.end(), cur.begin(), cur.end());
-      } else {
-        out.push_back(piece);
+std::vector<std::string> HfSentencePiece::pieces_of(const std::string& seg) const {
+  std::vector<std::string> pieces, out;
+  if (flavor_ == Flavor::T5) {
+    sp_->Encode(seg, &pieces);
+    return pieces;
+  }
+  // tokenize() lowers the text one character at a time before preprocess_text lowers it
+  // again (so a final capital sigma becomes σ, not ς).
+  const std::string lowered = options_.lower ? uc::encode(uc::to_lower(uc::decode(seg), /*final_sigma=*/false)) : seg;
+  sp_->Encode(preprocess(lowered), &pieces);
+  for (const auto& piece : pieces) {
+    const std::u32string p = uc::decode(piece);
+    if (p.size() > 1 && p.back() == U',' && py_digit(p[p.size() - 2])) {
+      // AlbertTokenizer._tokenize: re-encode without the comma and the word-start mark.
+      std::string body = uc::encode(p.substr(0, p.size() - 1));
+      for (size_t q = body.find(kUnderline); q != std::string::npos; q = body.find(kUnderline)) body.erase(q, kUnderline.size());
+      std::vector<std::string> cur;
+      sp_->Encode(body, &cur);
+      if (piece.rfind(kUnderline, 0) != 0 && !cur.empty() && cur[0].rfind(kUnderline, 0) == 0) {
+        if (cur[0].size() == kUnderline.size()) cur.erase(cur.begin());
+        else cur[0] = cur[0].substr(kUnderline.size());
       }
+      cur.push_back(",");
+      out.insert(out.end(), cur.begin(), cur.end());
+    } else {
+      out.push_back(piece);
     }
-  };
+  }
+  return out;
+}
+
+std::vector<std::string> HfSentencePiece::tokenize(const std::string& text) const {
+  // Split on special tokens (the longest at the first position that has one), as
+  // transformers' added-tokens trie does; index -1 marks text.
+  std::vector<std::pair<std::string, int>> parts;
   size_t i = 0, start = 0;
   while (i < text.size()) {
-    const std::string* which = nullptr;
-    for (const auto& sp : specials_)
-      if (text.compare(i, sp.size(), sp) == 0 && (!which || sp.size() > which->size())) which = &sp;
-    if (!which) {
+    int best = -1;
+    for (size_t k = 0; k < specials_.size(); ++k)
+      if (text.compare(i, specials_[k].text.size(), specials_[k].text) == 0 &&
+          (best < 0 || specials_[k].text.size() > specials_[static_cast<size_t>(best)].text.size()))
+        best = static_cast<int>(k);
+    if (best < 0) {
       ++i;
       continue;
     }
-    size_t end = i;
-    if (*which == "[MASK]") {  // lstrip: Python's rstrip() of the text before it
-      std::u32string left = uc::decode(text.substr(start, i - start));
-      while (!left.empty() && py_space(left.back())) left.pop_back();
-      segment(uc::encode(left));
-    } else if (end > start) {
-      segment(text.substr(start, end - start));
-    }
-    out.push_back(*which);
-    i += which->size();
+    parts.emplace_back(text.substr(start, i - start), -1);
+    parts.emplace_back(specials_[static_cast<size_t>(best)].text, best);
+    i += specials_[static_cast<size_t>(best)].text.size();
     start = i;
   }
-  if (start < text.size()) segment(text.substr(start));
+  parts.emplace_back(text.substr(start), -1);
+  // lstrip / rstrip: Python's rstrip() of the text before, lstrip() of the text after.
+  for (size_t k = 0; k < parts.size(); ++k) {
+    if (parts[k].second < 0) continue;
+    const Special& sp = specials_[static_cast<size_t>(parts[k].second)];
+    if (sp.lstrip && k > 0 && parts[k - 1].second < 0) {
+      std::u32string left = uc::decode(parts[k - 1].first);
+      while (!left.empty() && py_space(left.back())) left.pop_back();
+      parts[k - 1].first = uc::encode(left);
+    }
+    if (sp.rstrip && k + 1 < parts.size() && parts[k + 1].second < 0) {
+      std::u32string right = uc::decode(parts[k + 1].first);
+      size_t b = 0;
+      while (b < right.size() && py_space(right[b])) ++b;
+      parts[k + 1].first = uc::encode(right.substr(b));
+    }
+  }
+  std::vector<std::string> out;
+  for (const auto& [seg, special] : parts) {
+    if (special >= 0) {
+      out.push_back(seg);
+    } else if (!seg.empty()) {
+      for (auto& p : pieces_of(seg)) out.push_back(std::move(p));
+    }
+  }
   return out;
 }
 
 std::vector<int> HfSentencePiece::encode(const std::string& text) const {
   std::vector<int> ids;
-  for (const auto& p : tokenize(text)) ids.push_back(sp_->PieceToId(p));  // unknown pieces: <unk>'s id
+  for (const auto& p : tokenize(text)) {
+    const auto it = special_ids_.find(p);
+    ids.push_back(it != special_ids_.end() ? it->second : sp_->PieceToId(p));  // unknown pieces: <unk>'s id
+  }
   return ids;
 }
 
 std::string HfSentencePiece::decode(const std::vector<int>& ids) const {
   std::vector<int> kept;
-  for (int i : ids)
-    if (i >= 0 && i < vocab_size() && !sp_->IsControl(i) &&
-        std::find(specials_.begin(), specials_.end(), sp_->IdToPiece(i)) == specials_.end())
-      kept.push_back(i);
+  for (int i : ids) {
+    if (i < 0 || i >= sp_->GetPieceSize() || sp_->IsControl(i)) continue;  // T5's sentinels lie past the pieces
+    bool special = false;
+    for (const auto& sp : specials_) special = special || sp.id == i;
+    if (!special) kept.push_back(i);
+  }
   std::string text;
   sp_->Decode(kept, &text);
   return text;
@@ -164,8 +225,11 @@ void HfSentencePiece::save(const std::string& dir) const {
   fs::create_directories(dir, ec);
   if (ec) throw Error(dir, "cannot create folder: " + ec.message());
   write_file_atomic((fs::path(dir) / "spiece.model").string(), proto_);
-  const nlohmann::json j = {{"tokenizer_class", "AlbertTokenizer"}, {"do_lower_case", options_.lower},
-                            {"keep_accents", options_.keep_accents}, {"remove_space", options_.remove_space}};
+  const nlohmann::json j = flavor_ == Flavor::Albert
+                               ? nlohmann::json{{"tokenizer_class", "AlbertTokenizer"}, {"do_lower_case", options_.lower},
+                                                {"keep_accents", options_.keep_accents}, {"remove_space", options_.remove_space}}
+                               : nlohmann::json{{"tokenizer_class", "T5Tokenizer"}, {"extra_ids", options_.extra_ids},
+                                                {"legacy", true}};
   write_file_atomic((fs::path(dir) / "tokenizer_config.json").string(), j.dump(1) + "\n");
 }
 

@@ -10,12 +10,13 @@ that latent-studio's DMLP loaders read.
 --encoder is another name for --bert: the encoder's base, a BERT folder for DMLP's
 BertForLatentConnector(AVG/New), a RoBERTa one (RobertaModel + RobertaTokenizer, as
 transformers' save_pretrained writes them) for RobertaForLatentConnector(New), an ALBERT one
-(AlbertModel + AlbertTokenizer with its spiece.model) for AlbertForLatentConnector. The
-base's config.json model_type must be the class's (bert / roberta / albert).
+(AlbertModel + AlbertTokenizer with its spiece.model) for AlbertForLatentConnector, a T5 one
+(T5EncoderModel or T5Model + T5Tokenizer with its spiece.model) for T5EncoderForLatentConnector.
+The base's config.json model_type must be the class's (bert / roberta / albert / t5).
 
 --encoder-class: BertForLatentConnectorAVG (default), BertForLatentConnector,
 BertForLatentConnectorNew, RobertaForLatentConnector, RobertaForLatentConnectorNew,
-AlbertForLatentConnector.
+AlbertForLatentConnector, T5EncoderForLatentConnector.
 --decoder-class: GPT2ForLatentConnectorNew (default), GPT2ForLatentConnector (no extra
 block), GPT2ForLatentConnectorNew2 (extra first block, MLP inner size 12 x n_embd).
 
@@ -46,6 +47,17 @@ Nothing here runs the encoder's forward (RobertaForLatentConnector's and
 AlbertForLatentConnector's cast their averaging weights with .half(), which fails in fp32 on
 the CPU): its weights are only loaded and saved.
 
+T5EncoderForLatentConnector (pooling "avg"): T5's encoder stack (shared embeddings, relative
+position buckets in block 0, RMS layer norms), then a BertPooler (dense + tanh) over the masked
+mean of its last hidden states. DMLP's class cannot be built as it is with transformers 4.36:
+it sets self.decoder = None, and the _tie_weights it inherits from T5Model (run by
+from_pretrained when tie_word_embeddings, T5's default) ties self.decoder.embed_tokens too
+(AttributeError: 'NoneType' object has no attribute 'embed_tokens'). While the base is loaded
+here, that _tie_weights ties only the encoder's embed_tokens (which is `shared` itself: no
+change). encoder.embed_tokens.weight, that same tensor, is not written (shared.weight is). d_kv,
+num_heads and relative_attention_num_buckets come from the tensors; feed_forward_proj and
+relative_attention_max_distance only from the base's config.json (null without --encoder).
+
 AlbertForLatentConnector (pooling "avg"): AlbertModel, then ALBERT's pooler (a Linear, tanh)
 over the masked mean of the last hidden states. ALBERT's layers share weights by group, so
 the number of layers (num_hidden_layers) is not in the tensors: it comes from the base's
@@ -62,7 +74,12 @@ Writes into --out:
                         the New classes also "linear_forbert.attention.self.query.weight" ...
                         "linear_forbert.output.LayerNorm.bias"; for ALBERT "embeddings.*",
                         "encoder.embedding_hidden_mapping_in.*",
-                        "encoder.albert_layer_groups.G.albert_layers.I.*", "pooler.weight/bias")
+                        "encoder.albert_layer_groups.G.albert_layers.I.*", "pooler.weight/bias";
+                        for T5 "shared.weight", "encoder.block.N.layer.0.SelfAttention.q/k/v/o.weight"
+                        (block 0 also "...relative_attention_bias.weight"), "...layer.0.layer_norm.weight",
+                        "...layer.1.DenseReluDense.wi(_0/_1)/wo.weight", "...layer.1.layer_norm.weight",
+                        "encoder.final_layer_norm.weight", "pooler.dense.weight/bias";
+                        encoder.embed_tokens.weight, the same tensor as shared.weight, left out)
   decoder.safetensors   GPT2ForLatentConnector(New) state_dict after change_order
                         ("transformer.*", "lm_head.bias"); lm_head.weight left out when tied.
                         New/New2: block 0 is DMLP's extra block (New2's MLP: mlp.c_fc.weight
@@ -79,13 +96,18 @@ Writes into --out:
                         "special_tokens" (role -> {token, id}: bos/cls <s>, pad, eos/sep </s>,
                         unk, mask); for ALBERT "model_type": "albert", "embedding_size",
                         "num_hidden_groups", "inner_group_num" (and special_token_ids <pad>
-                        <unk> [CLS] [SEP] [MASK]); without model_type the encoder is a BERT. Its "decoder"
+                        <unk> [CLS] [SEP] [MASK]); for T5 "model_type": "t5", hidden_size
+                        (d_model), layers (num_layers), d_kv, d_ff, num_heads,
+                        relative_attention_num_buckets, relative_attention_max_distance,
+                        feed_forward_proj (special_token_ids <pad> </s> <unk>); without
+                        model_type the encoder is a BERT. Its "decoder"
                         section: class, extra_first_block (false only for
                         GPT2ForLatentConnector), "extra_block_inner": 12 * n_embd for
                         GPT2ForLatentConnectorNew2 only (block 0's MLP inner size), ...
 All tensors float32 and contiguous.
 """
 import argparse
+import contextlib
 import json
 import math
 import os
@@ -98,18 +120,21 @@ from safetensors.torch import save_file
 
 import DMLP  # noqa: F401  (the package whose checkpoints these are)
 from DMLP.models import models as dmlp_models
-from DMLP.models.my_transformers import MODEL_CLASS
+from DMLP.models.my_transformers import MODEL_CLASS, T5EncoderForLatentConnector
 
 ENCODER_CLASSES = ["BertForLatentConnectorAVG", "BertForLatentConnector", "BertForLatentConnectorNew",
-                   "RobertaForLatentConnector", "RobertaForLatentConnectorNew", "AlbertForLatentConnector"]
+                   "RobertaForLatentConnector", "RobertaForLatentConnectorNew", "AlbertForLatentConnector",
+                   "T5EncoderForLatentConnector"]
 ENCODER_MODEL_TYPE = {"BertForLatentConnectorAVG": "bert", "BertForLatentConnector": "bert",
                       "BertForLatentConnectorNew": "bert", "RobertaForLatentConnector": "roberta",
                       "RobertaForLatentConnectorNew": "roberta",
-                      "AlbertForLatentConnector": "albert"}  # the Hugging Face model_type of each class's base
+                      "AlbertForLatentConnector": "albert",
+                      "T5EncoderForLatentConnector": "t5"}  # the Hugging Face model_type of each class's base
 ENCODER_POOLING = {"BertForLatentConnectorAVG": "avg", "BertForLatentConnector": "cls",
                    "BertForLatentConnectorNew": "avg", "RobertaForLatentConnector": "avg",
                    "RobertaForLatentConnectorNew": "avg",
-                   "AlbertForLatentConnector": "avg"}  # RoBERTa's, ALBERT's and New's: pooler over the masked mean
+                   "AlbertForLatentConnector": "avg",
+                   "T5EncoderForLatentConnector": "avg"}  # RoBERTa's, ALBERT's, T5's, New's: pooler over the masked mean
 # Classes with DMLP's extra encoder layer "linear_forbert" (a BertLayer / RobertaLayer over the
 # base's last hidden states, before the masked mean and the pooler).
 ENCODER_EXTRA_LAYER = {"BertForLatentConnectorNew", "RobertaForLatentConnectorNew"}
@@ -321,8 +346,10 @@ def rebuild_from_bases(a, latent):
     if a.bert:
         check_encoder_base(a, kw)
         tok = AutoTokenizer.from_pretrained(a.bert, **kw)
-        enc, info = MODEL_CLASS[a.encoder_class].from_pretrained(a.bert, latent_size=latent, pad_id=tok.pad_token_id,
-                                                                 output_loading_info=True, **kw)
+        with t5_tie_encoder_only() if ENCODER_MODEL_TYPE[a.encoder_class] == "t5" else contextlib.nullcontext():
+            enc, info = MODEL_CLASS[a.encoder_class].from_pretrained(a.bert, latent_size=latent,
+                                                                     pad_id=tok.pad_token_id,
+                                                                     output_loading_info=True, **kw)
         res["encoder"] = (enc.eval(), set(info["missing_keys"]), tok)
     if a.gpt2:
         tok = AutoTokenizer.from_pretrained(a.gpt2, **kw)
@@ -341,6 +368,27 @@ def rebuild_from_bases(a, latent):
             fresh.add("transformer.wte.weight")  # new rows are random
         res["decoder"] = (dec.eval(), fresh, tok, base_vocab)
     return res
+
+
+@contextlib.contextmanager
+def t5_tie_encoder_only():
+    """T5EncoderForLatentConnector._tie_weights is T5Model's less its decoder line inside the block:
+    DMLP sets self.decoder = None, so T5Model's fails (AttributeError) whenever tie_word_embeddings."""
+    cls = T5EncoderForLatentConnector
+
+    def tie(self):
+        if self.config.tie_word_embeddings:
+            self._tie_or_clone_weights(self.encoder.embed_tokens, self.shared)
+
+    own = cls.__dict__.get("_tie_weights")
+    cls._tie_weights = tie
+    try:
+        yield
+    finally:
+        if own is None:
+            del cls._tie_weights
+        else:
+            cls._tie_weights = own
 
 
 def check_encoder_base(a, kw):
@@ -402,9 +450,32 @@ def check_complete_albert_encoder(st):
              "only what DMLP trained: pass --bert/--encoder BASE (the ALBERT the run started from)")
 
 
+T5_BLOCK = ["layer.0.SelfAttention.q", "layer.0.SelfAttention.k", "layer.0.SelfAttention.v", "layer.0.SelfAttention.o",
+            "layer.0.layer_norm", "layer.1.DenseReluDense.wo", "layer.1.layer_norm"]
+
+
+def t5_feed_forward_in(st):
+    """The feed-forward input projections: wi, or wi_0 and wi_1 for the gated activations."""
+    return ["wi_0", "wi_1"] if "encoder.block.0.layer.1.DenseReluDense.wi_0.weight" in st else ["wi"]
+
+
+def check_complete_t5_encoder(st):
+    n = layer_indices(st, "encoder.block.")
+    keys = ["shared.weight", "encoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight",
+            "encoder.final_layer_norm.weight", "pooler.dense.weight", "pooler.dense.bias", "linear.weight"]
+    keys += [f"encoder.block.{i}.{m}.weight" for i in range(n)
+             for m in T5_BLOCK + [f"layer.1.DenseReluDense.{w}" for w in t5_feed_forward_in(st)]]
+    missing = [k for k in keys if k not in st]
+    if missing or n == 0:
+        fail(f"encoder: the checkpoint lacks {len(missing) or 'all block'} tensors, e.g. {missing[:4]}; it holds "
+             "only what DMLP trained: pass --bert/--encoder BASE (the T5 the run started from)")
+
+
 def check_complete_encoder(st, encoder_class):
     if ENCODER_MODEL_TYPE[encoder_class] == "albert":
         return check_complete_albert_encoder(st)
+    if ENCODER_MODEL_TYPE[encoder_class] == "t5":
+        return check_complete_t5_encoder(st)
     n = layer_indices(st, "encoder.layer.")
     keys = ["embeddings.word_embeddings.weight", "embeddings.position_embeddings.weight",
             "embeddings.token_type_embeddings.weight", "embeddings.LayerNorm.weight", "embeddings.LayerNorm.bias",
@@ -469,9 +540,53 @@ def albert_encoder_info(st, a, base):
     return info
 
 
+def t5_encoder_info(st, a, base):
+    """The T5 encoder section: sizes from the tensors (the heads and the buckets from block 0's
+    relative_attention_bias, (buckets, heads)); feed_forward_proj and relative_attention_max_distance
+    are not in the tensors: the base's config gives them."""
+    shared = st["shared.weight"]
+    buckets, heads = st["encoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight"].shape
+    inner = int(st["encoder.block.0.layer.0.SelfAttention.q.weight"].shape[0])
+    if inner % heads:
+        fail(f"encoder: SelfAttention.q.weight has {inner} rows, not a multiple of the {heads} heads")
+    ff_in = t5_feed_forward_in(st)
+    info = {"class": a.encoder_class, "model_type": "t5", "pooling": ENCODER_POOLING[a.encoder_class],
+            "vocab_size": int(shared.shape[0]), "hidden_size": int(shared.shape[1]),
+            "layers": layer_indices(st, "encoder.block."), "d_kv": inner // int(heads),
+            "d_ff": int(st[f"encoder.block.0.layer.1.DenseReluDense.{ff_in[0]}.weight"].shape[0]),
+            "num_heads": int(heads), "relative_attention_num_buckets": int(buckets),
+            "relative_attention_max_distance": None, "feed_forward_proj": None,
+            "base": a.bert, "hf_config": None, "pad_token_id": None, "special_token_ids": None}
+    if base:
+        enc, _, tok = base
+        c = enc.config
+        got = (c.d_model, c.num_layers, c.d_kv, c.d_ff, c.num_heads, c.relative_attention_num_buckets, c.is_gated_act)
+        want = (info["hidden_size"], info["layers"], info["d_kv"], info["d_ff"], info["num_heads"],
+                info["relative_attention_num_buckets"], len(ff_in) == 2)
+        if got != want:
+            fail(f"--encoder {a.bert}: config.json's d_model, num_layers, d_kv, d_ff, num_heads, "
+                 f"relative_attention_num_buckets, is_gated_act {got} are not the tensors' {want}")
+        info["relative_attention_max_distance"] = int(c.relative_attention_max_distance)
+        info["feed_forward_proj"] = c.feed_forward_proj
+        keys = ["vocab_size", "d_model", "d_kv", "d_ff", "num_layers", "num_heads", "relative_attention_num_buckets",
+                "relative_attention_max_distance", "feed_forward_proj", "dense_act_fn", "is_gated_act",
+                "layer_norm_epsilon", "pad_token_id", "eos_token_id"]
+        info["hf_config"] = {k: getattr(c, k, None) for k in keys}
+        info["pad_token_id"] = tok.pad_token_id
+        order = [tok.pad_token, tok.eos_token, tok.unk_token]  # <pad> </s> <unk>
+        info["special_token_ids"] = {t: tok.convert_tokens_to_ids(t) for t in order if t}
+        info["tokenizer_length"] = len(tok)
+    else:
+        print("note: T5's feed_forward_proj and relative_attention_max_distance are not in the tensors: dmlp.json "
+              "has null for them; pass --encoder BASE to record them", file=sys.stderr)
+    return info
+
+
 def encoder_info(st, a, base):
     if ENCODER_MODEL_TYPE[a.encoder_class] == "albert":
         return albert_encoder_info(st, a, base)
+    if ENCODER_MODEL_TYPE[a.encoder_class] == "t5":
+        return t5_encoder_info(st, a, base)
     word = st["embeddings.word_embeddings.weight"]
     n = layer_indices(st, "encoder.layer.")
     model_type = ENCODER_MODEL_TYPE[a.encoder_class]
@@ -599,6 +714,12 @@ def convert(a):
         check_complete_decoder(dec_ck)
         dec_state, dec_src = dict(dec_ck), {k: "checkpoint" for k in dec_ck}
 
+    if ENCODER_MODEL_TYPE[a.encoder_class] == "t5" and "encoder.embed_tokens.weight" in enc_state:
+        # DMLP's T5 stack embeds with `shared` itself: one tensor under two names; shared.weight is written.
+        if not torch.equal(enc_state["encoder.embed_tokens.weight"], enc_state["shared.weight"]):
+            fail("encoder: encoder.embed_tokens.weight differs from shared.weight (DMLP's T5 encoder uses one module)")
+        del enc_state["encoder.embed_tokens.weight"]
+
     V = dec_state["transformer.wte.weight"].shape[0]
     tied = True
     if "lm_head.weight" in dec_state:
@@ -683,7 +804,7 @@ def main(argv=None):
     p.add_argument("--bert", "--encoder", dest="bert",
                    help="the encoder's base model (HF folder or cached hub id) the run started from: a BERT, or a "
                         "RoBERTa for --encoder-class RobertaForLatentConnector(New), an ALBERT for "
-                        "AlbertForLatentConnector")
+                        "AlbertForLatentConnector, a T5 for T5EncoderForLatentConnector")
     p.add_argument("--gpt2", help="the decoder's base model (HF folder or cached hub id) the run started from")
     p.add_argument("--encoder-class", default="BertForLatentConnectorAVG", choices=ENCODER_CLASSES)
     p.add_argument("--decoder-class", default="GPT2ForLatentConnectorNew", choices=DECODER_CLASSES)
