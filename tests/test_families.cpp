@@ -2,8 +2,7 @@
 // its defaults through config.json, loads a Hugging Face folder of its kind by name;
 // config.json names families by arch (a new arch takes its family's defaults, old folders
 // without arch stay BERT + GPT-2); unknown names fail naming the key and the choices; and
-// the real `latent-cli models` lists exactly the registered families (a family file lost
-// at link time would be missing there).
+// the real `latent-cli models` lists exactly the registered families.
 #include <torch/torch.h>
 
 #include <nlohmann/json.hpp>
@@ -129,6 +128,42 @@ class TestFamilies : public QObject {
     QCOMPARE(encoder_class_for_dmlp("RobertaForLatentConnector", "t").family->name, std::string("roberta"));
     const DecoderClass dc = decoder_class_for_dmlp("GPT2ForLatentConnector", "t");
     QVERIFY(!merge_decoder_config(dc.family->defaults, nlohmann::json::parse(dc.dmlp->overrides), "t").extra_first_block);
+  }
+
+  // No setting is silently ignored: a family rejects the keys it does not read and the
+  // values it cannot honour (some would index out of range: T5's bucket arithmetic).
+  void familiesRejectWhatTheyDoNotRead() {
+    auto error = [](const char* json) {
+      return test::errorOf([&] { merge_config(preset("tiny"), nlohmann::json::parse(json), "cfg.json"); });
+    };
+    LATENT_VERIFY_CONTAINS(error(R"({"model": {"encoder": {"embedding_size": 32}}})"),
+                           "cfg.json: model.encoder: embedding_size: the bert family has no such setting");
+    LATENT_VERIFY_CONTAINS(error(R"({"model": {"encoder": {"arch": "t5", "activation": "gelu"}}})"),
+                           "model.encoder: activation: T5's feed-forward is \"relu\" or \"gated-gelu\"");
+    LATENT_VERIFY_CONTAINS(error(R"({"model": {"encoder": {"arch": "t5", "relative_buckets": 2}}})"), "relative_buckets");
+    LATENT_VERIFY_CONTAINS(error(R"({"model": {"encoder": {"arch": "t5", "relative_max_distance": 8}}})"),
+                           "relative_max_distance: must be above relative_buckets / 4 (8)");
+    LATENT_VERIFY_CONTAINS(error(R"({"model": {"encoder": {"arch": "albert", "layer_groups": 3}}})"), "layer_groups: must divide");
+    LATENT_VERIFY_CONTAINS(error(R"({"model": {"encoder": {"arch": "roberta", "extra_layer": true, "head_dim": 8}}})"),
+                           "head_dim: the roberta family has no such setting");
+    LATENT_VERIFY_CONTAINS(error(R"({"model": {"decoder": {"extra_block_mlp_ratio": 1000}}})"), "extra_block_mlp_ratio");
+    // RoBERTa numbers positions from its pad id + 1, with 2 ids reserved.
+    LATENT_VERIFY_CONTAINS(test::errorOf([] {
+      encoder_family("roberta", "t").make(with_encoder_arch(preset("tiny").model.encoder, "roberta", "t"),
+                                          VocabSpec{300, SpecialIds{3, 1, 0, 2}}, 8);
+    }), "the pad id must be 0 or 1");
+    // BERT-like layers honour the tanh GELU when asked.
+    Config c = merge_config(preset("tiny"), nlohmann::json::parse(R"({"model": {"encoder": {"activation": "gelu_new"}}})"), "t");
+    torch::manual_seed(0);
+    Encoder a = encoder_family("bert", "t").make(c.model.encoder, VocabSpec{300, {}}, 8);
+    torch::manual_seed(0);
+    Encoder b = encoder_family("bert", "t").make(preset("tiny").model.encoder, VocabSpec{300, {}}, 8);
+    torch::NoGradGuard g;
+    for (Encoder* e : {&a, &b})  // pre-activations of order 1, where the two GELUs differ
+      (*e)->named_parameters()["encoder.layer.0.intermediate.dense.weight"].mul_(50);
+    const auto ids = torch::tensor({{2, 10, 11, 3}}, torch::kLong);
+    const double diff = (a->hidden_states(ids) - b->hidden_states(ids)).abs().max().item<double>();
+    QVERIFY2(diff > 1e-5, std::to_string(diff).c_str());
   }
 
   void cliListsExactlyTheRegisteredFamilies() {

@@ -252,10 +252,10 @@ void validate(const Config& c, const std::string& where) {
   auto fail = [&](const std::string& key, const std::string& why) { throw Error(where + ": " + key, why); };
   const auto& m = c.model;
   if (m.encoder.hidden % m.encoder.heads != 0) fail("model.encoder.heads", "must divide model.encoder.hidden");
-  if (m.encoder.layers % m.encoder.layer_groups != 0) fail("model.encoder.layer_groups", "must divide model.encoder.layers");
   if (m.decoder.hidden % m.decoder.heads != 0) fail("model.decoder.heads", "must divide model.decoder.hidden");
   const EncoderFamily& ef = encoder_family(m.encoder.arch, where + ": model.encoder.arch");
-  decoder_family(m.decoder.arch, where + ": model.decoder.arch");
+  ef.check(m.encoder, where + ": model.encoder");
+  decoder_family(m.decoder.arch, where + ": model.decoder.arch").check(m.decoder, where + ": model.decoder");
   if (m.max_length + 2 + ef.extra_positions > m.encoder.max_positions)
     fail("model.max_length", "max_length + " + std::to_string(2 + ef.extra_positions) + " must fit model.encoder.max_positions");
   if (m.max_length + 3 > m.decoder.max_positions)

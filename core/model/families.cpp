@@ -30,7 +30,7 @@ struct Registry {
   template <class Family>
   static void add(std::map<std::string, Family>& to, Family f, const char* side) {
     const std::string where = std::string("model families: ") + side + " \"" + f.name + "\"";
-    if (f.name.empty() || !f.make || !f.from_hf || !f.load) throw Error(where, "incomplete entry");
+    if (f.name.empty() || !f.make || !f.from_hf || !f.load || !f.check) throw Error(where, "incomplete entry");
     if (f.defaults.arch != f.name) throw Error(where, "its defaults name arch \"" + f.defaults.arch + "\"");
     for (const auto& [name, other] : to) {
       if (name == f.name) throw Error(where, "registered twice");
@@ -176,7 +176,7 @@ DecoderConfig with_decoder_arch(const DecoderConfig& c, const std::string& arch,
 
 Warnings load_by_name(torch::nn::Module& module, io::NamedTensors tensors, const std::string& path,
                       const std::vector<std::string>& prefixes, const std::vector<std::string>& ignored, bool with_latent,
-                      const std::string& what, const std::vector<std::string>& fresh) {
+                      const std::string& what) {
   std::map<std::string, at::Tensor> stored;
   for (auto& [name, t] : tensors) {
     std::string ours = name;
@@ -188,16 +188,40 @@ Warnings load_by_name(torch::nn::Module& module, io::NamedTensors tensors, const
     stored.emplace(std::move(ours), std::move(t));
   }
   io::NamedTensors targets;
+  Warnings warnings;
+  bool pooler_missing = false;
   for (auto& p : module.named_parameters()) {
-    bool keep = false;
-    for (const auto& f : fresh) keep = keep || (!with_latent && p.key().rfind(f, 0) == 0);
-    if (!keep) targets.emplace_back(p.key(), p.value());
+    if (!with_latent && p.key().rfind("linear", 0) == 0) continue;
+    if (p.key().rfind("pooler", 0) == 0 && !stored.count(p.key())) {
+      pooler_missing = true;
+      continue;
+    }
+    targets.emplace_back(p.key(), p.value());
   }
   copy_tensors(targets, stored, path, what, "the configuration");
-  Warnings warnings;
+  if (pooler_missing) warnings.push_back(path + ": no pooler weights: the pooler starts fresh");
   for (const auto& [name, t] : stored)
     if (!std::count(ignored.begin(), ignored.end(), name)) warnings.push_back(path + ": ignored tensor " + name);
   return warnings;
+}
+
+void require(bool ok, const std::string& where, const char* key, const std::string& why) {
+  if (!ok) throw Error(where + ": " + key, why);
+}
+
+void check_unread_encoder_keys(const EncoderConfig& c, const std::string& where, const std::string& family,
+                               std::initializer_list<const char*> reads) {
+  const EncoderConfig d;
+  const std::pair<const char*, bool> keys[] = {
+      {"extra_layer", c.extra_layer != d.extra_layer},       {"embedding_size", c.embedding_size != d.embedding_size},
+      {"layer_groups", c.layer_groups != d.layer_groups},    {"inner_group_num", c.inner_group_num != d.inner_group_num},
+      {"head_dim", c.head_dim != d.head_dim},                {"relative_buckets", c.relative_buckets != d.relative_buckets},
+      {"relative_max_distance", c.relative_max_distance != d.relative_max_distance}};
+  for (const auto& [key, changed] : keys) {
+    bool read = false;
+    for (const char* r : reads) read = read || std::string(r) == key;
+    require(read || !changed, where, key, "the " + family + " family has no such setting (its default is kept only)");
+  }
 }
 
 // --- what every encoder shares ---
@@ -211,11 +235,15 @@ EncoderOutput EncoderImpl::forward(const at::Tensor& ids) {
 
 void EncoderImpl::init_latent_projection(int hidden) {
   linear = register_module("linear", torch::nn::Linear(torch::nn::LinearOptions(hidden, 2 * latent_dim).bias(false)));
+  torch::NoGradGuard guard;
+  // The draw the family's N(0, 0.02) initialisation made for "linear" before the registry
+  // (it was its last parameter): the random stream, so a seed's starting weights, stay as
+  // in earlier versions.
+  linear->weight.normal_(0.0, 0.02);
   // A pretrained-style N(0, 0.02) projection would start mu (std ~0.04) below the fixed
   // posterior noise (std sqrt(0.008) = 0.09), and a decoder trained from scratch then
   // learns to ignore z. DMLP avoids this through a pretrained encoder whose pooled output
   // saturates; from scratch, an O(1) projection gives the same start.
-  torch::NoGradGuard guard;
   linear->weight.normal_(0.0, 1.0 / std::sqrt(static_cast<double>(hidden)));
 }
 

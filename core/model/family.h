@@ -1,10 +1,12 @@
 // Model families: one registry of encoder families (BERT, RoBERTa, ...) and decoder
 // families (GPT-2, ...). A family is one file in model/families/ that returns its entry
-// (name, Hugging Face model_types, DMLP classes, tokenizer kind, defaults, config mapping,
-// constructor, weight loader) plus one line in the list of model/families.cpp. Nothing
-// else names a family: config.json's model.encoder.arch / model.decoder.arch, import-hf
-// (by the folder's model_type), import-dmlp (by DMLP's class name) and `latent-cli
-// models` all go through the lookups below.
+// (name, Hugging Face model_types, DMLP classes, tokenizer kind, defaults, config mapping
+// and checks, constructor, weight loader) plus one line in the list of model/families.cpp.
+// config.json's model.encoder.arch / model.decoder.arch, import-hf (by the folder's
+// model_type), import-dmlp (by DMLP's class name) and `latent-cli models` all go through
+// the lookups below. Two things are shared rather than per family: a family's own config
+// keys live in EncoderConfig / DecoderConfig (model/config.h; each family's check rejects
+// the ones it does not read), and a new tokenizer kind is a TextCodec (text/codec.h).
 //
 // The list is explicit (not self-registering objects) because latent_core is a static
 // library: the linker would drop a family file that nothing references.
@@ -13,6 +15,7 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include <functional>
+#include <initializer_list>
 #include <string>
 #include <vector>
 
@@ -46,6 +49,9 @@ struct EncoderFamily {
   // folder does not fix (pooling, dropout). Unsupported settings fail naming the key.
   std::function<EncoderConfig(const nlohmann::json& hf, const EncoderConfig& base, const std::string& where)> from_hf;
   std::function<Encoder(const EncoderConfig& c, const VocabSpec& vocab, int latent_dim)> make;
+  // Rejects settings this family does not read or cannot honour (config.json keys of other
+  // families, out-of-range values), naming the key: where + ": model.encoder.<key>".
+  std::function<void(const EncoderConfig& c, const std::string& where)> check;
   // Tensors under Hugging Face names (the family's model prefix accepted) into the encoder;
   // with_latent: "linear" too (a DMLP checkpoint), else it keeps its initialisation.
   std::function<Warnings(EncoderImpl& e, io::NamedTensors tensors, const std::string& path, bool with_latent)> load;
@@ -61,6 +67,7 @@ struct DecoderFamily {
   std::vector<std::string> injections;      // latent injection modes it supports ("memory", "embedding")
   std::function<DecoderConfig(const nlohmann::json& hf, const DecoderConfig& base, const std::string& where)> from_hf;
   std::function<Decoder(const DecoderConfig& c, const VocabSpec& vocab, int latent_dim)> make;
+  std::function<void(const DecoderConfig& c, const std::string& where)> check;  // as EncoderFamily::check
   // Pretrained (Hugging Face) tensors: the extra first block and the latent projections
   // keep their initialisation, rows past the pretrained vocabulary (added tokens) too.
   // dmlp: a DMLP checkpoint's state, which holds everything.
@@ -87,13 +94,22 @@ std::vector<const DecoderFamily*> decoder_families();
 // (no LibTorch there: the UI's views use them).
 
 // Shared by families whose names equal ours once a model prefix ("bert.") is dropped:
-// every parameter of `module` must be in `tensors` with its shape, but those starting with
-// one of `fresh` ("linear": DMLP's latent projection) unless with_latent: a pretrained
-// folder does not have them and they keep their initialisation. Tensors left over are
+// every parameter of `module` must be in `tensors` with its shape, but "linear*" (DMLP's
+// latent projection) unless with_latent: a pretrained folder does not have it and it keeps
+// its initialisation; and "pooler.*" when absent (a checkpoint saved without a pooler, as
+// transformers and DMLP do, starts it fresh: a warning says so). Tensors left over are
 // warnings, except those in `ignored`.
 Warnings load_by_name(torch::nn::Module& module, io::NamedTensors tensors, const std::string& path,
                       const std::vector<std::string>& prefixes, const std::vector<std::string>& ignored, bool with_latent,
-                      const std::string& what, const std::vector<std::string>& fresh = {"linear"});
+                      const std::string& what);
+
+// For family checks: throws Error(where + ": " + key, why) unless ok.
+void require(bool ok, const std::string& where, const char* key, const std::string& why);
+// The family-specific encoder keys (extra_layer, embedding_size, layer_groups,
+// inner_group_num, head_dim, relative_buckets, relative_max_distance) that `family` does not
+// read must keep their defaults, so that no setting is silently ignored.
+void check_unread_encoder_keys(const EncoderConfig& c, const std::string& where, const std::string& family,
+                               std::initializer_list<const char*> reads);
 
 }  // namespace latent
 

@@ -171,6 +171,12 @@ ImportedModel import_dmlp(const std::string& export_dir, const std::string& bert
   fit_max_length(m);
   dmlp_finetune(r.config.train);
   r.config.train.warmup_steps = 0;  // continuing a trained model
+  if (optimus) {
+    // No prior to keep: a run from this model trains a fresh noise network on Optimus's
+    // latents as they are (detached), leaving its encoder and decoder to their own loss.
+    m.alpha_ddpm = 1.0;
+    r.config.train.ddpm_detach_steps = 1000000000;
+  }
   validate(r.config, jpath);
 
   r.tokenizers = Tokenizers(load_codec(bert_dir), load_codec(gpt2_dir));
@@ -209,8 +215,8 @@ ImportedModel import_dmlp(const std::string& export_dir, const std::string& bert
   for (auto& w : load_dmlp_encoder(*r.model->encoder, file("encoder", "encoder.safetensors"))) r.warnings.push_back(std::move(w));
   for (auto& w : load_dmlp_decoder(*r.model->decoder, file("decoder", "decoder.safetensors"))) r.warnings.push_back(std::move(w));
   if (optimus) {
-    r.warnings.push_back(jpath + ": an Optimus model has no diffusion prior: the noise network is fresh (train it with "
-                                 "latent-cli train --init before sampling from the prior)");
+    r.warnings.push_back(jpath + ": an Optimus model has no diffusion prior: the noise network is fresh (latent-cli train "
+                                 "--init trains it on the model's latents, detached, before sampling from the prior)");
     r.model->eval();
     return r;
   }

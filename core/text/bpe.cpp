@@ -243,7 +243,13 @@ std::vector<std::string> ByteLevelBpe::tokenize(const std::string& text) const {
     }
     size_t end = i;  // the text before the special token, less its trailing whitespace if it strips left
     if (std::find(lstrip_.begin(), lstrip_.end(), *which) != lstrip_.end())
-      while (end > start && std::isspace(static_cast<unsigned char>(text[end - 1]))) --end;
+      while (end > start) {  // Python's rstrip(): Unicode whitespace
+        size_t b = end - 1;
+        while (b > start && (static_cast<unsigned char>(text[b]) & 0xC0) == 0x80) --b;  // start of the last character
+        const std::u32string c = uc::decode(text.substr(b, end - b));
+        if (c.size() != 1 || !is_s(c[0])) break;
+        end = b;
+      }
     if (end > start) segment(text.substr(start, end - start));
     out.push_back(*which);
     i += best;

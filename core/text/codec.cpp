@@ -85,10 +85,11 @@ class Gpt2Codec final : public TextCodec {
   void save(const std::string& dir) const override {
     t_.save(dir);
     const std::string cfg = (fs::path(dir) / "tokenizer_config.json").string();
+    std::error_code ec;
     if (prefix_)
       write_file_atomic(cfg, nlohmann::json{{"tokenizer_class", "GPT2Tokenizer"}, {"add_prefix_space", true}}.dump(1) + "\n");
-    else if (present(cfg))
-      fs::remove(cfg);  // saving over a folder that had one
+    else if (present(cfg) && !fs::remove(cfg, ec))  // saving over a folder that had one
+      throw Error(cfg, "cannot remove the previous tokenizer configuration: " + ec.message());
   }
   bool add_prefix_space() const { return prefix_; }
   const ByteLevelBpe& bpe() const { return t_; }

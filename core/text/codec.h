@@ -70,8 +70,10 @@ CodecPtr roberta_codec(ByteLevelBpe tokenizer, const std::string& where);
 CodecPtr hf_spm_codec(HfSentencePiece tokenizer);
 
 // A tokenizer folder (or a tokenizer.model file), its kind told by its files:
-// tokenizer.model -> sentencepiece; vocab.txt -> wordpiece; vocab.json + merges.txt or
-// tokenizer.json -> gpt2-bpe. Errors name the folder and what is missing.
+// tokenizer.model -> sentencepiece; vocab.txt -> wordpiece; spiece.model -> albert-spm or
+// t5-spm (by tokenizer_config.json's tokenizer_class, else config.json's model_type);
+// vocab.json + merges.txt or tokenizer.json -> roberta-bpe (RobertaTokenizer, or model_type
+// roberta) or gpt2-bpe. Errors name the folder and what is missing.
 CodecPtr load_codec(const std::string& path);
 bool is_tokenizer_folder(const std::string& dir);  // one that load_codec reads
 

@@ -6,8 +6,8 @@
 // Hugging Face AlbertModel ("albert." prefix accepted). Tokenizer: SentencePiece with
 // ALBERT's text preprocessing (text/codec.h, "albert-spm").
 //
-// DMLP's class casts its averaging weights to fp16 (it trains under CUDA autocast); the
-// fp32 mean here is the exact value of that product.
+// DMLP's class casts its averaging weights to fp16 (it trains under CUDA autocast), which
+// fails in fp32; the mean here is the fp32 one (its 1/n weights are not rounded to fp16).
 #include <torch/torch.h>
 
 #include <nlohmann/json.hpp>
@@ -158,6 +158,14 @@ EncoderFamily albert_family() {
   f.defaults.embedding_size = 128;
   f.defaults.type_vocab = 2;
   f.from_hf = albert_from_hf;
+  f.check = [](const EncoderConfig& c, const std::string& where) {
+    require(c.activation == "gelu" || c.activation == "gelu_new", where, "activation",
+            "ALBERT's layers use \"gelu\" or \"gelu_new\", got \"" + c.activation + "\"");
+    require(c.layers % c.layer_groups == 0, where, "layer_groups", "must divide layers");
+    require(c.embedding_size <= (1 << 16) && c.inner_group_num <= 64, where, "embedding_size",
+            "embedding_size at most 65536 and inner_group_num at most 64");
+    check_unread_encoder_keys(c, where, "albert", {"embedding_size", "layer_groups", "inner_group_num"});
+  };
   f.make = [](const EncoderConfig& c, const VocabSpec& v, int latent_dim) -> Encoder {
     return std::make_shared<AlbertEncoderImpl>(c, v.size, latent_dim, v.ids.pad);
   };

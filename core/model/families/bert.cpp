@@ -35,7 +35,8 @@ nn::LayerNorm layer_norm(const EncoderConfig& c) {
 }
 }  // namespace
 
-BertLayerImpl::BertLayerImpl(const EncoderConfig& c) : heads(c.heads), dropout_p(c.dropout) {
+BertLayerImpl::BertLayerImpl(const EncoderConfig& c)
+    : heads(c.heads), dropout_p(c.dropout), tanh_gelu(c.activation == "gelu_new") {
   const int H = c.hidden;
   query = register_at(*this, "attention.self.query", nn::Linear(H, H));
   key = register_at(*this, "attention.self.key", nn::Linear(H, H));
@@ -54,7 +55,7 @@ at::Tensor BertLayerImpl::forward(const at::Tensor& x, const at::Tensor& key_mas
   const auto v = split_heads(value(x), heads);
   const auto a = merge_heads(attend(q, k, v, key_mask, is_training() ? dropout_p : 0.0));  // (B, L, H)
   const auto h = attn_norm(x + drop(attn_out(a)));
-  return out_norm(h + drop(out(at::gelu(inter(h)))));
+  return out_norm(h + drop(out(at::gelu(inter(h), tanh_gelu ? "tanh" : "none"))));
 }
 
 BertEncoderImpl::BertEncoderImpl(const EncoderConfig& c, int vocab_size, int latent_dim, int pad)
@@ -119,6 +120,12 @@ EncoderConfig bert_like_from_hf(const nlohmann::json& j, const EncoderConfig& ba
   return c;
 }
 
+void check_bert_like(const EncoderConfig& c, const std::string& where, const std::string& family) {
+  require(c.activation == "gelu" || c.activation == "gelu_new", where, "activation",
+          "the " + family + " family's layers use \"gelu\" or \"gelu_new\", got \"" + c.activation + "\"");
+  check_unread_encoder_keys(c, where, family, {"extra_layer"});
+}
+
 EncoderFamily bert_family() {
   EncoderFamily f;
   f.name = "bert";
@@ -132,6 +139,7 @@ EncoderFamily bert_family() {
   f.defaults.layer_norm_eps = 1e-12;
   f.defaults.type_vocab = 2;
   f.from_hf = bert_like_from_hf;
+  f.check = [](const EncoderConfig& c, const std::string& where) { check_bert_like(c, where, "bert"); };
   f.make = [](const EncoderConfig& c, const VocabSpec& v, int latent_dim) -> Encoder {
     return std::make_shared<BertEncoderImpl>(c, v.size, latent_dim, v.ids.pad);
   };

@@ -27,6 +27,7 @@ struct BertLayerImpl : torch::nn::Module {
 
   int64_t heads;
   double dropout_p;
+  bool tanh_gelu;  // activation gelu_new
   torch::nn::Linear query{nullptr}, key{nullptr}, value{nullptr}, attn_out{nullptr}, inter{nullptr}, out{nullptr};
   torch::nn::LayerNorm attn_norm{nullptr}, out_norm{nullptr};
   torch::nn::Dropout drop{nullptr};
@@ -51,5 +52,7 @@ struct BertEncoderImpl : EncoderImpl {
 
 // A BERT-like Hugging Face config.json (BERT, RoBERTa) -> shapes; base keeps pooling and dropout.
 EncoderConfig bert_like_from_hf(const nlohmann::json& hf, const EncoderConfig& base, const std::string& where);
+// The settings a BERT-like family reads: GELU (erf or tanh), the extra layer; nothing of ALBERT's or T5's.
+void check_bert_like(const EncoderConfig& c, const std::string& where, const std::string& family);
 
 }  // namespace latent

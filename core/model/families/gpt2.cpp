@@ -233,6 +233,9 @@ DecoderFamily gpt2_family() {
   f.defaults.arch = "gpt2";
   f.injections = {"memory", "embedding"};
   f.from_hf = gpt2_from_hf;
+  f.check = [](const DecoderConfig& c, const std::string& where) {
+    require(c.extra_block_mlp_ratio <= 64, where, "extra_block_mlp_ratio", "must be at most 64");
+  };
   f.make = [](const DecoderConfig& c, const VocabSpec& v, int latent_dim) -> Decoder {
     return std::make_shared<Gpt2DecoderImpl>(c, v.size, latent_dim);
   };

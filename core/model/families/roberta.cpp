@@ -6,7 +6,7 @@
 //
 // DMLP's class averages the last hidden states over the real tokens and applies the
 // pooler (tanh(dense)) to that mean. It casts the averaging weights to fp16 first (it
-// trains under CUDA autocast); the fp32 mean here is the exact value of that product.
+// trains under CUDA autocast), which fails in fp32; the mean here is the fp32 one.
 #include <torch/torch.h>
 
 #include <nlohmann/json.hpp>
@@ -19,7 +19,13 @@ namespace latent {
 namespace {
 
 struct RobertaEncoderImpl : BertEncoderImpl {
-  using BertEncoderImpl::BertEncoderImpl;
+  RobertaEncoderImpl(const EncoderConfig& c, int vocab_size, int latent_dim, int pad)
+      : BertEncoderImpl(c, vocab_size, latent_dim, pad) {
+    // Positions count from the pad id + 1; the family reserves 2 ids before the tokens.
+    if (pad < 0 || pad > 1)
+      throw Error("model.encoder", "a RoBERTa encoder numbers positions from its pad id + 1, so the pad id must be 0 or 1 "
+                                   "(RoBERTa's <pad> is 1), got " + std::to_string(pad));
+  }
   // transformers' create_position_ids_from_input_ids, with the encoder's pad id.
   at::Tensor position_ids(const at::Tensor&, const at::Tensor& mask) override {
     const auto m = mask.to(at::kLong);            // (B, L)
@@ -48,6 +54,7 @@ EncoderFamily roberta_family() {
     if (!j.contains("layer_norm_eps")) c.layer_norm_eps = 1e-5;
     return c;
   };
+  f.check = [](const EncoderConfig& c, const std::string& where) { check_bert_like(c, where, "roberta"); };
   f.make = [](const EncoderConfig& c, const VocabSpec& v, int latent_dim) -> Encoder {
     return std::make_shared<RobertaEncoderImpl>(c, v.size, latent_dim, v.ids.pad);
   };

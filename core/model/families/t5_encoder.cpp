@@ -173,6 +173,17 @@ EncoderFamily t5_encoder_family() {
   f.defaults.type_vocab = 1;
   f.padded_embedding = true;
   f.from_hf = t5_from_hf;
+  f.check = [](const EncoderConfig& c, const std::string& where) {
+    require(c.activation == "relu" || c.activation == "gated-gelu", where, "activation",
+            "T5's feed-forward is \"relu\" or \"gated-gelu\", got \"" + c.activation + "\"");
+    // _relative_position_bucket divides by buckets / 4 and by log(max_distance / (buckets / 4)).
+    require(c.relative_buckets >= 4 && c.relative_buckets <= 4096, where, "relative_buckets", "must be from 4 to 4096");
+    require(c.relative_max_distance > c.relative_buckets / 4, where, "relative_max_distance",
+            "must be above relative_buckets / 4 (" + std::to_string(c.relative_buckets / 4) + ")");
+    require(c.head_dim <= 4096 && static_cast<int64_t>(c.heads) * c.head_dim <= (1 << 16), where, "head_dim",
+            "heads x head_dim must be at most 65536");
+    check_unread_encoder_keys(c, where, "t5", {"head_dim", "relative_buckets", "relative_max_distance"});
+  };
   f.make = [](const EncoderConfig& c, const VocabSpec& v, int latent_dim) -> Encoder {
     return std::make_shared<T5EncoderImpl>(c, v.size, latent_dim, v.ids.pad);
   };
@@ -182,9 +193,8 @@ EncoderFamily t5_encoder_family() {
     const int64_t rows = e.named_parameters()["shared.weight"].size(0);
     for (auto& [name, tensor] : t)
       if (name == "shared.weight" && tensor.dim() == 2 && tensor.size(0) > rows) tensor = tensor.narrow(0, 0, rows);
-    // A Hugging Face T5 has no pooler: like "linear", DMLP's pooler starts fresh.
-    return load_by_name(e, std::move(t), path, {}, {"encoder.embed_tokens.weight"}, with_latent, "T5 encoder tensors",
-                        {"linear", "pooler."});
+    // A Hugging Face T5 has no pooler: DMLP's starts fresh (load_by_name warns).
+    return load_by_name(e, std::move(t), path, {}, {"encoder.embed_tokens.weight"}, with_latent, "T5 encoder tensors");
   };
   return f;
 }
