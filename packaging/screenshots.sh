@@ -41,7 +41,7 @@ xvfb-run -a -s "-screen 0 1400x900x24" bash -c "
   xdotool mousemove 306 304 click 1; sleep 0.5; xdotool type tiny; xdotool key Return; sleep 0.5
   # the settings column scrolls: wheel down to its Start button
   xdotool mousemove 40 500; for i in \$(seq 15); do xdotool click 5; done; sleep 0.5
-  xdotool mousemove 84 845 click 1
+  xdotool mousemove 84 831 click 1
   sleep 60
   import -window root '$out/train.png'
   kill \$pid
