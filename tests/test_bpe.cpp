@@ -3,6 +3,7 @@
 // tests/fixtures/hf/make_tokenizer_fixtures.py trains with the `tokenizers` package.
 #include <QTemporaryDir>
 
+#include "codec_cases.h"
 #include "test_util.h"
 #include "text/bpe.h"
 #include "text/codec.h"
@@ -105,24 +106,12 @@ class TestBpe : public QObject {
     QCOMPARE(ids.eos, fx["special_ids"]["eos"].get<int>());
     QCOMPARE(ids.pad, fx["special_ids"]["pad"].get<int>());
     QCOMPARE(ids.unk, fx["special_ids"]["unk"].get<int>());
-    QTemporaryDir tmp;
-    c->save(tmp.path().toStdString());
-    const CodecPtr back = load_codec(tmp.path().toStdString());
-    QCOMPARE(back->kind(), std::string("roberta-bpe"));
-    int n = 0;
-    for (const auto& k : fx["cases"]) {
+    QVERIFY(test::checkCodecCases(c, fx["cases"]) > 30);
+    for (const auto& k : fx["cases"]) {  // decoding, where transformers' clean-up does not apply
       const std::string text = k["text"];
-      QCOMPARE(c->pieces(text), k["tokens"].get<std::vector<std::string>>());
-      std::vector<int> framed{ids.bos};
-      for (int i : c->encode(text)) framed.push_back(i);
-      framed.push_back(ids.eos);
-      QCOMPARE(framed, k["ids"].get<std::vector<int>>());
-      QCOMPARE(back->encode(text), c->encode(text));
       if (!text.empty() && text.find('<') == std::string::npos && text.find_first_of(" \t\n", 0) != 0 && text.back() != ' ')
         QCOMPARE(c->decode(c->encode(text)), k["decoded"].get<std::string>());
-      ++n;
     }
-    QVERIFY(n > 30);
   }
 
   void missingFilesAreNamed() {

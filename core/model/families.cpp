@@ -255,10 +255,18 @@ at::Tensor masked_mean(const at::Tensor& h, const at::Tensor& mask) {
 }  // namespace latent
 
 namespace latent {
-int hf_positive_int(const nlohmann::json& j, const char* key, const std::string& where) {
+int hf_positive_int(const nlohmann::json& j, const char* key, const std::string& where, int fallback) {
+  if (fallback > 0 && !j.contains(key)) return fallback;
   if (!j.contains(key) || !j[key].is_number_integer()) throw Error(where + ": " + key, "missing or not an integer");
   const int64_t v = j[key].get<int64_t>();
   if (v <= 0 || v > (int64_t(1) << 30)) throw Error(where + ": " + key, "must be positive and below 2^30, got " + std::to_string(v));
   return static_cast<int>(v);
+}
+
+double hf_positive_number(const nlohmann::json& j, const char* key, const std::string& where, double fallback) {
+  if (!j.contains(key)) return fallback;
+  if (!j[key].is_number() || !(j[key].get<double>() > 0))
+    throw Error(where + ": " + key, "must be a positive number, got " + j[key].dump());
+  return j[key].get<double>();
 }
 }  // namespace latent

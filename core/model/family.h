@@ -114,6 +114,8 @@ void check_unread_encoder_keys(const EncoderConfig& c, const std::string& where,
 }  // namespace latent
 
 namespace latent {
-// Reading Hugging Face config.json values; errors name where (the file) and the key.
-int hf_positive_int(const nlohmann::json& j, const char* key, const std::string& where);
+// Reading Hugging Face config.json values; errors name where (the file) and the key. A
+// fallback is the value when the key is absent; without one the key is required.
+int hf_positive_int(const nlohmann::json& j, const char* key, const std::string& where, int fallback = 0);
+double hf_positive_number(const nlohmann::json& j, const char* key, const std::string& where, double fallback);
 }  // namespace latent

@@ -24,6 +24,11 @@ bool py_digit(char32_t c) {
          (c >= 0x2074 && c <= 0x2079);
 }
 
+// SentencePiece's status as a latent::Error naming what failed.
+void ok(const sentencepiece::util::Status& status, const char* what) {
+  if (!status.ok()) throw Error("tokenizer", std::string("cannot ") + what + ": " + status.ToString());
+}
+
 const std::string kUnderline = "\xE2\x96\x81";  // U+2581, SentencePiece's word start
 
 }  // namespace
@@ -122,13 +127,13 @@ std::string HfSentencePiece::preprocess(const std::string& text) const {
 std::vector<std::string> HfSentencePiece::pieces_of(const std::string& seg) const {
   std::vector<std::string> pieces, out;
   if (flavor_ == Flavor::T5) {
-    sp_->Encode(seg, &pieces);
+    ok(sp_->Encode(seg, &pieces), "encode");
     return pieces;
   }
   // tokenize() lowers the text one character at a time before preprocess_text lowers it
   // again (so a final capital sigma becomes σ, not ς).
   const std::string lowered = options_.lower ? uc::encode(uc::to_lower(uc::decode(seg), /*final_sigma=*/false)) : seg;
-  sp_->Encode(preprocess(lowered), &pieces);
+  ok(sp_->Encode(preprocess(lowered), &pieces), "encode");
   for (const auto& piece : pieces) {
     const std::u32string p = uc::decode(piece);
     if (p.size() > 1 && p.back() == U',' && py_digit(p[p.size() - 2])) {
@@ -136,7 +141,7 @@ std::vector<std::string> HfSentencePiece::pieces_of(const std::string& seg) cons
       std::string body = uc::encode(p.substr(0, p.size() - 1));
       for (size_t q = body.find(kUnderline); q != std::string::npos; q = body.find(kUnderline)) body.erase(q, kUnderline.size());
       std::vector<std::string> cur;
-      sp_->Encode(body, &cur);
+      ok(sp_->Encode(body, &cur), "encode");
       if (piece.rfind(kUnderline, 0) != 0 && !cur.empty() && cur[0].rfind(kUnderline, 0) == 0) {
         if (cur[0].size() == kUnderline.size()) cur.erase(cur.begin());
         else cur[0] = cur[0].substr(kUnderline.size());
@@ -216,7 +221,7 @@ std::string HfSentencePiece::decode(const std::vector<int>& ids) const {
     if (!special) kept.push_back(i);
   }
   std::string text;
-  sp_->Decode(kept, &text);
+  ok(sp_->Decode(kept, &text), "decode");
   return text;
 }
 

@@ -124,20 +124,16 @@ EncoderConfig albert_from_hf(const nlohmann::json& j, const EncoderConfig& base,
   c.intermediate = hf_positive_int(j, "intermediate_size", path);
   c.max_positions = hf_positive_int(j, "max_position_embeddings", path);
   c.embedding_size = hf_positive_int(j, "embedding_size", path);
-  c.layer_groups = j.contains("num_hidden_groups") ? hf_positive_int(j, "num_hidden_groups", path) : 1;
-  c.inner_group_num = j.contains("inner_group_num") ? hf_positive_int(j, "inner_group_num", path) : 1;
-  c.type_vocab = j.contains("type_vocab_size") ? hf_positive_int(j, "type_vocab_size", path) : 2;
+  c.layer_groups = hf_positive_int(j, "num_hidden_groups", path, 1);
+  c.inner_group_num = hf_positive_int(j, "inner_group_num", path, 1);
+  c.type_vocab = hf_positive_int(j, "type_vocab_size", path, 2);
   const auto act = j.value("hidden_act", nlohmann::json("gelu_new"));
   if (act != "gelu_new" && act != "gelu")
     throw Error(path + ": hidden_act", "only \"gelu_new\" (tanh) and \"gelu\" (erf) are supported, got " + act.dump());
   c.activation = act.get<std::string>();
   const auto pos = j.value("position_embedding_type", nlohmann::json("absolute"));
   if (pos != "absolute") throw Error(path + ": position_embedding_type", "only \"absolute\" is supported, got " + pos.dump());
-  if (j.contains("layer_norm_eps")) {
-    if (!j["layer_norm_eps"].is_number() || !(j["layer_norm_eps"].get<double>() > 0))
-      throw Error(path + ": layer_norm_eps", "must be a positive number, got " + j["layer_norm_eps"].dump());
-    c.layer_norm_eps = j["layer_norm_eps"].get<double>();
-  }
+  c.layer_norm_eps = hf_positive_number(j, "layer_norm_eps", path, c.layer_norm_eps);
   if (c.hidden % c.heads != 0) throw Error(path + ": num_attention_heads", "does not divide hidden_size");
   if (c.layers % c.layer_groups != 0) throw Error(path + ": num_hidden_groups", "does not divide num_hidden_layers");
   return c;

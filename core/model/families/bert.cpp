@@ -106,16 +106,12 @@ EncoderConfig bert_like_from_hf(const nlohmann::json& j, const EncoderConfig& ba
   c.heads = hf_positive_int(j, "num_attention_heads", path);
   c.intermediate = hf_positive_int(j, "intermediate_size", path);
   c.max_positions = hf_positive_int(j, "max_position_embeddings", path);
-  c.type_vocab = j.contains("type_vocab_size") ? hf_positive_int(j, "type_vocab_size", path) : 2;
+  c.type_vocab = hf_positive_int(j, "type_vocab_size", path, 2);
   const auto act = j.value("hidden_act", nlohmann::json("gelu"));
   if (act != "gelu") throw Error(path + ": hidden_act", "only \"gelu\" (erf) is supported, got " + act.dump());
   const auto pos = j.value("position_embedding_type", nlohmann::json("absolute"));
   if (pos != "absolute") throw Error(path + ": position_embedding_type", "only \"absolute\" is supported, got " + pos.dump());
-  if (j.contains("layer_norm_eps")) {
-    if (!j["layer_norm_eps"].is_number() || !(j["layer_norm_eps"].get<double>() > 0))
-      throw Error(path + ": layer_norm_eps", "must be a positive number, got " + j["layer_norm_eps"].dump());
-    c.layer_norm_eps = j["layer_norm_eps"].get<double>();
-  }
+  c.layer_norm_eps = hf_positive_number(j, "layer_norm_eps", path, c.layer_norm_eps);
   if (c.hidden % c.heads != 0) throw Error(path + ": num_attention_heads", "does not divide hidden_size");
   return c;
 }

@@ -142,19 +142,14 @@ EncoderConfig t5_from_hf(const nlohmann::json& j, const EncoderConfig& base, con
   c.heads = hf_positive_int(j, "num_heads", path);
   c.head_dim = hf_positive_int(j, "d_kv", path);
   c.intermediate = hf_positive_int(j, "d_ff", path);
-  c.relative_buckets = j.contains("relative_attention_num_buckets") ? hf_positive_int(j, "relative_attention_num_buckets", path) : 32;
-  c.relative_max_distance =
-      j.contains("relative_attention_max_distance") ? hf_positive_int(j, "relative_attention_max_distance", path) : 128;
-  c.max_positions = j.contains("n_positions") ? hf_positive_int(j, "n_positions", path) : 512;
+  c.relative_buckets = hf_positive_int(j, "relative_attention_num_buckets", path, 32);
+  c.relative_max_distance = hf_positive_int(j, "relative_attention_max_distance", path, 128);
+  c.max_positions = hf_positive_int(j, "n_positions", path, 512);
   const auto ff = j.value("feed_forward_proj", nlohmann::json("relu"));
   if (ff != "relu" && ff != "gated-gelu")
     throw Error(path + ": feed_forward_proj", "only \"relu\" and \"gated-gelu\" are supported, got " + ff.dump());
   c.activation = ff.get<std::string>();
-  if (j.contains("layer_norm_epsilon")) {
-    if (!j["layer_norm_epsilon"].is_number() || !(j["layer_norm_epsilon"].get<double>() > 0))
-      throw Error(path + ": layer_norm_epsilon", "must be a positive number, got " + j["layer_norm_epsilon"].dump());
-    c.layer_norm_eps = j["layer_norm_epsilon"].get<double>();
-  }
+  c.layer_norm_eps = hf_positive_number(j, "layer_norm_epsilon", path, 1e-6);
   return c;
 }
 
