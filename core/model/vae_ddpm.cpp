@@ -84,7 +84,8 @@ LossOutput VaeDdpmImpl::forward(const Batch& batch, at::Generator gen, double kl
 }
 
 bool VaeDdpmImpl::dmlp_trainable(const std::string& name) {
-  for (const char* key : {"linear", "wte", "decoder.transformer.h.0.", "encoder", "eps_model"})
+  // DMLP's list for GPT-2; the Llama family's names of the same parts (token embedding, block 0).
+  for (const char* key : {"linear", "wte", "decoder.transformer.h.0.", "embed_tokens", "decoder.model.layers.0.", "encoder", "eps_model"})
     if (name.find(key) != std::string::npos) return true;
   return false;
 }

@@ -42,7 +42,24 @@ bool is_other(char32_t c) { return !is_s(c) && !is_l(c) && !is_n(c); }
 
 }  // namespace
 
-std::vector<std::string> ByteLevelBpe::pretokenize(const std::string& text) {
+std::vector<std::string> ByteLevelBpe::pretokenize(const std::string& text, bool split_digits) {
+  if (split_digits) {  // Digits(individual_digits): every \p{N} alone, GPT-2's regex inside the rest
+    const std::u32string s = uc::decode(text);
+    std::vector<std::string> out;
+    size_t start = 0;
+    auto flush = [&](size_t end) {
+      if (end > start)
+        for (auto& piece : pretokenize(uc::encode(s.substr(start, end - start)))) out.push_back(std::move(piece));
+    };
+    for (size_t i = 0; i < s.size(); ++i)
+      if (is_n(s[i])) {
+        flush(i);
+        out.push_back(uc::encode(s.substr(i, 1)));
+        start = i + 1;
+      }
+    flush(s.size());
+    return out;
+  }
   const std::u32string s = uc::decode(text);
   const size_t n = s.size();
   std::vector<std::string> out;
@@ -137,6 +154,7 @@ ByteLevelBpe ByteLevelBpe::load(const std::string& dir) {
     throw Error(dir, "not a GPT-2 tokenizer folder: needs vocab.json and merges.txt, or tokenizer.json");
   }
   ByteLevelBpe t(std::move(vocab), merges, "<|endoftext|>", where);
+  if (where == tok_path) t.read_tokenizer_json_extras(parse(tok_path), tok_path);
   // GPT2Tokenizer's unk/bos/eos token is an added special token: kept whole in text,
   // dropped by decode(skip_special).
   if (t.id("<|endoftext|>") >= 0) t.add_special_tokens({"<|endoftext|>"});
@@ -158,6 +176,53 @@ ByteLevelBpe ByteLevelBpe::load(const std::string& dir) {
   return t;
 }
 
+// tokenizer.json beyond vocab and merges: the pre-tokenizer (GPT-2's byte level, optionally
+// after individual digits; anything else is refused), and added_tokens, kept whole.
+void ByteLevelBpe::read_tokenizer_json_extras(const nlohmann::json& j, const std::string& path) {
+  const auto& model = j["model"];
+  if (model.value("byte_fallback", false) == true)
+    throw Error(path + ": model.byte_fallback", "byte fallback (SentencePiece-style BPE, e.g. Llama 2's) is not supported");
+  auto byte_level = [&](const nlohmann::json& p) {
+    if (!p.is_object() || p.value("type", "") != "ByteLevel") return false;
+    if (p.value("add_prefix_space", false) != false)
+      throw Error(path + ": pre_tokenizer", "ByteLevel with add_prefix_space is not supported");
+    return p.value("use_regex", true) == true;
+  };
+  const auto pre = j.value("pre_tokenizer", nlohmann::json());
+  bool ok = byte_level(pre);
+  if (!ok && pre.is_object() && pre.value("type", "") == "Sequence" && pre.contains("pretokenizers") &&
+      pre["pretokenizers"].is_array() && pre["pretokenizers"].size() == 2) {
+    const auto& digits = pre["pretokenizers"][0];
+    ok = digits.is_object() && digits.value("type", "") == "Digits" && digits.value("individual_digits", false) == true &&
+         byte_level(pre["pretokenizers"][1]);
+    split_digits_ = ok;
+  }
+  if (!ok) {
+    std::string shown = pre.dump();
+    if (shown.size() > 200) shown = shown.substr(0, 200) + "...";
+    throw Error(path + ": pre_tokenizer", "only GPT-2's byte-level pre-tokenizer, optionally after Digits(individual_digits), "
+                                          "is supported; got " + shown);
+  }
+  if (!j.contains("added_tokens") || j["added_tokens"].is_null()) return;
+  if (!j["added_tokens"].is_array()) throw Error(path + ": added_tokens", "not an array");
+  std::vector<std::pair<int64_t, std::string>> added;
+  for (const auto& a : j["added_tokens"]) {
+    if (!a.is_object() || !a.contains("id") || !a["id"].is_number_integer() || !a.contains("content") || !a["content"].is_string())
+      throw Error(path + ": added_tokens", "an entry without an integer id and a string content");
+    added.emplace_back(a["id"].get<int64_t>(), a["content"].get<std::string>());
+  }
+  std::sort(added.begin(), added.end());
+  for (const auto& [i, tok] : added) {
+    const int have = id(tok);
+    if (have >= 0 && have != i)
+      throw Error(path + ": added_tokens", "\"" + tok + "\" has id " + std::to_string(i) + " but " + std::to_string(have) + " in model.vocab");
+    if (have < 0 && i != vocab_size())
+      throw Error(path + ": added_tokens", "\"" + tok + "\" has id " + std::to_string(i) + ", expected the next free id " +
+                                               std::to_string(vocab_size()));
+    add_special_tokens({tok});
+  }
+}
+
 ByteLevelBpe::ByteLevelBpe(std::unordered_map<std::string, int> vocab,
                            const std::vector<std::pair<std::string, std::string>>& merges, std::string unk,
                            const std::string& where)
@@ -167,6 +232,9 @@ ByteLevelBpe::ByteLevelBpe(std::unordered_map<std::string, int> vocab,
     if (id < 0) throw Error(where, "token \"" + tok + "\" has a negative id");
     max_id = std::max(max_id, id);
   }
+  // Ids index a table: one far beyond the number of entries would allocate for nothing.
+  if (static_cast<size_t>(max_id) >= 2 * ids_.size() + 1024)
+    throw Error(where, "id " + std::to_string(max_id) + " is larger than the vocabulary (" + std::to_string(ids_.size()) + " entries)");
   tokens_.assign(static_cast<size_t>(max_id + 1), std::string());
   for (const auto& [tok, id] : ids_) tokens_[static_cast<size_t>(id)] = tok;
   base_size_ = static_cast<int>(tokens_.size());
@@ -228,7 +296,7 @@ std::vector<std::string> ByteLevelBpe::bpe(const std::string& piece) const {
 std::vector<std::string> ByteLevelBpe::tokenize(const std::string& text) const {
   std::vector<std::string> out;
   auto segment = [&](const std::string& seg) {
-    for (const auto& piece : pretokenize(seg))
+    for (const auto& piece : pretokenize(seg, split_digits_))
       for (auto& t : bpe(piece)) out.push_back(std::move(t));
   };
   size_t i = 0, start = 0;
@@ -297,6 +365,10 @@ void ByteLevelBpe::save(const std::string& dir) const {
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec) throw Error(dir, "cannot create folder: " + ec.message());
+  if (split_digits_) {
+    save_tokenizer_json(dir);
+    return;
+  }
   nlohmann::json vocab = nlohmann::json::object(), added = nlohmann::json::object();
   for (const auto& [tok, i] : ids_) (i < base_size_ ? vocab : added)[tok] = i;
   write_file_atomic((fs::path(dir) / "vocab.json").string(), vocab.dump());
@@ -305,6 +377,28 @@ void ByteLevelBpe::save(const std::string& dir) const {
     for (const auto& m : merges_) out << m << '\n';
   });
   write_file_atomic((fs::path(dir) / "added_tokens.json").string(), added.dump());
+}
+
+void ByteLevelBpe::save_tokenizer_json(const std::string& dir) const {
+  using nlohmann::json;
+  json vocab = json::object(), merges = json::array(), added = json::array();
+  for (size_t i = 0; i < tokens_.size(); ++i) vocab[tokens_[i]] = static_cast<int>(i);
+  for (const auto& m : merges_) merges.push_back(m);
+  for (const auto& t : specials_)
+    added.push_back({{"id", id(t)}, {"content", t}, {"single_word", false}, {"lstrip", false}, {"rstrip", false},
+                     {"normalized", false}, {"special", true}});
+  const json byte_level = {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"trim_offsets", true}, {"use_regex", true}};
+  const json doc = {
+      {"version", "1.0"}, {"truncation", nullptr}, {"padding", nullptr}, {"added_tokens", added}, {"normalizer", nullptr},
+      {"pre_tokenizer", {{"type", "Sequence"}, {"pretokenizers", {{{"type", "Digits"}, {"individual_digits", true}}, byte_level}}}},
+      {"post_processor", nullptr}, {"decoder", byte_level},
+      {"model", {{"type", "BPE"}, {"dropout", nullptr}, {"unk_token", nullptr}, {"continuing_subword_prefix", nullptr},
+                 {"end_of_word_suffix", nullptr}, {"fuse_unk", false}, {"byte_fallback", false}, {"vocab", vocab}, {"merges", merges}}}};
+  write_file_atomic((fs::path(dir) / "tokenizer.json").string(), doc.dump());
+  for (const char* stale : {"vocab.json", "merges.txt", "added_tokens.json"}) {  // load() would prefer them
+    std::error_code ec;
+    fs::remove(fs::path(dir) / stale, ec);
+  }
 }
 
 }  // namespace latent

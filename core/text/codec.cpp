@@ -132,6 +132,47 @@ class RobertaCodec final : public TextCodec {
   SpecialIds ids_;
 };
 
+// A byte-level BPE with its own special tokens (SmolLM2, Llama 3, Qwen2 folders): bos text eos,
+// the tokens named by tokenizer_config.json. The padding must differ from eos (the loss
+// ignores padding): pad_token if it does, else unk_token, else <|endoftext|>, else an added
+// <pad>; saved back as pad_token, so a reload takes the same. No bos_token (Qwen2): eos
+// opens sentences too.
+struct LlamaSpecialNames {
+  std::string bos, eos, pad, unk;
+};
+
+class LlamaCodec final : public TextCodec {
+ public:
+  LlamaCodec(ByteLevelBpe t, LlamaSpecialNames names, const std::string& where) : t_(std::move(t)), names_(std::move(names)) {
+    if (names_.eos.empty() || t_.id(names_.eos) < 0)
+      throw Error(where + ": eos_token", "missing or not in the vocabulary (\"" + names_.eos + "\"): sentences need an end");
+    if (names_.bos.empty() || t_.id(names_.bos) < 0) names_.bos = names_.eos;
+    auto usable = [&](const std::string& tok) { return !tok.empty() && t_.id(tok) >= 0 && tok != names_.eos && tok != names_.bos; };
+    if (!usable(names_.pad)) names_.pad = usable(names_.unk) ? names_.unk : usable("<|endoftext|>") ? "<|endoftext|>" : "<pad>";
+    t_.add_special_tokens({names_.bos, names_.eos, names_.pad});  // <pad> grows the vocabulary when it is new
+    if (names_.unk.empty() || t_.id(names_.unk) < 0) names_.unk = names_.pad;
+    ids_ = {t_.id(names_.pad), t_.id(names_.unk), t_.id(names_.bos), t_.id(names_.eos)};
+  }
+  std::string kind() const override { return "llama-bpe"; }
+  std::vector<int> encode(const std::string& text) const override { return t_.encode(text); }
+  std::vector<std::string> pieces(const std::string& text) const override { return t_.tokenize(text); }
+  std::string decode(const std::vector<int>& ids) const override { return trim(t_.decode(ids, /*skip_special=*/true)); }
+  int vocab_size() const override { return t_.vocab_size(); }
+  SpecialIds specials() const override { return ids_; }
+  void save(const std::string& dir) const override {
+    t_.save(dir);
+    write_file_atomic((fs::path(dir) / "tokenizer_config.json").string(),
+                      nlohmann::json{{"tokenizer_class", "PreTrainedTokenizerFast"}, {"bos_token", names_.bos},
+                                     {"eos_token", names_.eos}, {"pad_token", names_.pad}, {"unk_token", names_.unk}}
+                              .dump(1) + "\n");
+  }
+
+ private:
+  ByteLevelBpe t_;
+  LlamaSpecialNames names_;
+  SpecialIds ids_;
+};
+
 // Hugging Face SentencePiece: ALBERT's ([CLS] text [SEP], padded with <pad>, ALBERT's
 // preprocessing) or T5's (text </s>, no BOS, padded with <pad>).
 class HfSpmCodec final : public TextCodec {
@@ -179,7 +220,24 @@ CodecPtr roberta_codec(ByteLevelBpe tokenizer, const std::string& where) {
 }
 
 namespace {
-enum class FolderKind { None, SentencePiece, WordPiece, Gpt2, Roberta, Albert, T5 };
+enum class FolderKind { None, SentencePiece, WordPiece, Gpt2, Roberta, Albert, T5, Llama };
+
+// tokenizer_config.json's special tokens: "<s>" or {"content": "<s>", ...}; "" when absent.
+LlamaSpecialNames special_names(const fs::path& dir) {
+  const fs::path file = dir / "tokenizer_config.json";
+  LlamaSpecialNames n;
+  if (!present(file)) return n;
+  const auto j = nlohmann::json::parse(read_file(file.string()), nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded() || !j.is_object()) throw Error(file.string(), "not a JSON object");
+  auto name = [&](const char* key) -> std::string {
+    if (!j.contains(key) || j[key].is_null()) return {};
+    const auto& v = j[key];
+    if (v.is_string()) return v.get<std::string>();
+    if (v.is_object() && v.contains("content") && v["content"].is_string()) return v["content"].get<std::string>();
+    throw Error(file.string() + ": " + key, "must be a token string, got " + v.dump());
+  };
+  return {name("bos_token"), name("eos_token"), name("pad_token"), name("unk_token")};
+}
 
 // The tokenizer class a Hugging Face folder names: tokenizer_config.json's
 // tokenizer_class, else config.json's model_type ("" when neither says).
@@ -216,7 +274,10 @@ FolderKind folder_kind(const fs::path& p) {
   if (present(p / "vocab.txt")) return FolderKind::WordPiece;
   if ((present(p / "vocab.json") && present(p / "merges.txt")) || present(p / "tokenizer.json")) {
     const std::string c = bpe_class(p);
-    return c == "RobertaTokenizer" || c == "RobertaTokenizerFast" || c == "roberta" ? FolderKind::Roberta : FolderKind::Gpt2;
+    if (c == "RobertaTokenizer" || c == "RobertaTokenizerFast" || c == "roberta") return FolderKind::Roberta;
+    for (const char* llama : {"PreTrainedTokenizerFast", "LlamaTokenizerFast", "Qwen2Tokenizer", "Qwen2TokenizerFast", "llama", "qwen2"})
+      if (c == llama) return FolderKind::Llama;
+    return FolderKind::Gpt2;
   }
   return FolderKind::None;
 }
@@ -235,10 +296,12 @@ CodecPtr load_codec(const std::string& path) {
     case FolderKind::Roberta: return roberta_codec(ByteLevelBpe::load(path), (p / "vocab.json").string());
     case FolderKind::Albert: return hf_spm_codec(HfSentencePiece::load(path, HfSentencePiece::Flavor::Albert));
     case FolderKind::T5: return hf_spm_codec(HfSentencePiece::load(path, HfSentencePiece::Flavor::T5));
+    case FolderKind::Llama:
+      return std::make_shared<LlamaCodec>(ByteLevelBpe::load(path), special_names(p), (p / "tokenizer_config.json").string());
     case FolderKind::None: break;
   }
   throw Error(path, "no tokenizer here: expected tokenizer.model (SentencePiece), vocab.txt (BERT WordPiece), "
-                    "spiece.model (ALBERT, T5), or vocab.json + merges.txt / tokenizer.json (GPT-2 or RoBERTa byte-level BPE)");
+                    "spiece.model (ALBERT, T5), or vocab.json + merges.txt / tokenizer.json (GPT-2, RoBERTa or Llama-family byte-level BPE)");
 }
 
 Tokenizers::Tokenizers(Tokenizer shared) : encoder(sentencepiece_codec(std::move(shared))), decoder(encoder) {}

@@ -7,7 +7,10 @@
 // told by tokenizer_config.json's tokenizer_class or config.json's model_type:
 // <s> text </s>, padded with <pad>), "albert-spm" (an ALBERT folder's spiece.model with
 // AlbertTokenizer's preprocessing: [CLS] text [SEP], padded with <pad>) and "t5-spm" (a T5
-// folder's spiece.model: text </s>, no BOS). An encoder and a decoder may use
+// folder's spiece.model: text </s>, no BOS) and "llama-bpe" (a SmolLM2 / Llama 3 / Qwen2
+// tokenizer.json with tokenizer_config.json's bos/eos/pad tokens: bos text eos; told by
+// tokenizer_class PreTrainedTokenizerFast, LlamaTokenizerFast, Qwen2Tokenizer or model_type
+// llama / qwen2). An encoder and a decoder may use
 // different tokenizers (DMLP: BERT's for the encoder, GPT-2's for the decoder); the data
 // pipeline tokenizes each side with its own.
 //
@@ -73,7 +76,7 @@ CodecPtr hf_spm_codec(HfSentencePiece tokenizer);
 // tokenizer.model -> sentencepiece; vocab.txt -> wordpiece; spiece.model -> albert-spm or
 // t5-spm (by tokenizer_config.json's tokenizer_class, else config.json's model_type);
 // vocab.json + merges.txt or tokenizer.json -> roberta-bpe (RobertaTokenizer, or model_type
-// roberta) or gpt2-bpe. Errors name the folder and what is missing.
+// roberta), llama-bpe (as above) or gpt2-bpe. Errors name the folder and what is missing.
 CodecPtr load_codec(const std::string& path);
 bool is_tokenizer_folder(const std::string& dir);  // one that load_codec reads
 

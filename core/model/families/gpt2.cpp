@@ -235,6 +235,7 @@ DecoderFamily gpt2_family() {
   f.from_hf = gpt2_from_hf;
   f.check = [](const DecoderConfig& c, const std::string& where) {
     require(c.extra_block_mlp_ratio <= 64, where, "extra_block_mlp_ratio", "must be at most 64");
+    check_unread_decoder_keys(c, where, "gpt2", {"extra_block_mlp_ratio"});
   };
   f.make = [](const DecoderConfig& c, const VocabSpec& v, int latent_dim) -> Decoder {
     return std::make_shared<Gpt2DecoderImpl>(c, v.size, latent_dim);

