@@ -8,6 +8,7 @@
 #include "cli/commands.h"
 #include "io/model_dir.h"
 #include "model/config.h"
+#include "util/error.h"
 #include "util/runtime_info.h"
 
 namespace latent::cli {
@@ -159,6 +160,38 @@ void add_bench_commands(CLI::App& app) {
       j.update({{"model", *model}, {"reconstruct_ms", stats(r.reconstruct_ms)}, {"interpolate10_ms", stats(r.interpolate10_ms)}});
       emit(j, a->json, "reconstruct one sentence: " + spread(r.reconstruct_ms, "ms") + "\n10-point interpolation: " +
                            spread(r.interpolate10_ms, "ms"));
+    });
+  }
+  {
+    auto* cmd = bench->add_subcommand("lm-generate", "Greedy generation with a Hugging Face causal LM folder (as "
+                                                     "bench/llama_generate.py times transformers' generate)");
+    auto a = std::make_shared<BenchArgs>();
+    auto lm = std::make_shared<std::string>();
+    auto prompts = std::make_shared<std::string>();
+    auto batches = std::make_shared<std::vector<int>>(std::vector<int>{1, 32});
+    auto tokens = std::make_shared<int>(32);
+    a->reps = 3;
+    a->warmup = 1;
+    a->add(cmd, /*shapes=*/false);
+    cmd->add_option("--lm", *lm, "Hugging Face folder (GPT-2, Llama, SmolLM2, Qwen2)")->required();
+    cmd->add_option("--prompts", *prompts, "JSON file: a list of prompts, each a list of token ids (all the same length)")->required();
+    cmd->add_option("--batch", *batches, "Batch sizes (the first B prompts)")->delimiter(',')->capture_default_str();
+    cmd->add_option("--new-tokens", *tokens, "Tokens generated after each prompt")->check(CLI::PositiveNumber)->capture_default_str();
+    cmd->callback([a, lm, prompts, batches, tokens] {
+      if (a->threads > 0) at::set_num_threads(a->threads);
+      const auto all = io::read_json_file(*prompts).get<std::vector<std::vector<int64_t>>>();
+      for (int b : *batches) {
+        if (b < 1 || static_cast<size_t>(b) > all.size())
+          throw Error(*prompts, "holds " + std::to_string(all.size()) + " prompts, fewer than batch " + std::to_string(b));
+        const auto r = bench::lm_generate(*lm, {all.begin(), all.begin() + b}, *tokens, a->device, a->reps, a->warmup);
+        auto j = header("lm-generate", *a);
+        j.erase("preset");
+        j.update({{"impl", "latent-studio"}, {"lm", *lm}, {"batch", b}, {"prompt_tokens", all[0].size()},
+                  {"new_tokens", *tokens}, {"seconds", stats(r.seconds)}, {"tokens_per_s", r.tokens_per_sec}});
+        char line[200];
+        std::snprintf(line, sizeof line, "batch %d, %d new tokens: %.1f tokens/s, ", b, *tokens, r.tokens_per_sec);
+        emit(j, a->json, line + spread(r.seconds, "s"));
+      }
     });
   }
 }

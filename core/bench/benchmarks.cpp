@@ -11,6 +11,8 @@
 #include <functional>
 
 #include "infer/generator.h"
+#include "model/family.h"
+#include "model/hf_import.h"
 #include "text/tokenizer.h"
 #include "model/model_io.h"
 #include "model/vae_ddpm.h"
@@ -98,6 +100,40 @@ Stats summarize(std::vector<double> v) {
   const size_t rank = static_cast<size_t>(std::ceil(0.95 * static_cast<double>(n)));
   s.p95 = v[std::min(n, std::max<size_t>(1, rank)) - 1];
   return s;
+}
+
+GenerateResult lm_generate(const std::string& lm_dir, const std::vector<std::vector<int64_t>>& prompts, int new_tokens,
+                           const std::string& device, int reps, int warmup) {
+  if (prompts.empty() || prompts[0].empty()) throw Error("--prompts", "no prompt");
+  for (const auto& p : prompts)
+    if (p.size() != prompts[0].size()) throw Error("--prompts", "the prompts of one batch must have the same length");
+  const at::Device dev = device_of(device);
+  DecoderConfig plain;
+  plain.latent_as_memory = plain.latent_as_embedding = plain.extra_first_block = false;
+  plain.dropout = 0.0;
+  const DecoderConfig c = hf_decoder_config(lm_dir, plain);
+  Decoder dec = decoder_family(c.arch, lm_dir).make(c, VocabSpec{hf_vocab_size(lm_dir), {}}, 1);
+  load_hf_decoder(*dec, lm_dir);
+  dec->eval();
+  dec->to(dev);
+  c10::InferenceMode guard;
+  std::vector<int64_t> flat;
+  for (const auto& p : prompts) flat.insert(flat.end(), p.begin(), p.end());
+  const int64_t B = static_cast<int64_t>(prompts.size()), P = static_cast<int64_t>(prompts[0].size());
+  const auto ids = torch::tensor(flat, torch::kLong).view({B, P}).to(dev);
+  const auto z = torch::zeros({B, 1}, torch::TensorOptions().device(dev));
+  auto run = [&] {
+    KVCache cache = dec->start(z, P + new_tokens);
+    auto logits = dec->step(cache, ids);
+    for (int i = 0; i < new_tokens; ++i) {
+      const auto next = logits.select(1, logits.size(1) - 1).argmax(-1, /*keepdim=*/true);
+      if (i + 1 < new_tokens) logits = dec->step(cache, next);  // the last token needs no pass (as generate)
+    }
+  };
+  GenerateResult r;
+  r.seconds = summarize(time_runs(warmup, reps, dev, run));
+  r.tokens_per_sec = static_cast<double>(B * new_tokens) / r.seconds.median;
+  return r;
 }
 
 double peak_rss_mb() {

@@ -52,6 +52,17 @@ struct LatencyResult {
 };
 LatencyResult latency(const std::string& model_dir, const std::string& device, int reps, int warmup);
 
+// Greedy generation with a Hugging Face causal LM folder (GPT-2 or Llama family) as
+// transformers' generate runs it in bench/llama_generate.py: prompts (batch, P) of token ids,
+// one pass over the prompt then exactly new_tokens tokens through the KV cache, no stop.
+// seconds: per run; tokens_per_sec: batch * new_tokens / median seconds.
+struct GenerateResult {
+  Stats seconds;
+  double tokens_per_sec = 0;
+};
+GenerateResult lm_generate(const std::string& lm_dir, const std::vector<std::vector<int64_t>>& prompts, int new_tokens,
+                           const std::string& device, int reps, int warmup);
+
 // Peak resident memory of this process so far (Linux VmHWM), in MiB; 0 when unknown.
 double peak_rss_mb();
 
