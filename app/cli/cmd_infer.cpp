@@ -10,9 +10,11 @@
 #include "cli/commands.h"
 #include "data/corpus.h"
 #include "eval/bleu.h"
+#include "eval/lm_judge.h"
 #include "eval/metrics.h"
 #include "infer/generator.h"
 #include "model/model_io.h"
+#include "util/atomic_file.h"
 #include "util/error.h"
 
 namespace latent::cli {
@@ -22,6 +24,7 @@ namespace fs = std::filesystem;
 
 struct ModelArgs {
   std::string model, device = "cpu";
+  std::string dir;  // the folder open() loaded (a run folder resolves to its best/)
   DecodeOptions decode;
   bool sample = false, json = false;
   uint64_t seed = 0;
@@ -40,6 +43,7 @@ struct ModelArgs {
   Generator open() {
     if (device == "cuda" && !at::hasCUDA()) throw Error("--device cuda", "CUDA is not available on this machine");
     LoadedModel lm = load_model(model);
+    dir = lm.dir;
     return Generator(lm.model, lm.tokenizers, device == "cuda" ? at::Device(at::kCUDA, 0) : at::Device(at::kCPU));
   }
   DecodeOptions options() const {
@@ -58,9 +62,10 @@ std::vector<float> row(const at::Tensor& t) {
 void add_eval(CLI::App& app) {
   auto* cmd = app.add_subcommand("eval", "Reconstruction BLEU, self-BLEU, active units, uniqueness, novelty");
   struct Args : ModelArgs {
-    std::string corpus, train;
+    std::string corpus, train, lm;
     size_t limit = 1000;
     int samples = 100;
+    bool record = false;
   };
   auto a = std::make_shared<Args>();
   a->add(cmd, false);
@@ -68,6 +73,9 @@ void add_eval(CLI::App& app) {
   cmd->add_option("--limit", a->limit, "Score the first N sentences")->capture_default_str();
   cmd->add_option("--samples", a->samples, "Samples from the diffusion prior for self-BLEU, unique, novelty")->capture_default_str();
   cmd->add_option("--train", a->train, "Training corpus for novelty (default: train.txt beside --corpus)");
+  cmd->add_option("--lm", a->lm, "LM judge: a Hugging Face causal LM folder (GPT-2 or Llama family); adds the perplexity "
+                                 "of the samples and of the held-out sentences under it");
+  cmd->add_flag("--record", a->record, "Also write the figures to MODEL/eval.json (the studio's Model panel shows them)");
   cmd->callback([a] {
     Generator g = a->open();
     auto sentences = load_corpus(a->corpus).sentences;
@@ -90,7 +98,24 @@ void add_eval(CLI::App& app) {
                         {"active_units", active_units(mu)}, {"latent_dim", mu.size(1)},
                         {"mean_latent_norm", mean_latent_norm(mu)}, {"unique", unique_ratio(samples)},
                         {"novelty", novelty}, {"samples", samples.size()}};
+    if (!a->lm.empty()) {
+      const LmJudge judge(a->lm);
+      const Perplexity s = judge.perplexity(samples), h = judge.perplexity(sentences);
+      j["lm"] = {{"model", judge.name()}, {"dir", fs::absolute(a->lm).string()}, {"ppl_samples", s.ppl},
+                 {"ppl_heldout", h.ppl}, {"ratio", h.ppl > 0 ? s.ppl / h.ppl : 0.0},
+                 {"tokens_samples", s.tokens}, {"tokens_heldout", h.tokens}};
+    }
+    if (a->record) {
+      nlohmann::json rec = j;
+      rec["corpus"] = fs::absolute(a->corpus).string();
+      rec["seed"] = a->seed;
+      write_file_atomic((fs::path(a->dir) / "eval.json").string(), rec.dump(1) + "\n");
+    }
     if (a->json) return print_json(j);
+    if (j.contains("lm"))
+      std::printf("LM judge %s: perplexity %.2f of the samples, %.2f of the held-out sentences (ratio %.2f)\n",
+                  j["lm"]["model"].get<std::string>().c_str(), j["lm"]["ppl_samples"].get<double>(),
+                  j["lm"]["ppl_heldout"].get<double>(), j["lm"]["ratio"].get<double>());
     std::printf("reconstruction BLEU %.2f on %zu sentences\nself-BLEU %.2f, unique %.3f, novelty %s of %zu samples\n"
                 "active units %d of %lld, mean latent norm %.3f\n",
                 rec.bleu, rec.n, j["self_bleu"].get<double>(), j["unique"].get<double>(), novelty.dump().c_str(),

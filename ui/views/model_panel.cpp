@@ -23,14 +23,14 @@ ModelPanel::ModelPanel(QWidget* parent) : QWidget(parent) {
   params_ = monospace(this);
   config_ = monospace(this);
   metrics_ = monospace(this);
-  metrics_->setPlaceholderText(tr("No training metrics (metrics.jsonl) next to this model"));
+  metrics_->setPlaceholderText(tr("No evaluation (eval.json) in this model folder and no training metrics (metrics.jsonl) next to it"));
   auto* grid = new QGridLayout(this);
   grid->addWidget(summary_, 0, 0, 1, 2);
   grid->addWidget(new QLabel(tr("Parameters per module"), this), 1, 0);
   grid->addWidget(new QLabel(tr("Configuration (config.json)"), this), 1, 1);
   grid->addWidget(params_, 2, 0);
   grid->addWidget(config_, 2, 1, 3, 1);
-  grid->addWidget(new QLabel(tr("Training metrics"), this), 3, 0);
+  grid->addWidget(new QLabel(tr("Evaluation and training metrics"), this), 3, 0);
   grid->addWidget(metrics_, 4, 0);
   grid->setColumnStretch(1, 1);
 }
@@ -49,6 +49,8 @@ void ModelPanel::showModel(const ModelSummary& s) {
 }
 
 void ModelPanel::showMessage(const QString& text) { summary_->setText(text.toHtmlEscaped()); }
+
+QString ModelPanel::metricsText() const { return metrics_->toPlainText(); }
 
 QString ModelPanel::summaryText() const { return summary_->text(); }
 

@@ -1,5 +1,6 @@
 // Model panel: what the loaded model is (folder, sizes, parameter counts per module,
-// the whole configuration) and the training metrics of its run when it has one.
+// the whole configuration), its evaluation (eval.json, with the LM judge's perplexities) and
+// the training metrics of its run when it has them.
 #pragma once
 
 #include <QWidget>
@@ -18,6 +19,7 @@ class ModelPanel : public QWidget {
   void showModel(const ModelSummary& s);
   void showMessage(const QString& text);
   QString summaryText() const;
+  QString metricsText() const;  // evaluation (eval.json) and training metrics as shown
 
  private:
   QLabel* summary_;
