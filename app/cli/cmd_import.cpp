@@ -27,7 +27,8 @@ void write_imported(ImportedModel& m, const std::string& out, bool json, const s
 
 void add_import_hf(CLI::App& app) {
   auto* cmd = app.add_subcommand(
-      "import-hf", "Build a model folder from a Hugging Face BERT folder (encoder) and GPT-2 folder (decoder), as DMLP does");
+      "import-hf", "Build a model folder from a Hugging Face encoder folder (BERT family) and decoder folder (GPT-2 or Llama family), "
+      "as DMLP does");
   struct Args {
     std::string encoder, decoder, out, preset = "dmlp", config_file;
     int latent = 0;
@@ -35,16 +36,18 @@ void add_import_hf(CLI::App& app) {
   };
   auto a = std::make_shared<Args>();
   cmd->add_option("--encoder", a->encoder, "BERT-family folder: config.json, model.safetensors, vocab.txt")->required();
-  cmd->add_option("--decoder", a->decoder, "GPT-2 folder: config.json, model.safetensors, vocab.json + merges.txt")->required();
+  cmd->add_option("--decoder", a->decoder, "GPT-2 or Llama-family folder: config.json, model.safetensors, its tokenizer files")->required();
   cmd->add_option("--out", a->out, "Model folder to write")->required();
-  cmd->add_option("--preset", a->preset, "Preset for what the folders do not fix (latent, noise network, diffusion)")
+  cmd->add_option("--preset", a->preset, "Preset for what the folders do not fix (latent, noise network, diffusion); its training settings "
+                                  "are DMLP's, but for the pretrained preset's own")
       ->check(CLI::IsMember(preset_names()))->capture_default_str();
   cmd->add_option("--config", a->config_file, "JSON with \"model\"/\"train\" sections, applied over the preset");
   cmd->add_option("--latent", a->latent, "Latent size (default: the preset's)")->check(CLI::PositiveNumber);
   cmd->add_flag("--json", a->json, "Print one JSON object");
   cmd->callback([a] {
     Config base = preset(a->preset);
-    dmlp_finetune(base.train);  // DMLP's training settings, under what --config says
+    // DMLP's training settings, under what --config says; the pretrained preset has its own recipe.
+    if (a->preset != "pretrained") dmlp_finetune(base.train);
     if (!a->config_file.empty()) base = merge_config(base, io::read_json_file(a->config_file), a->config_file);
     if (a->latent > 0) base.model.latent_dim = a->latent;
     ImportedModel m = import_hf(a->encoder, a->decoder, base);

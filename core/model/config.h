@@ -119,6 +119,7 @@ struct TrainConfig {
   int64_t steps = 0;                  // optimiser steps; 0 = derive from epochs
   int epochs = 1;
   std::string trainable = "all";      // all | dmlp (names with linear, wte / embed_tokens, decoder block 0, encoder, + eps_model)
+                                      // | latent (pretrained decoder frozen: VaeDdpmImpl::trainable)
   uint64_t seed = 42;
   std::string precision = "bf16";     // CUDA only: bf16 | fp16 | fp32 (CPU always fp32)
   int eval_every = 500;               // steps between evaluations (and checkpoints); 0 = only at the end
@@ -138,7 +139,8 @@ struct Config {
 };
 
 // Named presets: "tiny" (tests), "small" (CPU default, 3.5M parameters: good held-out reconstructions
-// in ~30 minutes on 2 cores), "dmlp" (DMLP's demo shapes).
+// in ~30 minutes on 2 cores), "dmlp" (DMLP's demo shapes), "pretrained" (the recipe for an imported
+// MiniLM encoder + SmolLM2 decoder: the decoder frozen).
 Config preset(const std::string& name);
 std::vector<std::string> preset_names();
 

@@ -90,4 +90,14 @@ bool VaeDdpmImpl::dmlp_trainable(const std::string& name) {
   return false;
 }
 
+bool VaeDdpmImpl::trainable(const std::string& name, const std::string& mode, bool extra_first_block) {
+  if (mode == "all") return true;
+  if (mode == "dmlp") return dmlp_trainable(name);
+  if (name.rfind("encoder.", 0) == 0 || name.rfind("eps_model.", 0) == 0) return true;
+  if (name.rfind("decoder.", 0) != 0) return false;
+  // The decoder's latent projections (GPT-2: transformer.linear*, Llama: model.linear*) and its extra block.
+  if (name.find(".linear") != std::string::npos) return true;
+  return extra_first_block && (name.rfind("decoder.transformer.h.0.", 0) == 0 || name.rfind("decoder.model.layers.0.", 0) == 0);
+}
+
 }  // namespace latent

@@ -53,6 +53,10 @@ struct VaeDdpmImpl : torch::nn::Module {
   // Names of parameters DMLP trains: "linear", "wte", "decoder.transformer.h.0",
   // "encoder" in the name, or the noise network.
   static bool dmlp_trainable(const std::string& name);
+  // Whether train.trainable `mode` trains parameter `name`: all; dmlp (above); latent (a
+  // pretrained decoder kept frozen: the encoder, the latent projections, the decoder's extra
+  // first block when it has one, and the noise network).
+  static bool trainable(const std::string& name, const std::string& mode, bool extra_first_block);
 
   const Schedule& schedule() const { return schedule_; }
   // Moves the module and the schedule.

@@ -154,6 +154,9 @@ void Run::setup() {
     if (config_.model.tokenizer.type == "pretrained")
       throw Error("model.tokenizer.type", "\"pretrained\" tokenizers come with a model folder: start from one "
                                           "(latent-cli train --init DIR, or Start from in the studio)");
+    if (config_.train.trainable == "latent")
+      throw Error("train.trainable", "\"latent\" keeps the decoder frozen, so it needs a pretrained one: start from an "
+                                     "imported model folder (latent-cli import-hf, then train --init DIR)");
     torch::manual_seed(config_.train.seed);
     TokenizerTrainOptions topt;
     topt.model_type = config_.model.tokenizer.type;
@@ -170,7 +173,7 @@ void Run::setup() {
   std::vector<std::pair<std::string, at::Tensor>> trainable;
   int64_t n_train = 0, n_all = 0;
   for (auto& p : model_->named_parameters()) {
-    const bool on = config_.train.trainable == "all" || VaeDdpmImpl::dmlp_trainable(p.key());
+    const bool on = VaeDdpmImpl::trainable(p.key(), config_.train.trainable, config_.model.decoder.extra_first_block);
     p.value().set_requires_grad(on);
     n_all += p.value().numel();
     if (on) {
