@@ -121,6 +121,20 @@ class TestBpe : public QObject {
     test::spit(dir.filePath("merges.txt").toStdString(), "#version: 0.2\n");
     LATENT_VERIFY_CONTAINS(test::errorOf([&] { ByteLevelBpe::load(dir.path().toStdString()); }), "not an integer");
   }
+
+  // An id read from the file never sizes an allocation beyond what the file holds: a huge
+  // id is an error naming the file and the id (it once allocated 13 GB, then std::bad_alloc).
+  void hugeIdsAreRefusedBeforeAllocating() {
+    QTemporaryDir dir;
+    test::spit(dir.filePath("merges.txt").toStdString(), "#version: 0.2\n");
+    test::spit(dir.filePath("vocab.json").toStdString(), "{\"a\": 0, \"b\": 1799999999999}");
+    const std::string big = test::errorOf([&] { ByteLevelBpe::load(dir.path().toStdString()); });
+    LATENT_VERIFY_CONTAINS(big, "vocab.json");
+    LATENT_VERIFY_CONTAINS(big, "1799999999999 is not a valid token id");
+    test::spit(dir.filePath("vocab.json").toStdString(), "{\"a\": 0, \"b\": 2000000000}");
+    LATENT_VERIFY_CONTAINS(test::errorOf([&] { ByteLevelBpe::load(dir.path().toStdString()); }),
+                           "id 2000000000 is larger than the vocabulary (2 entries)");
+  }
 };
 
 QTEST_MAIN(TestBpe)

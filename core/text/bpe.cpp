@@ -99,6 +99,17 @@ std::vector<std::string> ByteLevelBpe::pretokenize(const std::string& text, bool
   return out;
 }
 
+namespace {
+// A token id from a JSON file: an integer in [0, 2^31) (the error names the file and the token).
+int token_id(const nlohmann::json& v, const std::string& token, const std::string& where) {
+  if (!v.is_number_integer()) throw Error(where, "the id of \"" + token + "\" is not an integer");
+  const int64_t id = v.get<int64_t>();
+  if (id < 0 || id > std::numeric_limits<int>::max())
+    throw Error(where, "\"" + token + "\": id " + v.dump() + " is not a valid token id");
+  return static_cast<int>(id);
+}
+}  // namespace
+
 ByteLevelBpe ByteLevelBpe::load(const std::string& dir) {
   std::unordered_map<std::string, int> vocab;
   std::vector<std::pair<std::string, std::string>> merges;
@@ -113,10 +124,7 @@ ByteLevelBpe ByteLevelBpe::load(const std::string& dir) {
   if (fs::exists(vocab_path) && fs::exists(merges_path)) {
     where = vocab_path;
     const auto j = parse(vocab_path);
-    for (const auto& [k, v] : j.items()) {
-      if (!v.is_number_integer()) throw Error(vocab_path, "the id of \"" + k + "\" is not an integer");
-      vocab[k] = v.get<int>();
-    }
+    for (const auto& [k, v] : j.items()) vocab[k] = token_id(v, k, vocab_path);
     bool first = true;
     for (const std::string& line : read_lines(merges_path)) {
       const bool header = first && line.rfind("#", 0) == 0;  // "#version: 0.2"
@@ -134,10 +142,7 @@ ByteLevelBpe ByteLevelBpe::load(const std::string& dir) {
     const auto& model = j["model"];
     if (!model.contains("vocab") || !model["vocab"].is_object()) throw Error(tok_path + ": model.vocab", "missing or not an object");
     if (!model.contains("merges") || !model["merges"].is_array()) throw Error(tok_path + ": model.merges", "missing or not an array");
-    for (const auto& [k, v] : model["vocab"].items()) {
-      if (!v.is_number_integer()) throw Error(tok_path + ": model.vocab", "the id of \"" + k + "\" is not an integer");
-      vocab[k] = v.get<int>();
-    }
+    for (const auto& [k, v] : model["vocab"].items()) vocab[k] = token_id(v, k, tok_path + ": model.vocab");
     for (const auto& m : model["merges"]) {
       if (!(m.is_string() || (m.is_array() && m.size() == 2 && m[0].is_string() && m[1].is_string())))
         throw Error(tok_path + ": model.merges", "an entry is neither \"a b\" nor [\"a\", \"b\"]");
@@ -162,10 +167,7 @@ ByteLevelBpe ByteLevelBpe::load(const std::string& dir) {
   if (fs::exists(added_path)) {
     std::vector<std::pair<int, std::string>> added;
     const auto j = parse(added_path);
-    for (const auto& [k, v] : j.items()) {
-      if (!v.is_number_integer()) throw Error(added_path, "the id of \"" + k + "\" is not an integer");
-      added.emplace_back(v.get<int>(), k);
-    }
+    for (const auto& [k, v] : j.items()) added.emplace_back(token_id(v, k, added_path), k);
     std::sort(added.begin(), added.end());
     for (const auto& [id, tok] : added) {
       if (id != t.vocab_size()) throw Error(added_path, "added token \"" + tok + "\" has id " + std::to_string(id) +
