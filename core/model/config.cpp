@@ -66,6 +66,13 @@ class Reader {
     sub.finish();
   }
 
+  // A key only some families read: read like any other.
+  template <class T>
+  void family_field(const char* key, T& value, const T&, const T&, Range range = Range::Any,
+                    std::initializer_list<const char*> choices = {}) {
+    field(key, value, range, choices);
+  }
+
   void ignore(const char* key) { seen_.insert(key); }
 
   // A family name, read first: a new family takes its defaults (rebase(c, arch, key)).
@@ -110,6 +117,14 @@ class Writer {
     fields(sub, value);
     j[key] = sub.j;
   }
+  // Written only when it differs from the struct's default or its family's (reading it back
+  // absent gives the family's default, which is then the same value): config.json shows the
+  // keys the model's families use, not every family's.
+  template <class T>
+  void family_field(const char* key, T& value, const T& plain, const T& family, Range = Range::Any,
+                    std::initializer_list<const char*> = {}) {
+    if (!(value == plain && value == family)) j[key] = value;
+  }
   void ignore(const char*) {}
   template <class S, class Rebase>
   void arch(S& c, Rebase) { j["arch"] = c.arch; }
@@ -132,12 +147,13 @@ template <class V> void fields(V& v, EncoderConfig& c) {
   v.field("layer_norm_eps", c.layer_norm_eps, Range::Positive);
   v.field("extra_layer", c.extra_layer);
   v.field("activation", c.activation, Range::Any, {"gelu", "gelu_new", "relu", "gated-gelu"});
-  v.field("embedding_size", c.embedding_size, Range::NonNegative);
-  v.field("layer_groups", c.layer_groups, Range::Positive);
-  v.field("inner_group_num", c.inner_group_num, Range::Positive);
-  v.field("head_dim", c.head_dim, Range::NonNegative);
-  v.field("relative_buckets", c.relative_buckets, Range::Positive);
-  v.field("relative_max_distance", c.relative_max_distance, Range::Positive);
+  const EncoderConfig p, f = is_encoder_family(c.arch) ? encoder_family(c.arch, "model.encoder.arch").defaults : p;
+  v.family_field("embedding_size", c.embedding_size, p.embedding_size, f.embedding_size, Range::NonNegative);
+  v.family_field("layer_groups", c.layer_groups, p.layer_groups, f.layer_groups, Range::Positive);
+  v.family_field("inner_group_num", c.inner_group_num, p.inner_group_num, f.inner_group_num, Range::Positive);
+  v.family_field("head_dim", c.head_dim, p.head_dim, f.head_dim, Range::NonNegative);
+  v.family_field("relative_buckets", c.relative_buckets, p.relative_buckets, f.relative_buckets, Range::Positive);
+  v.family_field("relative_max_distance", c.relative_max_distance, p.relative_max_distance, f.relative_max_distance, Range::Positive);
   v.field("dropout", c.dropout, Range::Probability);
 }
 template <class V> void fields(V& v, DecoderConfig& c) {
@@ -151,17 +167,19 @@ template <class V> void fields(V& v, DecoderConfig& c) {
   v.field("latent_as_embedding", c.latent_as_embedding);
   v.field("latent_as_memory", c.latent_as_memory);
   v.field("dropout", c.dropout, Range::Probability);
-  v.field("intermediate", c.intermediate, Range::NonNegative);
-  v.field("kv_heads", c.kv_heads, Range::NonNegative);
-  v.field("rms_norm_eps", c.rms_norm_eps, Range::Positive);
-  v.field("rope_theta", c.rope_theta, Range::Positive);
-  v.field("rope_scaling", c.rope_scaling, Range::Any, {"none", "linear", "llama3"});
-  v.field("rope_factor", c.rope_factor, Range::Positive);
-  v.field("rope_low_freq_factor", c.rope_low_freq_factor, Range::Positive);
-  v.field("rope_high_freq_factor", c.rope_high_freq_factor, Range::Positive);
-  v.field("rope_original_max_positions", c.rope_original_max_positions, Range::Positive);
-  v.field("tied_head", c.tied_head);
-  v.field("qkv_bias", c.qkv_bias);
+  const DecoderConfig p, f = is_decoder_family(c.arch) ? decoder_family(c.arch, "model.decoder.arch").defaults : p;
+  v.family_field("intermediate", c.intermediate, p.intermediate, f.intermediate, Range::NonNegative);
+  v.family_field("kv_heads", c.kv_heads, p.kv_heads, f.kv_heads, Range::NonNegative);
+  v.family_field("rms_norm_eps", c.rms_norm_eps, p.rms_norm_eps, f.rms_norm_eps, Range::Positive);
+  v.family_field("rope_theta", c.rope_theta, p.rope_theta, f.rope_theta, Range::Positive);
+  v.family_field("rope_scaling", c.rope_scaling, p.rope_scaling, f.rope_scaling, Range::Any, {"none", "linear", "llama3"});
+  v.family_field("rope_factor", c.rope_factor, p.rope_factor, f.rope_factor, Range::Positive);
+  v.family_field("rope_low_freq_factor", c.rope_low_freq_factor, p.rope_low_freq_factor, f.rope_low_freq_factor, Range::Positive);
+  v.family_field("rope_high_freq_factor", c.rope_high_freq_factor, p.rope_high_freq_factor, f.rope_high_freq_factor, Range::Positive);
+  v.family_field("rope_original_max_positions", c.rope_original_max_positions, p.rope_original_max_positions,
+                 f.rope_original_max_positions, Range::Positive);
+  v.family_field("tied_head", c.tied_head, p.tied_head, f.tied_head);
+  v.family_field("qkv_bias", c.qkv_bias, p.qkv_bias, f.qkv_bias);
 }
 template <class V> void fields(V& v, DiffusionConfig& c) {
   v.field("steps", c.steps, Range::Positive);
