@@ -28,4 +28,10 @@ struct KVCache {
   void select_rows(const at::Tensor& keep);
 };
 
+// What every decoder's start(z) builds: `blocks` layer caches of (B, heads, capacity, head_dim)
+// in `options`; memory (B, blocks, heads, 1, head_dim), when defined, fills each block's first
+// slot as both key and value (the latent memory slot); emb: linear_emb(z) (B, 1, H) or undefined.
+KVCache latent_cache(const at::Tensor& z, const at::Tensor& emb, const at::Tensor& memory, int blocks, int64_t heads,
+                     int64_t head_dim, int64_t capacity, const at::TensorOptions& options);
+
 }  // namespace latent

@@ -108,23 +108,11 @@ struct Gpt2DecoderImpl : DecoderImpl {
   int64_t position_offset() const { return config.latent_as_memory ? 1 : 0; }
 
   KVCache start(const at::Tensor& z, int64_t max_tokens) override {
-    const int64_t B = z.size(0), H = config.hidden, h = config.heads, d = H / h;
-    const int64_t capacity = max_tokens + position_offset();
-    KVCache cache;
-    cache.z = z;
-    if (config.latent_as_embedding) cache.emb = linear_emb(z).unsqueeze(1);  // (B, 1, H)
-    const auto opts = wte->weight.options().dtype(z.scalar_type());
-    at::Tensor mem;
-    if (config.latent_as_memory) mem = linear(z).view({B, num_blocks(), h, 1, d});  // (B, blocks, h, 1, d)
-    for (int i = 0; i < num_blocks(); ++i) {
-      LayerCache lc{at::empty({B, h, capacity, d}, opts), at::empty({B, h, capacity, d}, opts), 0};
-      if (mem.defined()) {
-        const auto slot = mem.select(1, i);  // (B, h, 1, d): the same vector is key and value
-        lc.append(slot, slot);
-      }
-      cache.layers.push_back(std::move(lc));
-    }
-    return cache;
+    const int64_t h = config.heads, d = config.hidden / h;
+    const at::Tensor emb = config.latent_as_embedding ? linear_emb(z).unsqueeze(1) : at::Tensor();  // (B, 1, H)
+    const at::Tensor mem = config.latent_as_memory ? linear(z).view({z.size(0), num_blocks(), h, 1, d}) : at::Tensor();
+    return latent_cache(z, emb, mem, num_blocks(), h, d, max_tokens + position_offset(),
+                        wte->weight.options().dtype(z.scalar_type()));
   }
 
   at::Tensor step(KVCache& cache, const at::Tensor& ids) override {

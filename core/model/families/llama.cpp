@@ -137,23 +137,11 @@ struct LlamaDecoderImpl : DecoderImpl {
   int64_t position_offset() const { return config.latent_as_memory ? 1 : 0; }
 
   KVCache start(const at::Tensor& z, int64_t max_tokens) override {
-    const int64_t B = z.size(0), kv = kv_heads_of(config), d = head_dim_of(config);
-    const int64_t capacity = max_tokens + position_offset();
-    KVCache cache;
-    cache.z = z;
-    if (config.latent_as_embedding) cache.emb = linear_emb(z).unsqueeze(1);  // (B, 1, H)
-    const auto opts = embed_tokens->weight.options().dtype(z.scalar_type());
-    at::Tensor mem;
-    if (config.latent_as_memory) mem = linear(z).view({B, num_blocks(), kv, 1, d});
-    for (int i = 0; i < num_blocks(); ++i) {
-      LayerCache lc{at::empty({B, kv, capacity, d}, opts), at::empty({B, kv, capacity, d}, opts), 0};
-      if (mem.defined()) {
-        const auto slot = mem.select(1, i);  // (B, kv, 1, d): the same vector is key and value
-        lc.append(slot, slot);
-      }
-      cache.layers.push_back(std::move(lc));
-    }
-    return cache;
+    const int64_t kv = kv_heads_of(config), d = head_dim_of(config);
+    const at::Tensor emb = config.latent_as_embedding ? linear_emb(z).unsqueeze(1) : at::Tensor();  // (B, 1, H)
+    const at::Tensor mem = config.latent_as_memory ? linear(z).view({z.size(0), num_blocks(), kv, 1, d}) : at::Tensor();
+    return latent_cache(z, emb, mem, num_blocks(), kv, d, max_tokens + position_offset(),
+                        embed_tokens->weight.options().dtype(z.scalar_type()));
   }
 
   at::Tensor step(KVCache& cache, const at::Tensor& ids) override {
