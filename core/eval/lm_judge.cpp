@@ -50,7 +50,9 @@ LmJudge::LmJudge(const std::string& dir) : impl_(std::make_unique<Impl>()) {
   m.decoder = decoder_family(c.arch, dir).make(c, VocabSpec{m.vocab, {}}, 1);
   load_hf_decoder(*m.decoder, dir);  // warnings (e.g. a tied copy of the head) do not change the scores
   m.decoder->eval();
-  m.name = fs::path(dir).filename().string() + " (" + c.arch + ")";
+  fs::path name = fs::path(dir);
+  if (name.filename().empty()) name = name.parent_path();  // "DIR/"
+  m.name = name.filename().string() + " (" + c.arch + ")";
 }
 
 LmJudge::~LmJudge() = default;
