@@ -135,6 +135,22 @@ class TestBpe : public QObject {
     LATENT_VERIFY_CONTAINS(test::errorOf([&] { ByteLevelBpe::load(dir.path().toStdString()); }),
                            "id 2000000000 is larger than the vocabulary (2 entries)");
   }
+
+  // tokenizer.json settings of an unexpected type or kind are refused by name, not with json's exception text.
+  void tokenizerJsonPreTokenizerIsChecked() {
+    QTemporaryDir dir;
+    const std::string path = dir.filePath("tokenizer.json").toStdString();
+    auto doc = [](const std::string& pre) {
+      return R"({"model": {"type": "BPE", "vocab": {"a": 0}, "merges": []}, "pre_tokenizer": )" + pre + "}";
+    };
+    test::spit(path, doc(R"({"type": "ByteLevel", "add_prefix_space": "yes"})"));
+    LATENT_VERIFY_CONTAINS(test::errorOf([&] { ByteLevelBpe::load(dir.path().toStdString()); }), "tokenizer.json: pre_tokenizer");
+    test::spit(path, doc(R"({"type": 7})"));
+    LATENT_VERIFY_CONTAINS(test::errorOf([&] { ByteLevelBpe::load(dir.path().toStdString()); }), "only GPT-2's byte-level");
+    test::spit(path, doc(R"({"type": "Sequence", "pretokenizers": [{"type": "Digits", "individual_digits": true},
+                                                                      {"type": "ByteLevel", "add_prefix_space": false}]})"));
+    QVERIFY(ByteLevelBpe::load(dir.path().toStdString()).split_digits());
+  }
 };
 
 QTEST_MAIN(TestBpe)

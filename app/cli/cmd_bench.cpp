@@ -179,7 +179,16 @@ void add_bench_commands(CLI::App& app) {
     cmd->add_option("--new-tokens", *tokens, "Tokens generated after each prompt")->check(CLI::PositiveNumber)->capture_default_str();
     cmd->callback([a, lm, prompts, batches, tokens] {
       if (a->threads > 0) at::set_num_threads(a->threads);
-      const auto all = io::read_json_file(*prompts).get<std::vector<std::vector<int64_t>>>();
+      const auto j = io::read_json_file(*prompts);
+      std::vector<std::vector<int64_t>> all;
+      for (const auto& p : j.is_array() ? j : nlohmann::json::array()) {
+        all.emplace_back();
+        for (const auto& id : p.is_array() ? p : nlohmann::json::array({nullptr})) {
+          if (!id.is_number_integer()) throw Error(*prompts, "must be a list of prompts, each a list of token ids");
+          all.back().push_back(id.get<int64_t>());
+        }
+      }
+      if (all.empty()) throw Error(*prompts, "must be a list of prompts, each a list of token ids");
       for (int b : *batches) {
         if (b < 1 || static_cast<size_t>(b) > all.size())
           throw Error(*prompts, "holds " + std::to_string(all.size()) + " prompts, fewer than batch " + std::to_string(b));

@@ -112,7 +112,12 @@ GenerateResult lm_generate(const std::string& lm_dir, const std::vector<std::vec
   plain.latent_as_memory = plain.latent_as_embedding = plain.extra_first_block = false;
   plain.dropout = 0.0;
   const DecoderConfig c = hf_decoder_config(lm_dir, plain);
-  Decoder dec = decoder_family(c.arch, lm_dir).make(c, VocabSpec{hf_vocab_size(lm_dir), {}}, 1);
+  const int vocab = hf_vocab_size(lm_dir);
+  for (const auto& p : prompts)
+    for (int64_t id : p)
+      if (id < 0 || id >= vocab)
+        throw Error("--prompts", "token id " + std::to_string(id) + " is outside the model's vocabulary (" + std::to_string(vocab) + ")");
+  Decoder dec = decoder_family(c.arch, lm_dir).make(c, VocabSpec{vocab, {}}, 1);
   load_hf_decoder(*dec, lm_dir);
   dec->eval();
   dec->to(dev);

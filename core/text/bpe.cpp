@@ -137,7 +137,7 @@ ByteLevelBpe ByteLevelBpe::load(const std::string& dir) {
   } else if (fs::exists(tok_path)) {
     where = tok_path;
     const auto j = parse(tok_path);
-    if (!j.contains("model") || !j["model"].is_object() || j["model"].value("type", "") != "BPE")
+    if (!j.contains("model") || !j["model"].is_object() || j["model"].value("type", nlohmann::json()) != "BPE")
       throw Error(tok_path, "model.type is not BPE");
     const auto& model = j["model"];
     if (!model.contains("vocab") || !model["vocab"].is_object()) throw Error(tok_path + ": model.vocab", "missing or not an object");
@@ -180,22 +180,24 @@ ByteLevelBpe ByteLevelBpe::load(const std::string& dir) {
 
 // tokenizer.json beyond vocab and merges: the pre-tokenizer (GPT-2's byte level, optionally
 // after individual digits; anything else is refused), and added_tokens, kept whole.
+// (Values are compared as JSON, so a key of an unexpected type is refused, not a json exception.)
 void ByteLevelBpe::read_tokenizer_json_extras(const nlohmann::json& j, const std::string& path) {
   const auto& model = j["model"];
-  if (model.value("byte_fallback", false) == true)
+  if (model.value("byte_fallback", nlohmann::json(false)) == true)
     throw Error(path + ": model.byte_fallback", "byte fallback (SentencePiece-style BPE, e.g. Llama 2's) is not supported");
   auto byte_level = [&](const nlohmann::json& p) {
-    if (!p.is_object() || p.value("type", "") != "ByteLevel") return false;
-    if (p.value("add_prefix_space", false) != false)
+    if (!p.is_object() || p.value("type", nlohmann::json()) != "ByteLevel") return false;
+    if (p.value("add_prefix_space", nlohmann::json(false)) != false)
       throw Error(path + ": pre_tokenizer", "ByteLevel with add_prefix_space is not supported");
-    return p.value("use_regex", true) == true;
+    return p.value("use_regex", nlohmann::json(true)) == true;
   };
   const auto pre = j.value("pre_tokenizer", nlohmann::json());
   bool ok = byte_level(pre);
-  if (!ok && pre.is_object() && pre.value("type", "") == "Sequence" && pre.contains("pretokenizers") &&
+  if (!ok && pre.is_object() && pre.value("type", nlohmann::json()) == "Sequence" && pre.contains("pretokenizers") &&
       pre["pretokenizers"].is_array() && pre["pretokenizers"].size() == 2) {
     const auto& digits = pre["pretokenizers"][0];
-    ok = digits.is_object() && digits.value("type", "") == "Digits" && digits.value("individual_digits", false) == true &&
+    ok = digits.is_object() && digits.value("type", nlohmann::json()) == "Digits" &&
+         digits.value("individual_digits", nlohmann::json(false)) == true &&
          byte_level(pre["pretokenizers"][1]);
     split_digits_ = ok;
   }
