@@ -2,14 +2,16 @@
 # Latent Studio set-up: installs what is missing, builds, and then runs the studio or the tests.
 #
 #   packaging/bootstrap.sh run     set up, build, open the studio on the embedded default
-#   packaging/bootstrap.sh test    set up, build, run the whole test suite through ctest
+#   packaging/bootstrap.sh test    set up, build, run the whole test suite through ctest,
+#                                  then the short fuzz pass (tests/fuzz/run.sh)
 #   packaging/bootstrap.sh deps    only install the dependencies
 #   packaging/bootstrap.sh build   set up and build
 #
 # Idempotent: every step checks first and says what it installs.
 # Environment: LATENT_CACHE (default ~/.cache/latent-studio) holds the Python venv with
 # torch==2.11.0 (LibTorch) and models/ (pretrained folders converted from PyPI packages);
-# LATENT_BUILD_DIR (default <repo>/build); LATENT_JOBS (default 2).
+# LATENT_BUILD_DIR (default <repo>/build); LATENT_JOBS (default 2); LATENT_FUZZ_SECONDS
+# (default 30: seconds per fuzz target in `test`; 0 skips the fuzz pass).
 # A user-supplied Torch_DIR or CMAKE_PREFIX_PATH (official LibTorch zip) skips the venv.
 set -euo pipefail
 
@@ -105,7 +107,12 @@ case "$mode" in
   test)
     install_debian_packages; install_python_venv; convert_base_models; configure_and_build
     say "running the test suite"
-    cd "$build"
-    exec ctest --output-on-failure -j "$jobs" ;;
+    (cd "$build" && ctest --output-on-failure -j "$jobs")
+    # The short fuzz pass: every libFuzzer target (ASan + UBSan) for LATENT_FUZZ_SECONDS
+    # each (default 30), two at a time; LATENT_FUZZ_SECONDS=0 skips it.
+    if [ "${LATENT_FUZZ_SECONDS:-30}" != 0 ]; then
+      say "fuzzing every parser for ${LATENT_FUZZ_SECONDS:-30} s each (tests/fuzz/run.sh)"
+      exec "$root/tests/fuzz/run.sh" "${LATENT_FUZZ_SECONDS:-30}"
+    fi ;;
   *) echo "usage: $0 run|test|deps|build" >&2; exit 2 ;;
 esac

@@ -10,6 +10,26 @@
 
 using namespace latent;
 
+namespace {
+// GPT-2's bytes_to_unicode() symbols, for vocabularies written by hand.
+std::vector<std::string> byteSymbols() {
+  std::vector<std::string> out;
+  int n = 0;
+  for (int b = 0; b < 256; ++b) {
+    const bool printable = (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE && b <= 0xFF);
+    const char32_t c = printable ? static_cast<char32_t>(b) : static_cast<char32_t>(256 + n++);
+    std::string u8;  // UTF-8 of c (< U+0800)
+    if (c < 0x80) u8 += static_cast<char>(c);
+    else {
+      u8 += static_cast<char>(0xC0 | (c >> 6));
+      u8 += static_cast<char>(0x80 | (c & 0x3F));
+    }
+    out.push_back(u8);
+  }
+  return out;
+}
+}  // namespace
+
 class TestBpe : public QObject {
   Q_OBJECT
   nlohmann::json fx_;
@@ -79,7 +99,9 @@ class TestBpe : public QObject {
   // A merge listed twice (transformers keeps its last rank) survives save() in file order.
   void repeatedMergeSavesInFileOrder() {
     QTemporaryDir in, out;
-    test::spit(in.filePath("vocab.json").toStdString(), R"({"a": 0, "b": 1, "c": 2, "ab": 3, "bc": 4, "abc": 5})");
+    nlohmann::json vocab = {{"ab", 0}, {"bc", 1}, {"abc", 2}};
+    for (const auto& sym : byteSymbols()) vocab[sym] = vocab.size();  // "a", "b", "c" among them
+    test::spit(in.filePath("vocab.json").toStdString(), vocab.dump());
     const std::string merges = "#version: 0.2\na b\nb c\na b\nab c\n";
     test::spit(in.filePath("merges.txt").toStdString(), merges);
     const ByteLevelBpe t = ByteLevelBpe::load(in.path().toStdString());
@@ -134,6 +156,24 @@ class TestBpe : public QObject {
     test::spit(dir.filePath("vocab.json").toStdString(), "{\"a\": 0, \"b\": 2000000000}");
     LATENT_VERIFY_CONTAINS(test::errorOf([&] { ByteLevelBpe::load(dir.path().toStdString()); }),
                            "id 2000000000 is larger than the vocabulary (2 entries)");
+  }
+
+  // Merges that make tokens the vocabulary lacks are refused when loaded, as the tokenizers
+  // library refuses them; a byte without its symbol is dropped (no unknown token), never
+  // an id outside the vocabulary (fuzzing found encode() returning -1 for a damaged
+  // RoBERTa vocab.json).
+  void incompleteVocabularies() {
+    QTemporaryDir dir;
+    nlohmann::json vocab;
+    for (const auto& sym : byteSymbols()) vocab[sym] = vocab.size();
+    vocab.erase("A");
+    test::spit(dir.filePath("vocab.json").toStdString(), vocab.dump());
+    test::spit(dir.filePath("merges.txt").toStdString(), "#version: 0.2\n");
+    const ByteLevelBpe t = ByteLevelBpe::load(dir.path().toStdString());
+    QCOMPARE(t.encode("AbA"), std::vector<int>{vocab["b"].get<int>()});
+    test::spit(dir.filePath("merges.txt").toStdString(), "#version: 0.2\nb c\n");
+    LATENT_VERIFY_CONTAINS(test::errorOf([&] { ByteLevelBpe::load(dir.path().toStdString()); }),
+                           "vocab.json: merge 1 (\"b c\"): \"bc\" is not in the vocabulary");
   }
 
   // tokenizer.json settings of an unexpected type or kind are refused by name, not with json's exception text.

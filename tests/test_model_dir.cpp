@@ -5,8 +5,10 @@
 #include <filesystem>
 
 #include "io/model_dir.h"
+#include "io/safetensors.h"
 #include "test_util.h"
 #include "text/tokenizer.h"
+#include "train/metrics_log.h"
 #include "util/atomic_file.h"
 
 using namespace latent;
@@ -74,6 +76,28 @@ class TestModelDir : public QObject {
     const std::string err = test::errorOf([&] { io::summarize_model_dir(dir); });
     LATENT_VERIFY_CONTAINS(err, w);
     LATENT_VERIFY_CONTAINS(err, "truncated");
+  }
+
+  // A run's metrics.jsonl as the Model panel reads it: lines cut by a crash, of another
+  // shape or with fields of the wrong type are counted and skipped, never thrown.
+  void metricsLogSkipsWhatIsNotMetrics() {
+    const std::string text =
+        R"({"type": "train", "step": 1, "loss": 2.5, "rec": 2.0})" "\n"
+        R"({"type": "eval", "step": 2, "bleu": 10.5, "n": 4, "samples": ["a"]})" "\n"
+        R"({"type": "train", "step": "3", "loss": 1.0})" "\n"   // step not an integer
+        R"({"type": "eval", "step": 4, "bleu": "high"})" "\n"    // bleu ignored, line kept
+        "[1, 2]\n\n"
+        R"({"type": "train", "step": 5, "loss": 1.5)";            // cut by a crash
+    const MetricsLog log = parse_metrics_log(text, 1);
+    QCOMPARE(log.lines, size_t(6));
+    QCOMPARE(log.skipped, size_t(3));
+    QVERIFY(log.last_train.has_value());
+    QCOMPARE(log.last_train->step, int64_t(1));
+    QCOMPARE(log.last_train->value("loss"), 2.5);
+    QCOMPARE(log.evals.size(), size_t(1));  // keep_evals = 1: the last one
+    QCOMPARE(log.evals[0].step, int64_t(4));
+    QCOMPARE(log.evals[0].value("bleu", -1), -1.0);
+    QCOMPARE(read_metrics_log(tmp_.filePath("no-such.jsonl").toStdString()).lines, size_t(0));
   }
 
   void atomicWriteKeepsOldFileOnFailure() {

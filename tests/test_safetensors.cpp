@@ -134,6 +134,8 @@ class TestSafetensors : public QObject {
     row("unknown dtype", withLength(R"({"a":{"dtype":"F24","shape":[2],"data_offsets":[0,8]}})", data8), "unknown dtype \"F24\"");
     row("negative dim", withLength(R"({"a":{"dtype":"F32","shape":[-2],"data_offsets":[0,8]}})", data8), "negative dimension");
     row("overflow", withLength(R"({"a":{"dtype":"F32","shape":[4611686018427387904,8],"data_offsets":[0,8]}})", data8), "overflows");
+    row("overflow behind a zero", withLength(R"({"a":{"dtype":"F32","shape":[0,4294967296,4294967296],"data_offsets":[0,0]}})", ""), "shape overflows");
+    row("number out of range", withLength(R"({"a":{"dtype":"F32","shape":[1E400],"data_offsets":[0,4]}})", data8.substr(0, 4)), "not valid JSON");
     row("size mismatch", withLength(R"({"a":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}})", data8), "needs 12");
     row("hole", withLength(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})", data8), "(hole)");
     row("overlap", withLength(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})", data8), "(overlap)");

@@ -14,6 +14,7 @@
 
 #include "corpus_view.h"
 #include "data/corpus.h"
+#include "fuzz/fuzz_files.h"
 #include "main_window.h"
 #include "test_util.h"
 #include "train/trainer.h"
@@ -119,6 +120,69 @@ class TestStudio : public QObject {
     const auto boxes = w.findChildren<QMessageBox*>();
     QCOMPARE(boxes.size(), 1);
     save(boxes[0], "error_box.png");
+  }
+
+  // Model folders made from the fuzz corpus (tests/fuzz/corpus/fuzz_model_folder) and
+  // damaged in the ways the fuzzers try, opened through the studio's own loading path:
+  // each is refused with a message that names a file, the window stays up and keeps the
+  // model it had.
+  void badFoldersFromTheFuzzCorpusShowErrorsAndWindowSurvives() {
+    ui::MainWindow w;
+    w.show();
+    QSignalSpy ready(&w, &ui::MainWindow::modelReady);
+    w.openModel(model_);
+    QVERIFY(ready.wait(20000));
+    const QString kept = w.modelDir();
+    const std::string seed_dir = std::string(LATENT_FIXTURE_DIR) + "/../fuzz/corpus/fuzz_model_folder";
+    std::vector<std::pair<std::string, std::vector<std::pair<std::string, std::string>>>> cases;
+    for (const auto& e : std::filesystem::directory_iterator(seed_dir)) {
+      const std::string bytes = test::slurp(e.path().string());
+      auto files = fuzz::split_files(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(),
+                                     {"config.json", "model.safetensors", "tokenizer.model", "encoder_tokenizer/vocab.txt",
+                                      "encoder_tokenizer/tokenizer_config.json", "decoder_tokenizer/vocab.json",
+                                      "decoder_tokenizer/merges.txt"});
+      cases.emplace_back(e.path().filename().string(), files);
+      auto edit = [&](const std::string& name, const std::string& file, auto change) {
+        auto copy = files;
+        for (auto& [n, b] : copy)
+          if (n == file) change(b);
+        cases.emplace_back(e.path().filename().string() + "-" + name, copy);
+      };
+      edit("config-not-json", "config.json", [](std::string& b) { b = b.substr(0, b.size() / 2); });
+      edit("config-wrong-type", "config.json", [](std::string& b) {
+        const auto at = b.find("\"latent_dim\"");
+        if (at != std::string::npos) b.replace(b.find(':', at) + 1, 0, " \"many\", \"x\":");
+      });
+      edit("format-99", "config.json", [](std::string& b) { b.replace(b.find("\"format_version\": 1"), 19, "\"format_version\": 99"); });
+      edit("weights-cut", "model.safetensors", [](std::string& b) { b = b.substr(0, 40); });
+      edit("huge-header", "model.safetensors", [](std::string& b) { b.replace(0, 8, std::string("\xff\xff\xff\xff\xff\xff\x00\x00", 8)); });
+      edit("tokenizer-cut", "tokenizer.model", [](std::string& b) { b = b.substr(0, b.size() / 3); });
+      edit("huge-vocab-id", "decoder_tokenizer/vocab.json", [](std::string& b) {
+        const auto at = b.find(":1,");
+        if (at != std::string::npos) b.replace(at, 3, ":1799999999999,");
+      });
+    }
+    QVERIFY(cases.size() >= 10);
+    QSignalSpy error(&w, &ui::MainWindow::errorShown);
+    int n = 0;
+    for (const auto& [name, files] : cases) {
+      const std::string d = tmp_.filePath(QString::fromStdString("fuzzed-" + name)).toStdString();
+      for (const auto& [file, bytes] : files) {
+        std::filesystem::create_directories(std::filesystem::path(d + "/" + file).parent_path());
+        test::spit(d + "/" + file, bytes);
+      }
+      const int before = error.count();
+      w.openModel(QString::fromStdString(d));
+      QVERIFY2(error.wait(20000) || error.count() > before, name.c_str());
+      const QString msg = error.last().at(0).toString();
+      QVERIFY2(msg.contains(QString::fromStdString(d)), (name + ": " + msg.toStdString()).c_str());
+      QVERIFY2(!msg.contains("std::") && !msg.contains("json.exception"), (name + ": " + msg.toStdString()).c_str());
+      QVERIFY(w.isVisible());
+      QCOMPARE(w.modelDir(), kept);
+      ++n;
+    }
+    qInfo("%d bad folders refused with a message; the window kept %s", n, qPrintable(kept));
+    for (auto* box : w.findChildren<QMessageBox*>()) box->close();
   }
 
   // The embedded default model (the small preset, trained): its endpoints decode differently.

@@ -190,6 +190,66 @@ class TestTrain : public QObject {
     load_model(out + "/last");  // still a valid model
   }
 
+  // NaN injected at chosen steps: each is skipped (no update) and counted; max_nonfinite
+  // in a row stops the run with the documented message, last/ untouched.
+  void injectedNonFiniteLossesAreSkippedCountedThenStop() {
+    TrainOptions o = tinyRun(dir("inject"), 8);
+    o.config.train.log_every = 1;
+    o.config.train.eval_every = 0;
+    o.config.train.max_nonfinite = 3;
+    o.inject_nonfinite_at = {3, 4};
+    std::vector<int64_t> skipped_at_step;
+    TrainCallbacks cb;
+    cb.on_progress = [&](const TrainProgress& p) { skipped_at_step.push_back(p.nonfinite_skipped); };
+    TrainControl c1;
+    const TrainResult r = train(o, c1, cb);
+    QVERIFY2(r.status == TrainResult::Status::Finished, r.message.c_str());
+    QCOMPARE(r.steps, int64_t(8));  // skipped attempts are not steps
+    QCOMPARE(skipped_at_step.size(), size_t(8));
+    QCOMPARE(skipped_at_step[1], int64_t(0));
+    QCOMPARE(skipped_at_step[2], int64_t(1));  // step 3 came after one skipped attempt
+    QCOMPARE(skipped_at_step[3], int64_t(2));
+    const TrainerState st = read_trainer_state(o.out_dir + "/last");
+    QCOMPARE(st.nonfinite_total, int64_t(2));
+    QCOMPARE(st.nonfinite_run, int64_t(0));
+
+    const std::string weights = test::slurp(o.out_dir + "/last/model.safetensors");
+    o.resume = true;
+    o.config.train.steps = 20;
+    o.inject_nonfinite_at = {9, 9, 9};  // three attempts at step 9 in a row
+    TrainControl c2;
+    const TrainResult stop = train(o, c2);
+    QVERIFY(stop.status == TrainResult::Status::Failed);
+    LATENT_VERIFY_CONTAINS(stop.message, "3 non-finite losses in a row; training stopped");
+    QCOMPARE(stop.steps, int64_t(8));
+    QCOMPARE(test::slurp(o.out_dir + "/last/model.safetensors"), weights);
+  }
+
+  // A damaged last/ is named, and the intact best/ is offered.
+  void damagedLastOffersBest() {
+    TrainOptions o = tinyRun(dir("damaged"), 4);
+    o.config.train.eval_every = 2;
+    TrainControl c1;
+    QVERIFY(train(o, c1).status == TrainResult::Status::Finished);
+    QVERIFY(std::filesystem::exists(o.out_dir + "/best/model.safetensors"));
+    const std::string w = o.out_dir + "/last/model.safetensors";
+    test::spit(w, test::slurp(w).substr(0, 1000));  // cut short, as by a failing disk
+    o.resume = true;
+    o.config.train.steps = 6;
+    TrainControl c2;
+    const TrainResult r = train(o, c2);
+    QVERIFY(r.status == TrainResult::Status::Failed);
+    LATENT_VERIFY_CONTAINS(r.message, o.out_dir + "/last: cannot resume, the checkpoint is damaged");
+    LATENT_VERIFY_CONTAINS(r.message, "model.safetensors");
+    LATENT_VERIFY_CONTAINS(r.message, o.out_dir + "/best is intact: start a new run from it with `latent-cli train --init " + o.out_dir + "/best");
+    // And the offer works.
+    TrainOptions n = tinyRun(dir("from-best"), 2);
+    n.init_model = o.out_dir + "/best";
+    TrainControl c3;
+    const TrainResult from_best = train(n, c3);
+    QVERIFY2(from_best.status == TrainResult::Status::Finished, from_best.message.c_str());
+  }
+
   void badInputFailsWithAMessage() {
     TrainOptions o = tinyRun(dir("empty"), 5);
     o.train_sentences.clear();

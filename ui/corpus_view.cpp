@@ -10,6 +10,7 @@
 #include <QVBoxLayout>
 
 #include "data/corpus.h"
+#include "util/error.h"
 
 namespace latent::ui {
 namespace {
@@ -49,7 +50,7 @@ bool CorpusView::loadCorpus(const QString& path) {
   try {
     corpus = load_corpus(path.toStdString());
   } catch (const std::exception& e) {
-    const QString msg = QString::fromStdString(e.what());
+    const QString msg = QString::fromStdString(latent::user_message(e));
     title_->setText(tr("Cannot load corpus: %1").arg(msg));
     Q_EMIT corpusFailed(msg);
     return false;

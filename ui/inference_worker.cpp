@@ -15,6 +15,8 @@
 #include "io/model_dir.h"
 #include "model/model_io.h"
 #include "snapshot_slot.h"
+#include "train/metrics_log.h"
+#include "util/error.h"
 #include "util/utf8.h"
 
 namespace latent::ui {
@@ -49,23 +51,19 @@ QString humanCount(uint64_t n) {
 
 // The last evaluation lines of a run's metrics.jsonl (model folder = RUN/best or RUN/last).
 QString runMetrics(const std::string& modelDir) {
-  QFile f(QFileInfo(QString::fromStdString(modelDir)).dir().filePath("metrics.jsonl"));
-  if (!f.open(QIODevice::ReadOnly)) return {};
-  QStringList evals;
-  QString lastTrain;
-  while (!f.atEnd()) {
-    const QByteArray line = f.readLine();
-    const auto j = nlohmann::json::parse(line.toStdString(), nullptr, false);
-    if (j.is_discarded()) continue;
-    if (j.value("type", "") == "eval")
-      evals << QString("step %1: BLEU %2 on %3 sentences").arg(j.value("step", 0)).arg(j.value("bleu", 0.0), 0, 'f', 2).arg(j.value("n", 0));
-    else
-      lastTrain = QString("step %1: loss %2, rec %3, ddpm %4, %5 sentences/s")
-                      .arg(j.value("step", 0)).arg(j.value("loss", 0.0), 0, 'f', 4).arg(j.value("rec", 0.0), 0, 'f', 3)
-                      .arg(j.value("ddpm", 0.0), 0, 'f', 4).arg(j.value("sentences_per_sec", 0.0), 0, 'f', 1);
+  const std::string path = QFileInfo(QString::fromStdString(modelDir)).dir().filePath("metrics.jsonl").toStdString();
+  const MetricsLog log = read_metrics_log(path);
+  QStringList lines;
+  if (log.last_train) {
+    const MetricsLine& t = *log.last_train;
+    lines << QString("last progress: step %1: loss %2, rec %3, ddpm %4, %5 sentences/s")
+                 .arg(t.step).arg(t.value("loss"), 0, 'f', 4).arg(t.value("rec"), 0, 'f', 3)
+                 .arg(t.value("ddpm"), 0, 'f', 4).arg(t.value("sentences_per_sec"), 0, 'f', 1);
   }
-  while (evals.size() > 8) evals.removeFirst();
-  return (lastTrain.isEmpty() ? QString() : "last progress: " + lastTrain + "\n") + evals.join('\n');
+  for (const MetricsLine& e : log.evals)
+    lines << QString("step %1: BLEU %2 on %3 sentences").arg(e.step).arg(e.value("bleu"), 0, 'f', 2).arg(e.value("n"));
+  if (log.skipped > 0) lines << QObject::tr("(%1 of %2 lines of metrics.jsonl skipped: not metrics)").arg(log.skipped).arg(log.lines);
+  return lines.join('\n');
 }
 
 // The model folder's own evaluation (latent-cli eval --record writes eval.json), with the
@@ -81,7 +79,7 @@ QString modelEval(const std::string& modelDir) {
   if (j.contains("lm") && j["lm"].is_object()) {
     const auto& lm = j["lm"];
     out += QString("LM judge %1: perplexity %2 of the samples, %3 of held-out sentences (ratio %4)\n")
-               .arg(QString::fromStdString(lm.value("model", std::string("?"))))
+               .arg(QString::fromStdString(lm.contains("model") && lm["model"].is_string() ? lm["model"].get<std::string>() : "?"))
                .arg(num(lm, "ppl_samples"), 0, 'f', 2).arg(num(lm, "ppl_heldout"), 0, 'f', 2).arg(num(lm, "ratio"), 0, 'f', 2);
   }
   return out;
@@ -128,7 +126,7 @@ void InferenceWorker::openModel(const QString& path) {
     state_->followSnapshots = false;
     Q_EMIT modelOpened(out);
   } catch (const std::exception& e) {
-    Q_EMIT failed(tr("Open model"), QString::fromStdString(e.what()));
+    Q_EMIT failed(tr("Open model"), QString::fromStdString(latent::user_message(e)));
   }
 }
 
@@ -166,7 +164,7 @@ void InferenceWorker::reconstruct(int requestId, const QStringList& sentences, c
     }
     Q_EMIT reconstructed(r);
   } catch (const std::exception& e) {
-    Q_EMIT failed(tr("Reconstruct"), QString::fromStdString(e.what()));
+    Q_EMIT failed(tr("Reconstruct"), QString::fromStdString(latent::user_message(e)));
   }
 }
 
@@ -188,7 +186,7 @@ bool InferenceWorker::ensureModel(const QString& context) {
         Q_EMIT snapshotInUse(snap->step);
       } catch (const std::exception& e) {
         state_->snapshotVersion = version;  // do not retry a broken snapshot on every request
-        Q_EMIT failed(context, QString::fromStdString(e.what()));
+        Q_EMIT failed(context, QString::fromStdString(latent::user_message(e)));
       }
     }
   }
@@ -259,7 +257,7 @@ void InferenceWorker::interpolate(int requestId, const QString& a, const QString
     for (int i = 0; i < n; ++i) r.path2d << project(z[i], state_->pcaMean, state_->pcaBasis);
     Q_EMIT interpolated(r);
   } catch (const std::exception& e) {
-    Q_EMIT failed(tr("Interpolate"), QString::fromStdString(e.what()));
+    Q_EMIT failed(tr("Interpolate"), QString::fromStdString(latent::user_message(e)));
   }
 }
 
@@ -279,7 +277,7 @@ void InferenceWorker::decodeAt(int requestId, const QString& a, const QString& b
     if (samePair && state_->pcaBasis.defined()) r.point2d = project(z, state_->pcaMean, state_->pcaBasis);
     Q_EMIT decodedAt(r);
   } catch (const std::exception& e) {
-    Q_EMIT failed(tr("Interpolate"), QString::fromStdString(e.what()));
+    Q_EMIT failed(tr("Interpolate"), QString::fromStdString(latent::user_message(e)));
   }
 }
 
@@ -331,7 +329,7 @@ void InferenceWorker::generate(int requestId, int samples, const QString& sample
     }
     Q_EMIT generated(r);
   } catch (const std::exception& e) {
-    Q_EMIT failed(tr("Generate"), QString::fromStdString(e.what()));
+    Q_EMIT failed(tr("Generate"), QString::fromStdString(latent::user_message(e)));
   }
 }
 
@@ -342,7 +340,7 @@ void InferenceWorker::saveModelAs(const QString& dir) {
     save_model(dir.toStdString(), state_->config, g.tokenizers(), g.model());
     Q_EMIT modelSaved(dir);
   } catch (const std::exception& e) {
-    Q_EMIT failed(tr("Save model as"), QString::fromStdString(e.what()));
+    Q_EMIT failed(tr("Save model as"), QString::fromStdString(latent::user_message(e)));
   }
 }
 

@@ -11,6 +11,7 @@
 #include "model/model_io.h"
 #include "snapshot_slot.h"
 #include "train/trainer.h"
+#include "util/error.h"
 
 namespace latent::ui {
 
@@ -71,7 +72,7 @@ void TrainingWorker::start(const TrainRequest& request) {
       QMutexLocker lock(&controlMutex_);
       stopRequest_ = NoStop;
     }
-    Q_EMIT finished(Failed, QString::fromStdString(e.what()), outDir);
+    Q_EMIT finished(Failed, QString::fromStdString(latent::user_message(e)), outDir);
     return;
   }
 

@@ -8,6 +8,7 @@
 #include <unordered_set>
 
 #include "util/atomic_file.h"
+#include "util/error.h"
 #include "util/utf8.h"
 
 namespace latent {
@@ -133,8 +134,12 @@ Corpus parse_corpus(const std::string& bytes, const std::string& path, const Cor
   return corpus;
 }
 
-Corpus load_corpus(const std::string& path, const CorpusOptions& options) {
+static Corpus load_corpus_file(const std::string& path, const CorpusOptions& options) {
   return parse_corpus(read_file(path), path, options);
+}
+
+Corpus load_corpus(const std::string& path, const CorpusOptions& options) {
+  return reading(path, [&] { return load_corpus_file(path, options); });
 }
 
 std::vector<size_t> length_histogram(const std::vector<std::string>& sentences, size_t width, size_t buckets) {

@@ -17,7 +17,7 @@ nlohmann::json read_json_file(const std::string& path) {
   try {
     return nlohmann::json::parse(text);
   } catch (const nlohmann::json::parse_error& e) {
-    throw Error(path, std::string("invalid JSON: ") + e.what());
+    throw Error(path, "invalid JSON: " + library_text(e));
   }
 }
 
@@ -66,7 +66,7 @@ std::vector<ModuleParams> group_params(const std::vector<TensorEntry>& entries, 
   return groups;
 }
 
-ModelSummary summarize_model_dir(const std::string& dir, bool with_tokenizers) {
+static ModelSummary summarize_files(const std::string& dir, bool with_tokenizers) {
   ModelSummary s;
   s.dir = dir;
   s.config = read_model_config(dir);
@@ -87,6 +87,10 @@ ModelSummary summarize_model_dir(const std::string& dir, bool with_tokenizers) {
   }
   s.has_trainer_state = fs::exists(join(dir, files::kTrainerStateJson), ec);
   return s;
+}
+
+ModelSummary summarize_model_dir(const std::string& dir, bool with_tokenizers) {
+  return reading(dir, [&] { return summarize_files(dir, with_tokenizers); });
 }
 
 }  // namespace latent::io

@@ -19,7 +19,7 @@
 #include <string>
 #include <vector>
 
-#include "io/safetensors.h"
+#include "io/safetensors_index.h"
 
 namespace latent::io {
 

@@ -70,7 +70,7 @@ LoadedModel restore_snapshot(const ModelSnapshot& s, const std::string& where) {
   return {where, s.config, s.tokenizers, std::move(model)};
 }
 
-LoadedModel load_model(const std::string& path) {
+static LoadedModel load_model_files(const std::string& path) {
   const std::string dir = io::resolve_model_dir(path);
   const nlohmann::json j = io::read_model_config(dir);
   const std::string cfg_path = io::join(dir, io::files::kConfig);
@@ -82,6 +82,10 @@ LoadedModel load_model(const std::string& path) {
   load_state(model, io::load(wpath), wpath);
   model->eval();
   return {dir, std::move(config), std::move(tok), std::move(model)};
+}
+
+LoadedModel load_model(const std::string& path) {
+  return reading(path, [&] { return load_model_files(path); });
 }
 
 void save_model(const std::string& dir, const Config& config, const Tokenizers& tokenizers, VaeDdpm& model,

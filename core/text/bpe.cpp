@@ -242,6 +242,13 @@ ByteLevelBpe::ByteLevelBpe(std::unordered_map<std::string, int> vocab,
   tokens_.assign(static_cast<size_t>(max_id + 1), std::string());
   for (const auto& [tok, id] : ids_) tokens_[static_cast<size_t>(id)] = tok;
   base_size_ = static_cast<int>(tokens_.size());
+  // As the tokenizers library's BPE: both sides of a merge, and the token it makes, are in
+  // the vocabulary.
+  for (size_t r = 0; r < merges.size(); ++r)
+    for (const std::string& t : {merges[r].first, merges[r].second, merges[r].first + merges[r].second})
+      if (!ids_.count(t))
+        throw Error(where, "merge " + std::to_string(r + 1) + " (\"" + merges[r].first + " " + merges[r].second + "\"): \"" +
+                               t + "\" is not in the vocabulary");
   // A merge listed twice takes its last rank, as GPT2Tokenizer's dict(zip(merges, range(n))).
   merges_.reserve(merges.size());
   for (size_t r = 0; r < merges.size(); ++r) {
@@ -335,8 +342,10 @@ std::vector<int> ByteLevelBpe::encode(const std::string& text) const {
   std::vector<int> ids;
   const int unk = id(unk_);
   for (const auto& t : tokenize(text)) {
-    const int i = id(t);
-    ids.push_back(i >= 0 ? i : unk);
+    const int i = id(t) >= 0 ? id(t) : unk;
+    // A token the vocabulary lacks (SmolLM2's has no symbol for some control bytes) is
+    // the unknown token, or dropped when there is none, as the tokenizers library does.
+    if (i >= 0) ids.push_back(i);
   }
   return ids;
 }

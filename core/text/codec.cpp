@@ -285,7 +285,7 @@ FolderKind folder_kind(const fs::path& p) {
 
 bool is_tokenizer_folder(const std::string& dir) { return folder_kind(dir) != FolderKind::None; }
 
-CodecPtr load_codec(const std::string& path) {
+static CodecPtr load_codec_files(const std::string& path) {
   const fs::path p(path);
   if (p.filename() == tokenizer_files::kShared) return sentencepiece_codec(Tokenizer::load(path));
   if (!present(p)) throw Error(path, "tokenizer folder not found");
@@ -302,6 +302,10 @@ CodecPtr load_codec(const std::string& path) {
   }
   throw Error(path, "no tokenizer here: expected tokenizer.model (SentencePiece), vocab.txt (BERT WordPiece), "
                     "spiece.model (ALBERT, T5), or vocab.json + merges.txt / tokenizer.json (GPT-2, RoBERTa or Llama-family byte-level BPE)");
+}
+
+CodecPtr load_codec(const std::string& path) {
+  return reading(path, [&] { return load_codec_files(path); });
 }
 
 Tokenizers::Tokenizers(Tokenizer shared) : encoder(sentencepiece_codec(std::move(shared))), decoder(encoder) {}
@@ -341,7 +345,7 @@ bool has_tokenizers(const std::string& model_dir) {
   return present(d / tokenizer_files::kShared) || (present(d / tokenizer_files::kEncoderDir) && present(d / tokenizer_files::kDecoderDir));
 }
 
-Tokenizers load_tokenizers(const std::string& model_dir) {
+static Tokenizers load_tokenizer_files(const std::string& model_dir) {
   const fs::path d(model_dir);
   if (present(d / tokenizer_files::kShared) && (present(d / tokenizer_files::kEncoderDir) || present(d / tokenizer_files::kDecoderDir)))
     throw Error(model_dir, std::string("holds both ") + tokenizer_files::kShared + " and " + tokenizer_files::kEncoderDir +
@@ -354,6 +358,10 @@ Tokenizers load_tokenizers(const std::string& model_dir) {
     throw Error(model_dir, std::string("no tokenizer: expected ") + tokenizer_files::kShared + ", or " +
                                tokenizer_files::kEncoderDir + "/ and " + tokenizer_files::kDecoderDir + "/");
   return {load_codec((d / tokenizer_files::kEncoderDir).string()), load_codec((d / tokenizer_files::kDecoderDir).string())};
+}
+
+Tokenizers load_tokenizers(const std::string& model_dir) {
+  return reading(model_dir, [&] { return load_tokenizer_files(model_dir); });
 }
 
 }  // namespace latent

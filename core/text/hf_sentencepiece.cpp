@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <filesystem>
 
+#include "text/tokenizer.h"
 #include "text/unicode.h"
 #include "util/atomic_file.h"
 #include "util/error.h"
@@ -39,9 +40,7 @@ HfSentencePiece HfSentencePiece::load(const std::string& dir, Flavor flavor) {
   const std::string model = (fs::path(dir) / "spiece.model").string();
   if (!fs::exists(model)) throw Error(model, "missing: a SentencePiece tokenizer folder needs spiece.model");
   t.proto_ = read_file(model);
-  t.sp_ = std::make_shared<sentencepiece::SentencePieceProcessor>();
-  const auto status = t.sp_->LoadFromSerializedProto(t.proto_);
-  if (!status.ok()) throw Error(model, "not a SentencePiece model: " + status.ToString());
+  t.sp_ = load_sentencepiece(t.proto_, model);
   if (flavor == Flavor::T5) t.options_ = {false, true, false, 100};
   const std::string cfg = (fs::path(dir) / "tokenizer_config.json").string();
   if (fs::exists(cfg)) {

@@ -103,11 +103,24 @@ Tokenizer Tokenizer::train(const std::vector<std::string>& sentences, const Toke
   return from_serialized(proto, "trained tokenizer");
 }
 
+std::shared_ptr<sentencepiece::SentencePieceProcessor> load_sentencepiece(const std::string& proto, const std::string& where) {
+  auto sp = std::make_shared<sentencepiece::SentencePieceProcessor>();
+  sentencepiece::util::Status status;
+  try {
+    status = sp->LoadFromSerializedProto(proto);
+  } catch (const std::exception& e) {  // the trie builder (darts-clone) throws on some damaged piece tables
+    std::string why = e.what();
+    const size_t cut = why.find("exception: ");
+    if (cut != std::string::npos) why = why.substr(cut + 11);
+    throw Error(where, "not a SentencePiece model: its piece table is damaged (" + why + ")");
+  }
+  if (!status.ok()) throw Error(where, "not a SentencePiece model: " + status.ToString());
+  return sp;
+}
+
 Tokenizer Tokenizer::from_serialized(const std::string& model_proto, const std::string& where) {
   Tokenizer t;
-  t.sp_ = std::make_shared<sentencepiece::SentencePieceProcessor>();
-  const auto status = t.sp_->LoadFromSerializedProto(model_proto);
-  if (!status.ok()) throw Error(where, "not a SentencePiece model: " + status.ToString());
+  t.sp_ = load_sentencepiece(model_proto, where);
   if (t.sp_->pad_id() != kPad || t.sp_->unk_id() != kUnk || t.sp_->bos_id() != kBos || t.sp_->eos_id() != kEos)
     throw Error(where, "special ids must be pad=0 unk=1 bos=2 eos=3, got pad=" + std::to_string(t.sp_->pad_id()) +
                            " unk=" + std::to_string(t.sp_->unk_id()) + " bos=" + std::to_string(t.sp_->bos_id()) +

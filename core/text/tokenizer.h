@@ -22,6 +22,10 @@ struct TokenizerTrainOptions {
   unsigned seed = 1234;                // SentencePiece's sampling seed (training is deterministic)
 };
 
+// Parses a SentencePiece model proto; any damage (including what the library's trie
+// builder throws) is a latent::Error naming `where`.
+std::shared_ptr<sentencepiece::SentencePieceProcessor> load_sentencepiece(const std::string& proto, const std::string& where);
+
 class Tokenizer {
  public:
   static constexpr int kPad = 0;

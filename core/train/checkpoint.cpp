@@ -4,6 +4,9 @@
 #include <ATen/CPUGeneratorImpl.h>
 #include <torch/cuda.h>
 
+#include <fcntl.h>
+#include <stdio.h>
+
 #include <filesystem>
 
 #include "io/model_dir.h"
@@ -16,18 +19,31 @@ namespace latent {
 namespace fs = std::filesystem;
 
 namespace {
+// Puts the complete folder `partial` in place of `dir`. With renameat2(RENAME_EXCHANGE)
+// the two swap in one atomic step, so `dir` always names a complete checkpoint, whatever
+// moment a kill -9 or a power cut strikes; the old one is then removed. File systems
+// without the exchange fall back to rename-aside; a resume takes DIR.old back when a kill
+// fell between the two renames (trainer.cpp, load_resumable).
 void replace_dir(const std::string& partial, const std::string& dir) {
   std::error_code ec;
-  const std::string old = dir + ".old";
-  fs::remove_all(old, ec);
   if (fs::exists(dir, ec)) {
+    if (::renameat2(AT_FDCWD, partial.c_str(), AT_FDCWD, dir.c_str(), RENAME_EXCHANGE) == 0) {
+      fs::remove_all(partial, ec);  // now the previous checkpoint
+      return;
+    }
+    const std::string old = dir + ".old";
+    fs::remove_all(old, ec);
     fs::rename(dir, old, ec);
     if (ec) throw Error(dir, "cannot move the previous checkpoint aside: " + ec.message());
+    fs::rename(partial, dir, ec);
+    if (ec) throw Error(dir, "cannot move the new checkpoint into place: " + ec.message());
+    fs::remove_all(old, ec);
+    return;
   }
   fs::rename(partial, dir, ec);
   if (ec) throw Error(dir, "cannot move the new checkpoint into place: " + ec.message());
-  fs::remove_all(old, ec);
 }
+
 }  // namespace
 
 void write_checkpoint(const std::string& dir, const Config& config, const Tokenizers& tok, VaeDdpm& model,
@@ -56,16 +72,22 @@ TrainerState read_trainer_state(const std::string& dir) {
   const std::string path = io::join(dir, io::files::kTrainerStateJson);
   const auto j = io::read_json_file(path);
   TrainerState st;
-  try {
-    st.step = j.at("step").get<int64_t>();
-    st.epoch = j.at("epoch").get<int64_t>();
-    st.batch_in_epoch = j.at("batch_in_epoch").get<int64_t>();
-    st.nonfinite_total = j.at("nonfinite_total").get<int64_t>();
-    st.nonfinite_run = j.at("nonfinite_run").get<int64_t>();
-    st.best_bleu = j.at("best_bleu").get<double>();
-  } catch (const nlohmann::json::exception& e) {
-    throw Error(path, std::string("incomplete trainer state: ") + e.what());
-  }
+  auto integer = [&](const char* key) -> int64_t {
+    const auto it = j.find(key);
+    if (it == j.end() || !it->is_number_integer()) throw Error(path + ": " + key, "missing or not an integer");
+    return it->get<int64_t>();
+  };
+  if (!j.is_object()) throw Error(path, "top level is not a JSON object");
+  st.step = integer("step");
+  st.epoch = integer("epoch");
+  st.batch_in_epoch = integer("batch_in_epoch");
+  st.nonfinite_total = integer("nonfinite_total");
+  st.nonfinite_run = integer("nonfinite_run");
+  const auto best = j.find("best_bleu");
+  if (best == j.end() || !best->is_number()) throw Error(path + ": best_bleu", "missing or not a number");
+  st.best_bleu = best->get<double>();
+  if (st.step < 0 || st.epoch < 0 || st.batch_in_epoch < 0)
+    throw Error(path, "negative step, epoch or batch_in_epoch");
   return st;
 }
 

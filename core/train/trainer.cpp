@@ -3,12 +3,14 @@
 #include <ATen/autocast_mode.h>
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <limits>
 #include <memory>
+#include <set>
 
 #include "eval/metrics.h"
 #include "infer/generator.h"
@@ -94,6 +96,8 @@ class Run {
   int64_t train_step(TrainProgress& p);  // sentences seen; 0 when the step was skipped (non-finite)
   void evaluate_and_checkpoint();
   void append_metrics(const nlohmann::json& j);
+  void save_checkpoint(const std::string& dir, const AdamOptimizer* optim);
+  LoadedModel load_resumable(const std::string& last);
 
   const TrainOptions& opt_;
   TrainControl& control_;
@@ -111,11 +115,52 @@ class Run {
   std::vector<std::vector<int64_t>> plan_;
   double loss_scale_ = 65536.0;  // fp16 only
   int64_t good_steps_ = 0;
+  std::multiset<int64_t> inject_{opt_.inject_nonfinite_at.begin(), opt_.inject_nonfinite_at.end()};
 };
 
 void Run::append_metrics(const nlohmann::json& j) {
   std::ofstream out(io::join(opt_.out_dir, "metrics.jsonl"), std::ios::app);
   out << j.dump() << '\n';
+}
+
+// A checkpoint that cannot be written (disk full, file size limit, permissions) ends the
+// run with what failed; write_checkpoint leaves the previous one in place.
+void Run::save_checkpoint(const std::string& dir, const AdamOptimizer* optim) {
+  try {
+    write_checkpoint(dir, config_, tok_, model_, optim, state_);
+  } catch (const std::exception& e) {
+    std::error_code ec;
+    fs::remove_all(dir + ".partial", ec);  // give the space back
+    throw Error(dir, "cannot save the checkpoint of step " + std::to_string(state_.step) + " (" + user_message(e) +
+                         "); the previous checkpoint in " + dir + " is intact");
+  }
+}
+
+// OUT/last and its trainer state; when they are damaged, the error says so and offers
+// OUT/best (a model without optimizer state: a new run can start from it).
+LoadedModel Run::load_resumable(const std::string& last) {
+  std::error_code ec;
+  // Killed between the two renames of a file system without RENAME_EXCHANGE: take the
+  // previous checkpoint back (checkpoint.cpp, replace_dir).
+  if (!fs::exists(last, ec) && fs::exists(last + ".old", ec)) fs::rename(last + ".old", last, ec);
+  try {
+    LoadedModel lm = load_model(last);
+    state_ = read_trainer_state(last);
+    return lm;
+  } catch (const std::exception& e) {
+    if (!fs::exists(last, ec)) throw;
+    const std::string best = io::join(opt_.out_dir, "best");
+    std::string offer = "; there is no intact " + best + " to start from";
+    try {
+      load_model(best);
+      const std::string step = fs::exists(io::join(best, io::files::kTrainerStateJson), ec)
+                                   ? " (step " + std::to_string(read_trainer_state(best).step) + ")" : "";
+      offer = "; " + best + step + " is intact: start a new run from it with `latent-cli train --init " + best +
+              " --out NEW_RUN` (in the studio: Start from " + best + ")";
+    } catch (const std::exception&) {
+    }
+    throw Error(last, "cannot resume, the checkpoint is damaged (" + user_message(e) + ")" + offer);
+  }
 }
 
 void Run::setup() {
@@ -131,14 +176,13 @@ void Run::setup() {
   const std::string last = io::join(opt_.out_dir, "last");
 
   if (opt_.resume) {
-    LoadedModel lm = load_model(last);
+    LoadedModel lm = load_resumable(last);
     config_ = lm.config;
     // A resumed run may be extended: the caller's steps/epochs win when larger.
     config_.train.steps = std::max(config_.train.steps, opt_.config.train.steps);
     config_.train.epochs = std::max(config_.train.epochs, opt_.config.train.epochs);
     tok_ = lm.tokenizers;
     model_ = lm.model;
-    state_ = read_trainer_state(last);
     log("resuming " + last + " at step " + std::to_string(state_.step));
   } else if (!opt_.init_model.empty()) {
     LoadedModel lm = load_model(opt_.init_model);
@@ -230,7 +274,12 @@ int64_t Run::train_step(TrainProgress& p) {
       out = model_->forward(batch, at::Generator(), kl_weight_at(config_.model, state_.step),
                             state_.step < tc.ddpm_detach_steps);
     }
-    const double l = out.loss.item<double>();
+    double l = out.loss.item<double>();
+    const auto injected = inject_.find(state_.step + 1);
+    if (injected != inject_.end()) {
+      inject_.erase(injected);
+      l = std::nan("");
+    }
     if (!std::isfinite(l)) {
       finite = false;
       break;
@@ -297,8 +346,8 @@ void Run::evaluate_and_checkpoint() {
   r.is_best = !eval_sentences_.empty() && r.bleu > state_.best_bleu;
   if (r.is_best) state_.best_bleu = r.bleu;
   const std::string last = io::join(opt_.out_dir, "last");
-  write_checkpoint(last, config_, tok_, model_, optim_.get(), state_);
-  if (r.is_best) write_checkpoint(io::join(opt_.out_dir, "best"), config_, tok_, model_, nullptr, state_);
+  save_checkpoint(last, optim_.get());
+  if (r.is_best) save_checkpoint(io::join(opt_.out_dir, "best"), nullptr);
   nlohmann::json j = {{"type", "eval"}, {"step", r.step}, {"bleu", r.bleu}, {"n", r.n}, {"best", r.is_best}, {"samples", r.samples}};
   append_metrics(j);
   if (cb_.on_eval) cb_.on_eval(r);
@@ -374,7 +423,7 @@ TrainResult Run::run() {
                      ": try a smaller --batch (the last checkpoint in " + io::join(opt_.out_dir, "last") + " is intact)";
   } catch (const std::exception& e) {
     result.status = TrainResult::Status::Failed;
-    result.message = e.what();
+    result.message = user_message(e);
   }
   result.steps = state_.step;
   result.best_bleu = state_.best_bleu;

@@ -89,6 +89,10 @@ struct TrainOptions {
   std::string init_model;
   std::vector<std::string> train_sentences;
   std::vector<std::string> valid_sentences;
+  // Fault injection for the crash-safety tests: each entry makes one attempt at that
+  // (1-based) step see a NaN loss, skipped and counted like a real one; list a step n
+  // times for n non-finite losses in a row.
+  std::vector<int64_t> inject_nonfinite_at;
 };
 
 struct TrainResult {

@@ -44,9 +44,10 @@ void write_file_atomic(const std::string& path, const std::function<void(std::os
     {
       std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
       if (!out) throw Error(path, std::string("cannot create temporary file: ") + std::strerror(errno));
+      errno = 0;
       write(out);
       out.flush();
-      if (!out) throw Error(path, "write failed (disk full?)");
+      if (!out) throw Error(path, std::string("write failed: ") + (errno ? std::strerror(errno) : "stream error"));
     }
     fsync_path(tmp, O_RDONLY);
     fs::rename(tmp, target, ec);
