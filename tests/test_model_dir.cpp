@@ -55,6 +55,8 @@ class TestModelDir : public QObject {
     test::spit(cfg, "{\"format_version\": 1,");
     LATENT_VERIFY_CONTAINS(err(), "invalid JSON");
     LATENT_VERIFY_CONTAINS(err(), cfg);
+    test::spit(cfg, "{\"format_version\": 1e666}");  // found by fuzz_model_folder: json's out_of_range escaped
+    LATENT_VERIFY_CONTAINS(err(), cfg + ": invalid JSON: number overflow parsing '1e666'");
     test::spit(cfg, "{}");
     LATENT_VERIFY_CONTAINS(err(), "format_version: missing");
     test::spit(cfg, "{\"format_version\": \"1\"}");

@@ -232,6 +232,8 @@ class TestTrain : public QObject {
     TrainControl c1;
     QVERIFY(train(o, c1).status == TrainResult::Status::Finished);
     QVERIFY(std::filesystem::exists(o.out_dir + "/best/model.safetensors"));
+    const std::string copy = dir("damaged-state");
+    std::filesystem::copy(o.out_dir, copy, std::filesystem::copy_options::recursive);
     const std::string w = o.out_dir + "/last/model.safetensors";
     test::spit(w, test::slurp(w).substr(0, 1000));  // cut short, as by a failing disk
     o.resume = true;
@@ -242,6 +244,17 @@ class TestTrain : public QObject {
     LATENT_VERIFY_CONTAINS(r.message, o.out_dir + "/last: cannot resume, the checkpoint is damaged");
     LATENT_VERIFY_CONTAINS(r.message, "model.safetensors");
     LATENT_VERIFY_CONTAINS(r.message, o.out_dir + "/best is intact: start a new run from it with `latent-cli train --init " + o.out_dir + "/best");
+    // The optimizer state damaged instead: the same message, naming that file.
+    const std::string st = copy + "/last/trainer_state.safetensors";
+    test::spit(st, test::slurp(st).substr(0, 100));
+    TrainOptions oc = o;
+    oc.out_dir = copy;
+    TrainControl c4;
+    const TrainResult rs = train(oc, c4);
+    QVERIFY(rs.status == TrainResult::Status::Failed);
+    LATENT_VERIFY_CONTAINS(rs.message, copy + "/last: cannot resume, the checkpoint is damaged");
+    LATENT_VERIFY_CONTAINS(rs.message, "trainer_state.safetensors");
+    LATENT_VERIFY_CONTAINS(rs.message, copy + "/best is intact");
     // And the offer works.
     TrainOptions n = tinyRun(dir("from-best"), 2);
     n.init_model = o.out_dir + "/best";

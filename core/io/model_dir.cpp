@@ -16,7 +16,7 @@ nlohmann::json read_json_file(const std::string& path) {
   const std::string text = read_file(path);
   try {
     return nlohmann::json::parse(text);
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {  // parse_error, or out_of_range for a number like 1e666
     throw Error(path, "invalid JSON: " + library_text(e));
   }
 }

@@ -8,6 +8,7 @@
 #include <unordered_map>
 #include <sstream>
 
+#include "text/sentencepiece_check.h"
 #include "util/atomic_file.h"
 #include "util/error.h"
 
@@ -115,6 +116,7 @@ std::shared_ptr<sentencepiece::SentencePieceProcessor> load_sentencepiece(const 
     throw Error(where, "not a SentencePiece model: its piece table is damaged (" + why + ")");
   }
   if (!status.ok()) throw Error(where, "not a SentencePiece model: " + status.ToString());
+  check_sentencepiece_charsmaps(proto, where);
   return sp;
 }
 

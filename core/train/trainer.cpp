@@ -98,6 +98,7 @@ class Run {
   void append_metrics(const nlohmann::json& j);
   void save_checkpoint(const std::string& dir, const AdamOptimizer* optim);
   LoadedModel load_resumable(const std::string& last);
+  Error damaged(const std::string& last, const std::exception& e) const;
 
   const TrainOptions& opt_;
   TrainControl& control_;
@@ -149,18 +150,20 @@ LoadedModel Run::load_resumable(const std::string& last) {
     return lm;
   } catch (const std::exception& e) {
     if (!fs::exists(last, ec)) throw;
-    const std::string best = io::join(opt_.out_dir, "best");
-    std::string offer = "; there is no intact " + best + " to start from";
-    try {
-      load_model(best);
-      const std::string step = fs::exists(io::join(best, io::files::kTrainerStateJson), ec)
-                                   ? " (step " + std::to_string(read_trainer_state(best).step) + ")" : "";
-      offer = "; " + best + step + " is intact: start a new run from it with `latent-cli train --init " + best +
-              " --out NEW_RUN` (in the studio: Start from " + best + ")";
-    } catch (const std::exception&) {
-    }
-    throw Error(last, "cannot resume, the checkpoint is damaged (" + user_message(e) + ")" + offer);
+    throw damaged(last, e);
   }
+}
+
+Error Run::damaged(const std::string& last, const std::exception& e) const {
+  const std::string best = io::join(opt_.out_dir, "best");
+  std::string offer = "; there is no intact " + best + " to start from";
+  try {
+    load_model(best);
+    offer = "; " + best + " is intact: start a new run from it with `latent-cli train --init " + best +
+            " --out NEW_RUN` (in the studio: Start from " + best + ")";
+  } catch (const std::exception&) {
+  }
+  return Error(last, "cannot resume, the checkpoint is damaged (" + user_message(e) + ")" + offer);
 }
 
 void Run::setup() {
@@ -226,7 +229,13 @@ void Run::setup() {
     }
   }
   optim_ = std::make_unique<AdamOptimizer>(std::move(trainable), config_.train);
-  if (opt_.resume) load_optimizer_state(last, *optim_, state_);
+  if (opt_.resume) {
+    try {
+      load_optimizer_state(last, *optim_, state_);
+    } catch (const std::exception& e) {
+      throw damaged(last, e);
+    }
+  }
   log("model: " + std::to_string(n_all) + " parameters, " + std::to_string(n_train) + " trainable; tokenizer " +
       tok_.describe() + "; device " + device_.str());
 

@@ -12,7 +12,7 @@ runs the command and classifies the result:
   clean  exit 1 with one "error: ..." line that names a file or key and holds no bare
          library text (std::, json.exception, bad_alloc, c10::, "Exception raised from");
   FAIL   anything else: a signal, a timeout, a bare text.
-Prints the counts and every failure; exits 1 when there is one.
+Prints the counts and every failure (SHOW=1: every clean error too); exits 1 when there is one.
 """
 import copy
 import json
@@ -105,12 +105,12 @@ def main():
     scenarios = [
         # (folder to copy, JSON file in it to mutate, command given the copy)
         (default, "config.json", lambda d: [cli, "reconstruct", "--model", d, "a small test"]),
-        (default, "config.json", lambda d: [cli, "info", d]),
-        (os.path.join(fx, "hf", "tiny-llama"), "config.json",
-         lambda d: [cli, "import-hf", "--encoder", os.path.join(fx, "hf", "tiny-bert"), "--decoder", d,
+        (default, "config.json", lambda d: [cli, "info", "--model", d]),
+        (os.path.join(dmlp, "bert"), "config.json",
+         lambda d: [cli, "import-hf", "--encoder", d, "--decoder", os.path.join(dmlp, "gpt2"),
                     "--preset", "tiny", "--out", d + "-out"]),
-        (os.path.join(fx, "hf", "tiny-bert"), "config.json",
-         lambda d: [cli, "import-hf", "--encoder", d, "--decoder", os.path.join(fx, "hf", "tiny-gpt2-lm"),
+        (os.path.join(dmlp, "gpt2"), "config.json",
+         lambda d: [cli, "import-hf", "--encoder", os.path.join(dmlp, "bert"), "--decoder", d,
                     "--preset", "tiny", "--out", d + "-out"]),
         (os.path.join(dmlp, "export"), "dmlp.json",
          lambda d: [cli, "import-dmlp", "--checkpoint", d, "--encoder", os.path.join(dmlp, "bert"),
@@ -130,6 +130,8 @@ def main():
                 json.dump(doc, f)
             verdict, detail = run(cmd(d))
             counts[verdict] += 1
+            if os.environ.get("SHOW") and verdict == "clean":
+                print("clean  %s %s (%s): %s" % (os.path.basename(src), name, what, detail[:220]))
             if verdict == "FAIL":
                 failures.append("%s %s (%s): %s" % (os.path.basename(src), name, what, detail))
             shutil.rmtree(d, ignore_errors=True)
