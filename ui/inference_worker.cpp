@@ -52,7 +52,12 @@ QString humanCount(uint64_t n) {
 // The last evaluation lines of a run's metrics.jsonl (model folder = RUN/best or RUN/last).
 QString runMetrics(const std::string& modelDir) {
   const std::string path = QFileInfo(QString::fromStdString(modelDir)).dir().filePath("metrics.jsonl").toStdString();
-  const MetricsLog log = read_metrics_log(path);
+  MetricsLog log;
+  try {
+    log = read_metrics_log(path);
+  } catch (const std::exception& e) {  // an unreadable metrics.jsonl must not stop the model opening
+    return QString::fromStdString(latent::user_message(e));
+  }
   QStringList lines;
   if (log.last_train) {
     const MetricsLine& t = *log.last_train;

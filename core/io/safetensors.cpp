@@ -17,19 +17,19 @@ namespace {
 
 using nlohmann::json;
 
+// The LibTorch type of each safetensors dtype (names and sizes: io/safetensors_index.cpp;
+// the element size comes from the tensor).
 struct DTypeInfo {
   const char* name;
-  size_t size;  // dtype_size(name), checked by the tests
   at::ScalarType type;
 };
 
 const std::vector<DTypeInfo>& dtype_table() {
   static const std::vector<DTypeInfo> table = {
-      {"F64", 8, at::kDouble},        {"F32", 4, at::kFloat},          {"F16", 2, at::kHalf},
-      {"BF16", 2, at::kBFloat16},     {"I64", 8, at::kLong},           {"I32", 4, at::kInt},
-      {"I16", 2, at::kShort},         {"I8", 1, at::kChar},            {"U8", 1, at::kByte},
-      {"BOOL", 1, at::kBool},         {"U16", 2, at::kUInt16},         {"U32", 4, at::kUInt32},
-      {"U64", 8, at::kUInt64},        {"F8_E4M3", 1, at::kFloat8_e4m3fn}, {"F8_E5M2", 1, at::kFloat8_e5m2},
+      {"F64", at::kDouble},   {"F32", at::kFloat},    {"F16", at::kHalf},     {"BF16", at::kBFloat16},
+      {"I64", at::kLong},     {"I32", at::kInt},      {"I16", at::kShort},    {"I8", at::kChar},
+      {"U8", at::kByte},      {"BOOL", at::kBool},    {"U16", at::kUInt16},   {"U32", at::kUInt32},
+      {"U64", at::kUInt64},   {"F8_E4M3", at::kFloat8_e4m3fn},                {"F8_E5M2", at::kFloat8_e5m2},
   };
   return table;
 }
@@ -100,7 +100,7 @@ struct Prepared {
     out.write(header.data(), static_cast<std::streamsize>(n));
     for (const auto& it : items)
       out.write(static_cast<const char*>(it.cpu.data_ptr()),
-                static_cast<std::streamsize>(static_cast<size_t>(it.cpu.numel()) * it.dtype->size));
+                static_cast<std::streamsize>(it.cpu.nbytes()));
   }
 };
 
@@ -115,12 +115,12 @@ Prepared prepare(const NamedTensors& tensors, const Metadata& metadata) {
     p.items.push_back({&name, t.detach().to(at::kCPU).contiguous(), &dtype_of(t.scalar_type(), name)});
   }
   std::sort(p.items.begin(), p.items.end(), [](const Prepared::Item& a, const Prepared::Item& b) {
-    return a.dtype->size != b.dtype->size ? a.dtype->size > b.dtype->size : *a.name < *b.name;
+    return a.cpu.element_size() != b.cpu.element_size() ? a.cpu.element_size() > b.cpu.element_size() : *a.name < *b.name;
   });
   json header = json::object();
   if (!metadata.empty()) header["__metadata__"] = metadata;
   for (const auto& it : p.items) {
-    const uint64_t bytes = static_cast<uint64_t>(it.cpu.numel()) * it.dtype->size;
+    const uint64_t bytes = it.cpu.nbytes();
     header[*it.name] = {{"dtype", it.dtype->name},
                         {"shape", it.cpu.sizes().vec()},
                         {"data_offsets", {p.data_bytes, p.data_bytes + bytes}}};

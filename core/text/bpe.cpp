@@ -342,7 +342,8 @@ std::vector<int> ByteLevelBpe::encode(const std::string& text) const {
   std::vector<int> ids;
   const int unk = id(unk_);
   for (const auto& t : tokenize(text)) {
-    const int i = id(t) >= 0 ? id(t) : unk;
+    const int known = id(t);
+    const int i = known >= 0 ? known : unk;
     // A token the vocabulary lacks (SmolLM2's has no symbol for some control bytes) is
     // the unknown token, or dropped when there is none, as the tokenizers library does.
     if (i >= 0) ids.push_back(i);

@@ -69,10 +69,10 @@ void check_charsmap(const std::string& blob, const std::string& where) {
     throw Error(where, "the normalizer's character map is damaged (" + what + ")");
   };
   std::vector<char> seen(n, 0);
-  std::vector<size_t> todo{offset(units[0])};  // node_pos after the root, as darts does
-  while (!todo.empty()) {
-    const size_t node = todo.back();
-    todo.pop_back();
+  std::vector<size_t> frontier{offset(units[0])};  // node_pos after the root, as darts does
+  while (!frontier.empty()) {
+    const size_t node = frontier.back();
+    frontier.pop_back();
     if (node >= n) damaged("a node lies outside the trie");
     if (seen[node]) continue;
     seen[node] = 1;
@@ -88,7 +88,7 @@ void check_charsmap(const std::string& blob, const std::string& where) {
         if (v >= strings.size() || strings.find('\0', v) == std::string::npos)
           damaged("a replacement lies outside its string table");
       }
-      todo.push_back(next);
+      frontier.push_back(next);
     }
   }
 }

@@ -32,7 +32,7 @@ inline constexpr size_t kMaxMetricsLineBytes = 1 << 20;
 
 // Throws latent::Error when the file exists but cannot be read; a missing file reads as empty.
 MetricsLog read_metrics_log(const std::string& path, size_t keep_evals = 8);
-// The same, from bytes in memory (path is only used in messages).
+// The same, from the file's bytes in memory.
 MetricsLog parse_metrics_log(const std::string& bytes, size_t keep_evals = 8);
 
 }  // namespace latent
