@@ -4,12 +4,17 @@
 #include <QTemporaryDir>
 #include <filesystem>
 
+#include <thread>
+
 #include "io/model_dir.h"
+#include "model/model_io.h"
 #include "io/safetensors.h"
 #include "test_util.h"
 #include "text/tokenizer.h"
 #include "train/metrics_log.h"
+#include "util/alloc_budget.h"
 #include "util/atomic_file.h"
+#include "util/error.h"
 
 using namespace latent;
 
@@ -68,6 +73,69 @@ class TestModelDir : public QObject {
     std::filesystem::remove(cfg);
     LATENT_VERIFY_CONTAINS(err(), "config.json is missing");
     LATENT_VERIFY_CONTAINS(test::errorOf([&] { io::read_model_config(dir + "/nope"); }), "does not exist");
+  }
+
+  // A config.json whose sizes do not match the weights: an intermediate size of 3,000,000
+  // would allocate 12 GB before the shapes are compared; the budget that the weights set
+  // (4 x their bytes + 512 MiB) refuses it at once, naming the file.
+  void sizesBeyondTheWeightsAreRefusedBeforeAllocating() {
+    const std::string src = LATENT_FIXTURE_DIR "/../../resources/models/default";
+    const std::string dir = tmp_.filePath("oversized").toStdString();
+    std::filesystem::copy(src, dir, std::filesystem::copy_options::recursive);
+    QVERIFY(load_model(dir).model);  // the real model fits its budget
+    const std::string cfg = io::join(dir, io::files::kConfig);
+    auto j = test::readJson(cfg);
+    j["model"]["encoder"]["intermediate"] = 3000000;
+    io::write_json_file(cfg, j);
+    const std::string err = test::errorOf([&] { load_model(dir); });
+    LATENT_VERIFY_CONTAINS(err, cfg + ": the model it describes needs more than");
+    LATENT_VERIFY_CONTAINS(err, "model.safetensors holds");
+    LATENT_VERIFY_CONTAINS(err, "its shapes do not match the weights");
+    // A small mismatch fits the budget and is caught by the shape check, as before.
+    j["model"]["encoder"]["intermediate"] = 600;
+    io::write_json_file(cfg, j);
+    LATENT_VERIFY_CONTAINS(test::errorOf([&] { load_model(dir); }), "tensor shapes do not match config.json");
+  }
+
+  void allocationBudgetChargesThisThreadOnly() {
+    {
+      AllocationBudget budget(1 << 20, "file.json", "the weights hold 1 MB");
+      QVERIFY(at::empty({1000}).defined());
+      QVERIFY(budget.used() >= 4000);
+      bool otherOk = false;
+      std::thread other([&] { otherOk = at::empty({1 << 20}).defined(); });  // 4 MB on another thread
+      other.join();
+      QVERIFY(otherOk);
+      {
+        AllocationBudget inner(1 << 30, "inner", "none");  // the innermost budget is charged
+        QVERIFY(at::empty({1 << 20}).defined());
+      }
+      const std::string err = test::errorOf([] { at::empty({1 << 20}); });
+      LATENT_VERIFY_CONTAINS(err, "file.json: the model it describes needs more than 4.2 MB of memory, but the weights hold 1 MB");
+    }
+    QVERIFY(at::empty({1 << 20}).defined());  // no budget after the scope
+  }
+
+  // LibTorch's errors carry a C++ backtrace and its allocator failures are not
+  // std::bad_alloc: what a user reads has neither the backtrace nor the allocator's jargon.
+  void libraryErrorsReachUsersWithoutBacktraces() {
+    std::string msg;
+    try {
+      at::ones({2}).view({3});
+    } catch (const std::exception& e) {
+      msg = user_message(e);
+      QVERIFY(std::string(e.what()).find("frame #") != std::string::npos ||
+              std::string(e.what()).find("Exception raised from") != std::string::npos);
+    }
+    LATENT_VERIFY_CONTAINS(msg, "shape '[3]' is invalid for input of size 2");
+    QVERIFY2(msg.find("frame #") == std::string::npos && msg.find("Exception raised from") == std::string::npos, msg.c_str());
+    QCOMPARE(out_of_memory_text("[enforce fail at alloc_cpu.cpp:127] err == 0. DefaultCPUAllocator: can't allocate memory: "
+                                "you tried to allocate 1536000000 bytes. Error code 12 (Cannot allocate memory)"),
+             std::string("out of memory (an allocation of 1536000000 bytes failed)"));
+    QCOMPARE(out_of_memory_text("CUDA out of memory. Tried to allocate 2.00 GiB. GPU 0 has a total capacity of 139.8 GiB"),
+             std::string("out of memory (an allocation of 2.00 GiB failed)"));
+    QCOMPARE(out_of_memory_text("shape mismatch"), std::string());
+    QCOMPARE(user_message(std::bad_alloc()), std::string("out of memory"));
   }
 
   void damagedWeightsFailCleanly() {

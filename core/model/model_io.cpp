@@ -7,6 +7,7 @@
 
 #include "io/model_dir.h"
 #include "io/safetensors.h"
+#include "util/alloc_budget.h"
 #include "util/error.h"
 
 namespace latent {
@@ -76,9 +77,16 @@ static LoadedModel load_model_files(const std::string& path) {
   const std::string cfg_path = io::join(dir, io::files::kConfig);
   Config config = config_from_json(j, cfg_path);
   Tokenizers tok = load_tokenizers(dir);
-  VaeDdpm model(config.model, tok);
-
   const std::string wpath = io::join(dir, io::files::kWeights);
+  std::error_code ec;
+  const uint64_t weight_bytes = fs::file_size(wpath, ec);
+  if (ec) throw Error(wpath, "cannot read: " + ec.message());
+  VaeDdpm model{nullptr};
+  {
+    AllocationBudget budget(AllocationBudget::for_weights(weight_bytes), cfg_path,
+                            std::string(io::files::kWeights) + " holds " + format_bytes(weight_bytes));
+    model = VaeDdpm(config.model, tok);
+  }
   load_state(model, io::load(wpath), wpath);
   model->eval();
   return {dir, std::move(config), std::move(tok), std::move(model)};

@@ -13,6 +13,7 @@
 #include "model/family.h"
 #include "model/hf_import.h"
 #include "model/model_io.h"
+#include "util/alloc_budget.h"
 #include "util/error.h"
 
 namespace latent {
@@ -61,6 +62,20 @@ void check_tokenizer_kind(const TextCodec& codec, const std::string& want, const
     throw Error(dir, "the " + family + " family reads a " + want + " tokenizer, but the folder holds a " + codec.kind() + " one");
 }
 
+// The model that the folders' config files describe is built within a budget set by the
+// weights those folders hold (util/alloc_budget.h).
+VaeDdpm build_within_weights(const ModelConfig& m, const Tokenizers& tokenizers, const std::vector<std::string>& weight_files,
+                             const std::string& where) {
+  uint64_t bytes = 0;
+  for (const auto& f : weight_files) {
+    std::error_code ec;
+    const uint64_t size = fs::file_size(f, ec);
+    if (!ec) bytes += size;
+  }
+  AllocationBudget budget(AllocationBudget::for_weights(bytes), where, "the weights hold " + format_bytes(bytes));
+  return VaeDdpm(m, tokenizers);
+}
+
 }  // namespace
 
 void dmlp_finetune(TrainConfig& c) {
@@ -91,7 +106,8 @@ ImportedModel import_hf(const std::string& bert_dir, const std::string& gpt2_dir
               gpt2_dir, "config.json", encoder_family(m.encoder.arch, bert_dir).padded_embedding);
   m.tokenizer.vocab_size = r.tokenizers.decoder->vocab_size();  // informative only with "pretrained"
   torch::manual_seed(r.config.train.seed);
-  r.model = VaeDdpm(m, r.tokenizers);
+  r.model = build_within_weights(m, r.tokenizers, {path_in(bert_dir, "model.safetensors"), path_in(gpt2_dir, "model.safetensors")},
+                                 path_in(bert_dir, "config.json") + " and " + path_in(gpt2_dir, "config.json"));
   for (auto& w : load_hf_encoder(*r.model->encoder, bert_dir)) r.warnings.push_back(std::move(w));
   for (auto& w : load_hf_decoder(*r.model->decoder, gpt2_dir)) r.warnings.push_back(std::move(w));
   r.model->eval();
@@ -207,7 +223,11 @@ ImportedModel import_dmlp(const std::string& export_dir, const std::string& bert
   }
 
   torch::manual_seed(r.config.train.seed);  // what the export does not hold (an Optimus noise network) starts the same
-  r.model = VaeDdpm(m, r.tokenizers);
+  std::vector<std::string> exported;
+  std::error_code dir_error;
+  for (const auto& e : fs::directory_iterator(export_dir, dir_error))
+    if (e.path().extension() == ".safetensors") exported.push_back(e.path().string());
+  r.model = build_within_weights(m, r.tokenizers, exported, jpath);
   auto file = [&](const char* key, const char* fallback) {
     const bool listed = j.contains("files") && j["files"].is_object() && j["files"].contains(key);
     return path_in(export_dir, listed ? value<std::string>(j["files"], key, jpath + ": files") : fallback);
