@@ -88,14 +88,18 @@ class Scratch {
   std::string dir_;
 };
 
-// Runs f; a latent::Error is the expected outcome of a bad input. Any other exception
+// Runs f; a latent::Error is the expected outcome of a bad input (LATENT_FUZZ_VERBOSE=1
+// prints it). Any other exception
 // would reach the user as bare text ("std::bad_alloc", "[json.exception...]"), so it is
 // a finding: print it and abort, which libFuzzer reports as a crash with the input.
 template <typename F>
 void expect_clean(F&& f) {
+  static const bool verbose = std::getenv("LATENT_FUZZ_VERBOSE") != nullptr;  // print what each input gave
   try {
     f();
-  } catch (const latent::Error&) {
+    if (verbose) std::fprintf(stderr, "fuzz: loaded\n");
+  } catch (const latent::Error& e) {
+    if (verbose) std::fprintf(stderr, "fuzz: error: %s\n", e.what());
   } catch (const std::exception& e) {
     std::fprintf(stderr, "\nfuzz: an exception that is not latent::Error escaped: %s\n", e.what());
     std::abort();

@@ -11,6 +11,8 @@ import json
 import os
 import shutil
 import struct
+import subprocess
+import tempfile
 
 ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 HF = os.path.join(ROOT, "tests", "fixtures", "hf")
@@ -150,6 +152,42 @@ def main():
         "run": ("\n".join(json.dumps(x) for x in [train, ev, dict(train, step=60), dict(ev, step=100)]) + "\n").encode(),
         "damaged": b'{"type": "train", "step": "7"}\n{"type": "eval", "step": 5, "bleu": "x"}\n{"type":\n\n[1]\n',
     })
+
+    # LibTorch-side targets (built by the asan preset; tests/sanitize/run.sh asan).
+    dmlp = ("tests", "fixtures", "dmlp")
+    cfg = lambda *path: read(*path, "config.json")
+    bert, gpt2 = dmlp + ("trained", "bert"), dmlp + ("trained", "gpt2")
+    write_target("fuzz_hf_config", {
+        name: pack([("encoder/config.json", cfg(*enc)), ("decoder/config.json", cfg(*dec))])
+        for name, enc, dec in [("bert_gpt2", bert, gpt2), ("roberta_gpt2", hf + ("tiny-roberta",), gpt2),
+                               ("albert_gpt2", hf + ("tiny-albert",), gpt2), ("t5_gpt2", hf + ("tiny-t5",), gpt2),
+                               ("bert_llama", bert, hf + ("tiny-llama",)), ("bert_qwen2", bert, hf + ("tiny-qwen2",)),
+                               ("bert_llama_linear", bert, hf + ("tiny-llama-linear",))]
+    })
+    seeds = {d: pack([("dmlp.json", read(*dmlp, d, "export", "dmlp.json"))])
+             for d in sorted(os.listdir(os.path.join(ROOT, *dmlp))) if d.startswith("trained")}
+    seeds["optimus"] = pack([("dmlp.json", read("tests", "fixtures", "optimus", "export", "dmlp.json"))])
+    write_target("fuzz_dmlp_json", seeds)
+
+    # Our config.json: the tiny model that fuzz_model_config imports from the fixtures (made
+    # here by latent-cli, when it is built), plus the default model's (other tokenizers).
+    seeds = {"default": pack([("config.json", read(*default, "config.json"))])}
+    cli = os.environ.get("LATENT_CLI", os.path.join(ROOT, "build", "bin", "latent-cli"))
+    if os.path.exists(cli):
+        with tempfile.TemporaryDirectory() as tmp:
+            subprocess.run([cli, "import-hf", "--encoder", os.path.join(ROOT, *bert), "--decoder", os.path.join(ROOT, *gpt2),
+                            "--preset", "tiny", "--out", os.path.join(tmp, "m")], check=True, stdout=subprocess.DEVNULL)
+            with open(os.path.join(tmp, "m", "config.json"), "rb") as f:
+                base = f.read()
+        seeds["tiny_import"] = pack([("config.json", base)])
+        j = json.loads(base)
+        j["model"]["noise_net"] = {"type": "transformer"}
+        j["model"]["diffusion"] = {"schedule": "cosine", "steps": 50}
+        seeds["tiny_import_transformer"] = pack([("config.json", json.dumps(j).encode())])
+    else:
+        print("fuzz_model_config: no latent-cli at %s: its seeds are left as they are" % cli)
+        return
+    write_target("fuzz_model_config", seeds)
 
 
 if __name__ == "__main__":

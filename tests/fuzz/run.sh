@@ -12,21 +12,25 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 seconds=${1:-30}
 shift || true
-if [ ! -f build-fuzz/build.ninja ]; then cmake --preset fuzz >/dev/null; fi
-cmake --build --preset fuzz >/dev/null
+# FUZZ_BUILD=build-asan: the LibTorch-side targets of the asan preset (tests/sanitize/run.sh).
+export FUZZ_BUILD=${FUZZ_BUILD:-build-fuzz}
+if [ "$FUZZ_BUILD" = build-fuzz ]; then
+  if [ ! -f build-fuzz/build.ninja ]; then cmake --preset fuzz >/dev/null; fi
+  cmake --build --preset fuzz >/dev/null
+fi
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-  targets=($(cd tests/fuzz && ls fuzz_*.cpp | sed 's/\.cpp$//'))
+  targets=($(sed -n '/^set(LATENT_FUZZ_TARGETS/,/^)/p' tests/fuzz/targets.cmake | grep -o 'fuzz_[a-z_]*'))
 fi
 
 run_one() {
   local t=$1 seconds=$2
-  local work=build-fuzz/corpus/$t art=build-fuzz/artifacts/$t log=build-fuzz/logs/$t.log
-  mkdir -p "$work" "$art" build-fuzz/logs
+  local work=$FUZZ_BUILD/corpus/$t art=$FUZZ_BUILD/artifacts/$t log=$FUZZ_BUILD/logs/$t.log
+  mkdir -p "$work" "$art" "$FUZZ_BUILD"/logs
   rm -f "$art"/*
   local rc=0
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
-    build-fuzz/fuzz/"$t" -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 \
+    "$FUZZ_BUILD"/fuzz/"$t" -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 \
     -artifact_prefix="$art/" "$work" tests/fuzz/corpus/"$t" >"$log" 2>&1 || rc=$?
   local execs rate size
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)

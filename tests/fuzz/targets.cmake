@@ -8,3 +8,11 @@ set(LATENT_FUZZ_TARGETS
   fuzz_corpus
   fuzz_metrics_log
 )
+# The parsers that need LibTorch (the family registry builds the model the file describes):
+# our config.json, Hugging Face config.json, DMLP's dmlp.json. Built with libFuzzer by the
+# asan preset (clang; tests/sanitize/run.sh asan), replayed by the normal build.
+set(LATENT_TORCH_FUZZ_TARGETS
+  fuzz_model_config
+  fuzz_hf_config
+  fuzz_dmlp_json
+)
