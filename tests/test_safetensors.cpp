@@ -68,7 +68,8 @@ class TestSafetensors : public QObject {
     QCOMPARE(loaded_meta, meta);
     QCOMPARE(loaded.size(), tensors.size());
     for (const auto& [name, t] : tensors) {
-      auto it = std::find_if(loaded.begin(), loaded.end(), [&](const auto& p) { return p.first == name; });
+      const std::string& wanted = name;  // (clang 14: a lambda cannot capture a structured binding)
+      auto it = std::find_if(loaded.begin(), loaded.end(), [&](const auto& p) { return p.first == wanted; });
       QVERIFY2(it != loaded.end(), name.c_str());
       QVERIFY2(sameBytes(it->second, t), name.c_str());
     }
@@ -96,7 +97,8 @@ class TestSafetensors : public QObject {
     const auto index = io::read_index(base + ".safetensors");
     for (const auto& [tname, t] : tensors) {
       const auto& e = expected["tensors"][tname];
-      const auto entry = std::find_if(index.entries.begin(), index.entries.end(), [&](const auto& x) { return x.name == tname; });
+      const std::string& wanted = tname;
+      const auto entry = std::find_if(index.entries.begin(), index.entries.end(), [&](const auto& x) { return x.name == wanted; });
       QCOMPARE(entry->dtype, e["dtype"].get<std::string>());
       QCOMPARE(t.sizes().vec(), e["shape"].get<std::vector<int64_t>>());
       const auto& values = e["values"];
