@@ -165,6 +165,11 @@ bool InterpolateView::inputsValid() {
   return true;
 }
 
+void InterpolateView::setSentences(const QString& a, const QString& b) {
+  a_->setText(a);
+  b_->setText(b);
+}
+
 void InterpolateView::run() {
   if (!ready_ || !inputsValid()) return;
   latestInterpolate_ = nextRequest_++;

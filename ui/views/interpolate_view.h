@@ -32,6 +32,8 @@ class InterpolateView : public QWidget {
   int rowCount() const;
   QString tableText() const;  // "t<TAB>sentence" per row
   QSlider* slider() const { return slider_; }
+  void setSentences(const QString& a, const QString& b);
+  int answeredRequest() const { return last_.requestId; }  // the id of the interpolation shown (0: none)
 
  public Q_SLOTS:
   void run();

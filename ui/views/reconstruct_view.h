@@ -27,6 +27,7 @@ class ReconstructView : public QWidget {
   void setSentences(const QString& text);
   QString resultsText() const;  // plain text of the last results (tests, copy)
   int resultCount() const { return last_.items.size(); }
+  int answeredRequest() const { return last_.requestId; }  // the id of the result shown (0: none)
 
  public Q_SLOTS:
   void run();
