@@ -23,7 +23,8 @@ std::string withLength(const std::string& header, const std::string& data) {
 bool sameBytes(const at::Tensor& a, const at::Tensor& b) {
   if (a.scalar_type() != b.scalar_type() || a.sizes() != b.sizes()) return false;
   const auto ca = a.contiguous(), cb = b.contiguous();
-  return std::memcmp(ca.data_ptr(), cb.data_ptr(), static_cast<size_t>(ca.nbytes())) == 0;
+  // (memcmp of an empty tensor would pass null pointers: undefined, says UBSan)
+  return ca.nbytes() == 0 || std::memcmp(ca.data_ptr(), cb.data_ptr(), static_cast<size_t>(ca.nbytes())) == 0;
 }
 
 at::Tensor sampleOf(at::ScalarType t) {

@@ -39,7 +39,12 @@ int main(int argc, char** argv) {
     const int rc = app.exit(e);
     return rc == 0 ? 0 : 2;
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "error: %s\n", latent::user_message(e).c_str());
+    // latent::Error says where; anything else (out of memory in the middle of a command)
+    // is said with the command it stopped.
+    std::string what;
+    if (!dynamic_cast<const latent::Error*>(&e))
+      for (const auto* sub : app.get_subcommands()) what += sub->get_name() + ": ";
+    std::fprintf(stderr, "error: %s%s\n", what.c_str(), latent::user_message(e).c_str());
     return 1;
   }
   return 0;

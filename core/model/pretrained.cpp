@@ -150,9 +150,9 @@ ImportedModel import_dmlp(const std::string& export_dir, const std::string& bert
   m.encoder = hf_encoder_config(bert_dir, enc_base);
   m.decoder = hf_decoder_config(gpt2_dir, dec_base);
   if (m.encoder.arch != ec.family->name)
-    throw Error(bert_dir, "is a " + m.encoder.arch + " model, but DMLP's " + ec.dmlp->name + " needs a " + ec.family->name + " one");
+    throw Error(bert_dir, "is a " + m.encoder.arch + " model, but DMLP's " + ec.dmlp->name + " needs one of the " + ec.family->name + " family");
   if (m.decoder.arch != dc.family->name)
-    throw Error(gpt2_dir, "is a " + m.decoder.arch + " model, but DMLP's " + dc.dmlp->name + " needs a " + dc.family->name + " one");
+    throw Error(gpt2_dir, "is a " + m.decoder.arch + " model, but DMLP's " + dc.dmlp->name + " needs one of the " + dc.family->name + " family");
   // What the converter read from the tensors must be what the class names imply.
   if (je.contains("extra_layer") && value<bool>(je, "extra_layer", jpath + ": encoder") != m.encoder.extra_layer)
     throw Error(jpath + ": encoder.extra_layer", "does not match DMLP's class " + ec.dmlp->name);
