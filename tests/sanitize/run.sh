@@ -3,7 +3,8 @@
 #
 #   tests/sanitize/run.sh asan [SECONDS [CTEST ARGS]]   # preset asan (clang, ASan + UBSan over all of our
 #                                          # code): the whole ctest suite, then each LibTorch-side
-#                                          # fuzz target for SECONDS (default 300)
+#                                          # fuzz target for SECONDS (default 300; 0: the suite
+#                                          # only). CTEST ARGS select tests: -R "test_train"
 #   tests/sanitize/run.sh tsan             # preset tsan: ThreadSanitizer over the studio tests
 #                                          # (the window, both workers, the snapshot slot)
 #
