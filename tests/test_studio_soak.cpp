@@ -18,6 +18,7 @@
 #include <algorithm>
 #include <fstream>
 
+#include "bench/benchmarks.h"
 #include "corpus_view.h"
 #include "data/corpus.h"
 #include "main_window.h"
@@ -30,20 +31,6 @@
 using namespace latent;
 
 namespace {
-
-double rssMiB() {
-  std::ifstream in("/proc/self/status");
-  std::string key;
-  while (in >> key) {
-    if (key == "VmRSS:") {
-      double kb = 0;
-      in >> kb;
-      return kb / 1024.0;
-    }
-    in.ignore(1 << 20, '\n');
-  }
-  return 0;
-}
 
 double median(std::vector<double> v) {
   if (v.empty()) return 0;
@@ -99,7 +86,7 @@ class TestStudioSoak : public QObject {
     clock.start();
     double lastSample = -1e9;
     auto sample = [&] {
-      samples.push_back({clock.elapsed() / 1000.0, rssMiB(), tv->lossPlot()->pointCount(), sent, answered});
+      samples.push_back({clock.elapsed() / 1000.0, bench::rss_mb(), tv->lossPlot()->pointCount(), sent, answered});
       lastSample = clock.elapsed() / 1000.0;
     };
     sample();
@@ -110,25 +97,24 @@ class TestStudioSoak : public QObject {
       const QString b = QString::fromStdString(valid[(next * 7 + 3) % valid.size()]);
       QElapsedTimer latency;
       latency.start();
-      bool ok = false;
+      // Sends one request through `run` and waits for the view to show the answer to it.
+      auto request = [&](QSignalSpy& spy, auto run, auto answered) {
+        const int before = spy.count();
+        run();
+        if (spy.count() != before + 1) return false;  // the view refused to send
+        const int id = spy.last().at(0).toInt();
+        ++sent;
+        return QTest::qWaitFor([&] { return answered() == id || errors.count() > 0; }, 120000);
+      };
+      bool ok;
       if (next % 2 == 0) {
-        w.reconstructView()->setSentences(a + "\n" + b);
-        const int before = reconstructSent.count();
-        w.reconstructView()->run();
-        QCOMPARE(reconstructSent.count(), before + 1);
-        const int id = reconstructSent.last().at(0).toInt();
-        ++sent;
-        ok = QTest::qWaitFor([&] { return w.reconstructView()->answeredRequest() == id || errors.count() > 0; }, 120000);
-        ok = ok && w.reconstructView()->resultCount() == 2;
+        auto* v = w.reconstructView();
+        v->setSentences(a + "\n" + b);
+        ok = request(reconstructSent, [v] { v->run(); }, [v] { return v->answeredRequest(); }) && v->resultCount() == 2;
       } else {
-        w.interpolateView()->setSentences(a, b);
-        const int before = interpolateSent.count();
-        w.interpolateView()->run();
-        QCOMPARE(interpolateSent.count(), before + 1);
-        const int id = interpolateSent.last().at(0).toInt();
-        ++sent;
-        ok = QTest::qWaitFor([&] { return w.interpolateView()->answeredRequest() == id || errors.count() > 0; }, 120000);
-        ok = ok && w.interpolateView()->rowCount() > 0;
+        auto* v = w.interpolateView();
+        v->setSentences(a, b);
+        ok = request(interpolateSent, [v] { v->run(); }, [v] { return v->answeredRequest(); }) && v->rowCount() > 0;
       }
       QVERIFY2(errors.isEmpty(), qPrintable(errors.isEmpty() ? QString() : errors.first().first().toString()));
       if (ok) {

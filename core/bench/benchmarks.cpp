@@ -141,11 +141,12 @@ GenerateResult lm_generate(const std::string& lm_dir, const std::vector<std::vec
   return r;
 }
 
-double peak_rss_mb() {
+// A "Vm...:" line of /proc/self/status (kB) in MiB.
+static double proc_status_mb(const std::string& wanted) {
   std::ifstream in("/proc/self/status");
   std::string key;
   while (in >> key) {
-    if (key == "VmHWM:") {
+    if (key == wanted) {
       double kb = 0;
       in >> kb;
       return kb / 1024.0;
@@ -154,6 +155,9 @@ double peak_rss_mb() {
   }
   return 0;
 }
+
+double peak_rss_mb() { return proc_status_mb("VmHWM:"); }
+double rss_mb() { return proc_status_mb("VmRSS:"); }
 
 TrainResult train_step(const Common& c, int batch, int length) {
   const at::Device dev = device_of(c.device);

@@ -65,5 +65,7 @@ GenerateResult lm_generate(const std::string& lm_dir, const std::vector<std::vec
 
 // Peak resident memory of this process so far (Linux VmHWM), in MiB; 0 when unknown.
 double peak_rss_mb();
+// Resident memory of this process now (Linux VmRSS), in MiB; 0 when unknown.
+double rss_mb();
 
 }  // namespace latent::bench

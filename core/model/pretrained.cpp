@@ -223,15 +223,13 @@ ImportedModel import_dmlp(const std::string& export_dir, const std::string& bert
   }
 
   torch::manual_seed(r.config.train.seed);  // what the export does not hold (an Optimus noise network) starts the same
-  std::vector<std::string> exported;
-  std::error_code dir_error;
-  for (const auto& e : fs::directory_iterator(export_dir, dir_error))
-    if (e.path().extension() == ".safetensors") exported.push_back(e.path().string());
-  r.model = build_within_weights(m, r.tokenizers, exported, jpath);
   auto file = [&](const char* key, const char* fallback) {
     const bool listed = j.contains("files") && j["files"].is_object() && j["files"].contains(key);
     return path_in(export_dir, listed ? value<std::string>(j["files"], key, jpath + ": files") : fallback);
   };
+  // Within what the files it is loaded from hold (an Optimus export has no eps_model file).
+  r.model = build_within_weights(m, r.tokenizers, {file("encoder", "encoder.safetensors"), file("decoder", "decoder.safetensors"),
+                                                   file("eps_model", "eps_model.safetensors")}, jpath);
   for (auto& w : load_dmlp_encoder(*r.model->encoder, file("encoder", "encoder.safetensors"))) r.warnings.push_back(std::move(w));
   for (auto& w : load_dmlp_decoder(*r.model->decoder, file("decoder", "decoder.safetensors"))) r.warnings.push_back(std::move(w));
   if (optimus) {
