@@ -8,10 +8,12 @@
 #include <ATen/ATen.h>
 
 #include "cli/commands.h"
+#include "cli/model_args.h"
 #include "data/corpus.h"
 #include "eval/bleu.h"
 #include "eval/lm_judge.h"
 #include "eval/metrics.h"
+#include "explore/robustness.h"
 #include "infer/generator.h"
 #include "model/model_io.h"
 #include "util/atomic_file.h"
@@ -21,38 +23,6 @@ namespace latent::cli {
 namespace {
 
 namespace fs = std::filesystem;
-
-struct ModelArgs {
-  std::string model, device = "cpu";
-  std::string dir;  // the folder open() loaded (a run folder resolves to its best/)
-  DecodeOptions decode;
-  bool sample = false, json = false;
-  uint64_t seed = 0;
-
-  void add(CLI::App* cmd, bool decoding = true) {
-    cmd->add_option("--model", model, "Model folder (or a run folder: its best/)")->required();
-    cmd->add_option("--device", device, "cpu or cuda")->check(CLI::IsMember({"cpu", "cuda"}))->capture_default_str();
-    cmd->add_flag("--json", json, "Print one JSON object");
-    if (!decoding) return;
-    cmd->add_flag("--sample", sample, "Sample tokens instead of greedy decoding");
-    cmd->add_option("--temperature", decode.temperature, "Sampling temperature")->check(CLI::PositiveNumber);
-    cmd->add_option("--top-k", decode.top_k, "Sample among the k most likely tokens (0: off)")->check(CLI::NonNegativeNumber);
-    cmd->add_option("--top-p", decode.top_p, "Nucleus sampling mass (1: off)")->check(CLI::Range(0.0, 1.0));
-    cmd->add_option("--seed", seed, "Seed for sampling");
-  }
-  Generator open() {
-    if (device == "cuda" && !at::hasCUDA()) throw Error("--device cuda", "CUDA is not available on this machine");
-    LoadedModel lm = load_model(model);
-    dir = lm.dir;
-    return Generator(lm.model, lm.tokenizers, device == "cuda" ? at::Device(at::kCUDA, 0) : at::Device(at::kCPU));
-  }
-  DecodeOptions options() const {
-    DecodeOptions o = decode;
-    o.strategy = sample ? "sample" : "greedy";
-    o.seed = seed;
-    return o;
-  }
-};
 
 std::vector<float> row(const at::Tensor& t) {
   const auto c = t.to(at::kCPU, at::kFloat).contiguous();
@@ -65,7 +35,8 @@ void add_eval(CLI::App& app) {
     std::string corpus, train, lm;
     size_t limit = 1000;
     int samples = 100;
-    bool record = false;
+    bool record = false, robustness = false;
+    size_t robustness_limit = 200;
   };
   auto a = std::make_shared<Args>();
   a->add(cmd, false);
@@ -75,6 +46,10 @@ void add_eval(CLI::App& app) {
   cmd->add_option("--train", a->train, "Training corpus for novelty (default: train.txt beside --corpus)");
   cmd->add_option("--lm", a->lm, "LM judge: a Hugging Face causal LM folder (GPT-2 or Llama family); adds the perplexity "
                                  "of the samples and of the held-out sentences under it");
+  cmd->add_flag("--robustness", a->robustness, "Add the robustness curve: reconstruction BLEU of held-out sentences with their "
+                                               "latents perturbed by noise of growing scale, and its area (AuBLEU)");
+  cmd->add_option("--robustness-limit", a->robustness_limit, "Sentences for the robustness curve (the first N of --corpus)")
+      ->check(CLI::Range(2, 100000))->capture_default_str();
   cmd->add_flag("--record", a->record, "Also write the figures to MODEL/eval.json (the studio's Model panel shows them)");
   cmd->callback([a] {
     Generator g = a->open();
@@ -105,6 +80,12 @@ void add_eval(CLI::App& app) {
                  {"ppl_heldout", h.ppl}, {"ratio", h.ppl > 0 ? s.ppl / h.ppl : 0.0},
                  {"tokens_samples", s.tokens}, {"tokens_heldout", h.tokens}};
     }
+    if (a->robustness) {
+      std::vector<std::string> held(sentences.begin(), sentences.begin() + static_cast<std::ptrdiff_t>(std::min(sentences.size(), a->robustness_limit)));
+      const RobustnessCurve c = robustness_curve(g, held, default_robustness_scales(), a->seed);
+      j["robustness"] = {{"scales", c.scales}, {"bleu", c.bleu}, {"au_bleu", c.au_bleu}, {"n", c.n},
+                         {"noise", "mu + scale * sigma * eps, sigma: per-dimension std of the held-out mu"}};
+    }
     if (a->record) {
       nlohmann::json rec = j;
       rec["corpus"] = fs::absolute(a->corpus).string();
@@ -116,6 +97,12 @@ void add_eval(CLI::App& app) {
       std::printf("LM judge %s: perplexity %.2f of the samples, %.2f of the held-out sentences (ratio %.2f)\n",
                   j["lm"]["model"].get<std::string>().c_str(), j["lm"]["ppl_samples"].get<double>(),
                   j["lm"]["ppl_heldout"].get<double>(), j["lm"]["ratio"].get<double>());
+    if (j.contains("robustness")) {
+      std::printf("robustness (BLEU as the latent is perturbed, %zu sentences): AuBLEU %.2f\n", j["robustness"]["n"].get<size_t>(),
+                  j["robustness"]["au_bleu"].get<double>());
+      for (size_t i = 0; i < j["robustness"]["scales"].size(); ++i)
+        std::printf("  noise %.2f x spread: BLEU %.2f\n", j["robustness"]["scales"][i].get<double>(), j["robustness"]["bleu"][i].get<double>());
+    }
     std::printf("reconstruction BLEU %.2f on %zu sentences\nself-BLEU %.2f, unique %.3f, novelty %s of %zu samples\n"
                 "active units %d of %lld, mean latent norm %.3f\n",
                 rec.bleu, rec.n, j["self_bleu"].get<double>(), j["unique"].get<double>(), novelty.dump().c_str(),

@@ -19,6 +19,7 @@ void add_infer_commands(CLI::App& app);
 void add_bench_commands(CLI::App& app);
 void add_import_commands(CLI::App& app);
 void add_family_commands(CLI::App& app);
+void add_explore_commands(CLI::App& app);
 
 // One JSON object on stdout, as every --json output is.
 void print_json(const nlohmann::json& j);

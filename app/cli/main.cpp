@@ -32,6 +32,7 @@ int main(int argc, char** argv) {
   latent::cli::add_bench_commands(app);
   latent::cli::add_import_commands(app);
   latent::cli::add_family_commands(app);
+  latent::cli::add_explore_commands(app);
   at::set_num_threads(static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
   try {
     app.parse(argc, argv);

@@ -8,13 +8,18 @@
 namespace latent {
 
 ReconstructionScore reconstruction_bleu(Generator& g, const std::vector<std::string>& sentences, int margin) {
+  if (sentences.empty()) return {};
+  return decoded_bleu(g, g.encode(sentences), sentences, margin);
+}
+
+ReconstructionScore decoded_bleu(Generator& g, const at::Tensor& z, const std::vector<std::string>& sentences, int margin) {
   ReconstructionScore r;
   r.n = sentences.size();
   if (sentences.empty()) return r;
   std::vector<int> caps;
   caps.reserve(sentences.size());
   for (const auto& s : sentences) caps.push_back(static_cast<int>(g.tokenizers().decoder->encode(s).size()) + margin);
-  const auto ids = g.decode_ids(g.encode(sentences), DecodeOptions{}, caps);
+  const auto ids = g.decode_ids(z, DecodeOptions{}, caps);
   std::vector<std::vector<std::string>> refs;
   for (size_t i = 0; i < sentences.size(); ++i) {
     r.hypotheses.push_back(g.tokenizers().decoder->decode(ids[i]));

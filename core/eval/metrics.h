@@ -20,6 +20,8 @@ struct ReconstructionScore {
 // Encodes sentences, z = mu, greedy-decodes each until EOS or its own reference length
 // (in tokens) + margin, and scores corpus BLEU-4 (whitespace tokens, nltk) x100.
 ReconstructionScore reconstruction_bleu(Generator& g, const std::vector<std::string>& sentences, int margin = 5);
+// The same from given latents z (N, D), row i scored against references[i].
+ReconstructionScore decoded_bleu(Generator& g, const at::Tensor& z, const std::vector<std::string>& references, int margin = 5);
 
 // Latent dimensions whose posterior-mean variance over the data exceeds threshold. mu (N, D).
 int active_units(const at::Tensor& mu, double threshold = 0.01);

@@ -1,0 +1,293 @@
+// Whole-space exploration: the .npy format and PCA against numpy / scikit-learn, attribute
+// directions (logistic regression against scikit-learn, saving and loading), encoding a
+// corpus with its cache, the robustness curve, and the encode / project / direction CLI.
+#include <ATen/ATen.h>
+#include <QTemporaryDir>
+#include <QtTest>
+
+#include <atomic>
+#include <filesystem>
+
+#include "data/corpus.h"
+#include "eval/metrics.h"
+#include "explore/corpus_latents.h"
+#include "explore/directions.h"
+#include "explore/pca.h"
+#include "explore/robustness.h"
+#include "infer/generator.h"
+#include "io/npy.h"
+#include "model/model_io.h"
+#include "test_util.h"
+
+using namespace latent;
+
+namespace {
+
+const std::string kDefaultModel = LATENT_FIXTURE_DIR "/../../resources/models/default";
+
+at::Tensor fromJson(const nlohmann::json& j) {
+  std::vector<double> flat;
+  int64_t rows = 0, cols = 0;
+  for (const auto& r : j) {
+    ++rows;
+    cols = static_cast<int64_t>(r.size());
+    for (const auto& v : r) flat.push_back(v.get<double>());
+  }
+  return at::tensor(flat, at::kDouble).reshape({rows, cols});
+}
+
+at::Tensor points() {
+  auto a = io::npy_load(test::fixture("explore/points.npy"));
+  return at::from_blob(a.data.data(), {a.shape[0], a.shape[1]}, at::kFloat).clone();
+}
+
+}  // namespace
+
+class TestExplore : public QObject {
+  Q_OBJECT
+  QTemporaryDir tmp_;
+
+ private Q_SLOTS:
+  // numpy's own file reads back, and our writer gives numpy's bytes exactly.
+  void npyMatchesNumpy() {
+    const std::string path = test::fixture("explore/points.npy");
+    const auto a = io::npy_load(path);
+    QCOMPARE(a.shape, (std::vector<int64_t>{200, 6}));
+    QCOMPARE(io::npy_serialize(a.data.data(), a.shape), test::slurp(path));
+    const float v[3] = {1, 2, 3};
+    const auto one = io::npy_parse(io::npy_serialize(v, {3}), "one-d");
+    QCOMPARE(one.shape, (std::vector<int64_t>{3}));
+    QCOMPARE(one.data[2], 3.0f);
+  }
+
+  void npyRefusesMalformedFiles() {
+    const std::string good = test::slurp(test::fixture("explore/points.npy"));
+    auto err = [](const std::string& bytes) { return test::errorOf([&] { io::npy_parse(bytes, "x.npy"); }); };
+    LATENT_VERIFY_CONTAINS(err("hello"), "x.npy: not a .npy file");
+    LATENT_VERIFY_CONTAINS(err(good.substr(0, 100)), "npy header is longer than the file");
+    LATENT_VERIFY_CONTAINS(err(good.substr(0, good.size() - 4)), "needs 4800 bytes of data, the file has 4796");
+    auto edit = [&](const std::string& from, const std::string& to) {
+      std::string b = good;
+      b.replace(b.find(from), from.size(), to);
+      return b;
+    };
+    LATENT_VERIFY_CONTAINS(err(edit("'<f4'", "'<f8'")), "dtype '<f8' is not supported");
+    LATENT_VERIFY_CONTAINS(err(edit("False", "True ")), "Fortran order");
+    LATENT_VERIFY_CONTAINS(err(edit("(200, 6)", "(200,-6)")), "is not a tuple of sizes");
+    // A shape of 10^12 x 10^12 must be refused before anything is allocated.
+    LATENT_VERIFY_CONTAINS(err(edit("(200, 6), }  ", "(999999999999, 999999999999), }")), "is too large");
+    std::string v9 = good;
+    v9[6] = 9;
+    LATENT_VERIFY_CONTAINS(err(v9), "npy version 9 is not supported");
+  }
+
+  void pcaMatchesScikitLearn() {
+    const auto ref = test::readJson(test::fixture("explore/pca.json"));
+    const auto x = points();
+    const Pca p = fit_pca(x, 3);
+    const auto mean = at::tensor(ref["mean"].get<std::vector<double>>(), at::kDouble);
+    QVERIFY(at::allclose(p.mean.to(at::kDouble), mean, 0, 1e-5));
+    QVERIFY(at::allclose(p.components.to(at::kDouble), fromJson(ref["components"]), 0, 1e-5));
+    for (int i = 0; i < 3; ++i) {
+      QVERIFY(std::abs(p.explained_variance[i] - ref["explained_variance"][i].get<double>()) < 1e-4 * p.explained_variance[i]);
+      QVERIFY(std::abs(p.explained_ratio[i] - ref["explained_ratio"][i].get<double>()) < 1e-6);
+    }
+    // project = (x - mean) components^T
+    const auto proj = p.project(x);
+    QCOMPARE(proj.size(1), 3);
+    QVERIFY(at::allclose(proj, at::matmul(x - p.mean, p.components.t()), 1e-5, 1e-5));
+    LATENT_VERIFY_CONTAINS(test::errorOf([&] { fit_pca(x.slice(0, 0, 1), 2); }), "needs at least 2 points");
+    LATENT_VERIFY_CONTAINS(test::errorOf([&] { fit_pca(x, 7); }), "between 1 and 6");
+    auto bad = x.clone();
+    bad[3][2] = std::nanf("");
+    LATENT_VERIFY_CONTAINS(test::errorOf([&] { fit_pca(bad, 2); }), "NaN");
+  }
+
+  // The logistic direction is the normal of scikit-learn's LogisticRegression(C=1) (same
+  // objective), scaled to the distance between the sets' means along it.
+  void logisticDirectionMatchesScikitLearn() {
+    const auto ref = test::readJson(test::fixture("explore/logistic.json"));
+    const auto a = fromJson(ref["a"]).to(at::kFloat), b = fromJson(ref["b"]).to(at::kFloat);
+    const Direction d = compute_direction(a, b, "logistic", 1);
+    const auto coef = at::tensor(ref["coef"].get<std::vector<double>>(), at::kDouble);
+    const auto unit = d.vector.to(at::kDouble) / d.vector.norm().item<double>();
+    QVERIFY2(at::allclose(unit, coef / coef.norm(), 0, 1e-5), "normal differs from sklearn's");
+    const auto shift = (b.mean(0) - a.mean(0)).to(at::kDouble);
+    QVERIFY(std::abs(at::dot(d.vector.to(at::kDouble), unit).item<double>() - at::dot(shift, unit).item<double>()) < 1e-5);
+    QCOMPARE(d.folds, 5);
+    QCOMPARE(d.n_a, 80);
+    QVERIFY2(d.accuracy > 0.8, std::to_string(d.accuracy).c_str());  // the sets are ~2 sigma apart
+  }
+
+  void meanDirectionAndChanceAccuracy() {
+    auto gen = at::make_generator<at::CPUGeneratorImpl>(3);
+    const auto a = at::randn({100, 8}, gen), b = at::randn({100, 8}, gen) + 3 * at::one_hot(at::tensor(int64_t{2}), 8).to(at::kFloat);
+    const Direction d = compute_direction(a, b, "mean");
+    QVERIFY(at::allclose(d.vector, b.mean(0) - a.mean(0), 1e-5, 1e-6));
+    QVERIFY(d.accuracy > 0.9);
+    // The same distribution twice: held-out accuracy is chance, not the training fit.
+    const auto c = at::randn({100, 8}, gen), e = at::randn({100, 8}, gen);
+    for (const char* m : {"mean", "logistic"}) {
+      const double acc = compute_direction(c, e, m).accuracy;
+      QVERIFY2(acc > 0.3 && acc < 0.7, (std::string(m) + " " + std::to_string(acc)).c_str());
+    }
+    const auto z = at::zeros({2, 8});
+    QVERIFY(at::allclose(apply_direction(z, d, -2)[1], -2 * d.vector));
+    LATENT_VERIFY_CONTAINS(test::errorOf([&] { compute_direction(a.slice(0, 0, 1), b, "mean"); }), "set A needs at least 2");
+    LATENT_VERIFY_CONTAINS(test::errorOf([&] { compute_direction(a, b.slice(1, 0, 4), "mean"); }), "differ in size");
+    LATENT_VERIFY_CONTAINS(test::errorOf([&] { compute_direction(a, b, "svm"); }), "mean or logistic");
+    LATENT_VERIFY_CONTAINS(test::errorOf([&] { apply_direction(at::zeros({3}), d, 1); }), "latents of size 8, not 3");
+  }
+
+  void directionsAreSavedWithTheModel() {
+    const std::string dir = tmp_.filePath("dirs").toStdString();
+    std::filesystem::create_directories(dir);
+    QVERIFY(load_directions(dir).empty());
+    auto gen = at::make_generator<at::CPUGeneratorImpl>(5);
+    Direction d = compute_direction(at::randn({10, 4}, gen), at::randn({12, 4}, gen) + 1, "logistic");
+    d.name = "tense.past";
+    d.label_a = "present";
+    d.label_b = "past";
+    save_direction(dir, d);
+    Direction m = compute_direction(at::randn({10, 4}, gen), at::randn({12, 4}, gen) - 1, "mean");
+    m.name = "a-mean";
+    save_direction(dir, m);
+    const auto back = load_directions(dir);
+    QCOMPARE(back.size(), size_t{2});
+    QCOMPARE(back[0].name, std::string("a-mean"));  // sorted by name
+    QCOMPARE(back[1].label_b, std::string("past"));
+    QCOMPARE(back[1].method, std::string("logistic"));
+    QCOMPARE(back[1].n_b, 12);
+    QCOMPARE(back[1].accuracy, d.accuracy);
+    QVERIFY(at::equal(back[1].vector, d.vector));
+    d.label_b = "past tense";  // replaced in place
+    save_direction(dir, d);
+    QCOMPARE(load_directions(dir)[1].label_b, std::string("past tense"));
+    remove_direction(dir, "a-mean");
+    QCOMPARE(load_directions(dir).size(), size_t{1});
+
+    for (const char* bad : {"", ".hidden", "a/b", "spaces here"}) {
+      d.name = bad;
+      LATENT_VERIFY_CONTAINS(test::errorOf([&] { save_direction(dir, d); }), "must be 1-64 letters");
+    }
+    const std::string file = dir + "/directions/tense.past.safetensors";
+    const std::string bytes = test::slurp(file);
+    test::spit(file, bytes.substr(0, bytes.size() - 3));
+    LATENT_VERIFY_CONTAINS(test::errorOf([&] { load_directions(dir); }), file);
+  }
+
+  // Corpus encoding: the rows come back in the corpus's order (the batches are sorted by
+  // length), the second open reads the cache, a damaged cache is rebuilt, cancel stops.
+  void encodeCorpusKeepsOrderAndCaches() {
+    LoadedModel lm = load_model(kDefaultModel);
+    Generator g(lm.model, lm.tokenizers);
+    auto sentences = load_corpus(test::corpusFile("test.txt")).sentences;
+    sentences.resize(300);
+    const auto direct = g.encode(sentences);
+    size_t calls = 0;
+    const auto mu = encode_corpus(g, sentences, [&](size_t done, size_t total) {
+      ++calls;
+      return done <= total;
+    }, 64);
+    QCOMPARE(calls, size_t{1 + 5});  // 0, then 5 chunks of 64
+    QVERIFY2(at::allclose(mu, direct, 1e-4, 1e-5), "rows out of order");
+
+    const std::string cache = tmp_.filePath("cache").toStdString();
+    bool cached = true;
+    const auto first = encode_corpus_cached(g, sentences, cache, {}, &cached);
+    QVERIFY(!cached);
+    const auto second = encode_corpus_cached(g, sentences, cache, {}, &cached);
+    QVERIFY(cached);
+    QVERIFY(at::equal(first, second));
+    // Other sentences, or other encoder weights: another key.
+    auto fewer = sentences;
+    fewer.pop_back();
+    encode_corpus_cached(g, fewer, cache, {}, &cached);
+    QVERIFY(!cached);
+    const uint64_t before = encoder_fingerprint(lm.model);
+    const auto saved = lm.model->encoder->parameters()[0].detach().clone();
+    {
+      at::NoGradGuard ng;
+      lm.model->encoder->parameters()[0].add_(1e-3);
+    }
+    QVERIFY(encoder_fingerprint(lm.model) != before);
+    // A damaged cache file is ignored and rewritten.
+    for (const auto& e : std::filesystem::directory_iterator(cache)) test::spit(e.path().string(), "garbage");
+    {
+      at::NoGradGuard ng;
+      lm.model->encoder->parameters()[0].copy_(saved);
+    }
+    QCOMPARE(encoder_fingerprint(lm.model), before);
+    encode_corpus_cached(g, sentences, cache, {}, &cached);
+    QVERIFY(!cached);
+    encode_corpus_cached(g, sentences, cache, {}, &cached);
+    QVERIFY(cached);
+
+    bool threw = false;
+    try {
+      encode_corpus(g, sentences, [](size_t done, size_t) { return done < 100; }, 64);
+    } catch (const Cancelled&) {
+      threw = true;
+    }
+    QVERIFY(threw);
+  }
+
+  void robustnessCurve() {
+    LoadedModel lm = load_model(kDefaultModel);
+    Generator g(lm.model, lm.tokenizers);
+    auto sentences = load_corpus(test::corpusFile("test.txt")).sentences;
+    sentences.resize(60);
+    const auto c = robustness_curve(g, sentences, {0, 0.5, 1, 3}, 2);
+    QCOMPARE(c.bleu.size(), size_t{4});
+    QCOMPARE(c.bleu[0], reconstruction_bleu(g, sentences).bleu);  // scale 0 is the plain reconstruction
+    QVERIFY2(c.bleu[3] < c.bleu[0] - 10, (std::to_string(c.bleu[0]) + " -> " + std::to_string(c.bleu[3])).c_str());
+    const double area = (0.5 * (c.bleu[0] + c.bleu[1]) + 0.5 * (c.bleu[1] + c.bleu[2]) + 2 * (c.bleu[2] + c.bleu[3])) / 2 / 3;
+    QVERIFY(std::abs(c.au_bleu - area) < 1e-9);
+    LATENT_VERIFY_CONTAINS(test::errorOf([&] { robustness_curve(g, sentences, {0, 1, 0.5}); }), "ascending");
+  }
+
+  // encode -> project -> direction through the real binary, as a notebook user would.
+  void exploreFromTheCli() {
+    const QString dir = tmp_.filePath("cli");
+    QDir().mkpath(dir);
+    const QString model = dir + "/model";
+    std::filesystem::copy(kDefaultModel, model.toStdString(), std::filesystem::copy_options::recursive);
+    const QString corpus = QString::fromStdString(test::corpusFile("test.txt"));
+    auto r = test::cli({"encode", "--model", model, "--corpus", corpus, "--limit", "500", "--out", dir + "/mu.npy", "--json"});
+    QVERIFY2(r.code == 0, r.err.c_str());
+    QCOMPARE(nlohmann::json::parse(r.out)["n"].get<int>(), 500);
+    const auto mu = io::npy_load((dir + "/mu.npy").toStdString());
+    QCOMPARE(mu.shape, (std::vector<int64_t>{500, 64}));
+    const std::string index = test::slurp((dir + "/mu.sentences.txt").toStdString());
+    QCOMPARE(static_cast<int>(std::count(index.begin(), index.end(), '\n')), 500);
+
+    r = test::cli({"project", "--latents", dir + "/mu.npy", "--out", dir + "/xy.csv", "--json"});
+    QVERIFY2(r.code == 0, r.err.c_str());
+    const auto pj = nlohmann::json::parse(r.out);
+    QVERIFY(pj["explained_ratio"][0].get<double>() >= pj["explained_ratio"][1].get<double>());
+    const std::string csv = test::slurp((dir + "/xy.csv").toStdString());
+    QVERIFY(csv.rfind("pc1,pc2\n", 0) == 0);
+    QCOMPARE(static_cast<int>(std::count(csv.begin(), csv.end(), '\n')), 501);
+
+    test::spit((dir + "/a.txt").toStdString(), "the cat sat on the mat\na dog barked at night\nthe bird sang a song\nthe fish swam away\n");
+    test::spit((dir + "/b.txt").toStdString(), "he paid the tax on time\nthe bank raised its rates\nprices rose sharply\nthe market fell today\n");
+    r = test::cli({"direction", "--model", model, "--a", dir + "/a.txt", "--b", dir + "/b.txt", "--name", "money",
+                   "--labels", "animals,money", "--save", "--apply", "the cat chased a mouse", "--alphas", "0,1,2", "--json"});
+    QVERIFY2(r.code == 0, r.err.c_str());
+    const auto dj = nlohmann::json::parse(r.out);
+    QCOMPARE(dj["apply"]["table"].size(), size_t{3});
+    QVERIFY(std::filesystem::exists(model.toStdString() + "/directions/money.safetensors"));
+    r = test::cli({"direction", "--model", model, "--list"});
+    QVERIFY2(r.code == 0, r.err.c_str());
+    LATENT_VERIFY_CONTAINS(r.out, "animals -> money");
+    r = test::cli({"direction", "--model", model, "--name", "nope", "--apply", "x"});
+    QCOMPARE(r.code, 1);
+    LATENT_VERIFY_CONTAINS(r.err, "has no direction \"nope\"");
+    r = test::cli({"project", "--latents", corpus, "--out", dir + "/p.csv"});
+    QCOMPARE(r.code, 1);
+    LATENT_VERIFY_CONTAINS(r.err, "error: " + corpus.toStdString());
+  }
+};
+
+QTEST_GUILESS_MAIN(TestExplore)
+#include "test_explore.moc"
