@@ -14,26 +14,13 @@
 #include "infer/generator.h"
 #include "io/model_dir.h"
 #include "model/model_io.h"
+#include "inference_state.h"
 #include "snapshot_slot.h"
 #include "train/metrics_log.h"
 #include "util/error.h"
 #include "util/utf8.h"
 
 namespace latent::ui {
-
-struct InferenceWorker::State {
-  std::unique_ptr<Generator> generator;
-  std::string dir;                 // model folder, or empty for a snapshot
-  Config config;
-  std::shared_ptr<SnapshotSlot> snapshots;
-  uint64_t snapshotVersion = 0;    // the version in use
-  bool followSnapshots = false;    // true from the start of a run until a folder is opened
-  // The last interpolation's endpoints and its PCA basis, reused by decodeAt.
-  std::string a, b;
-  at::Tensor muA, muB;             // (D,)
-  at::Tensor pcaMean, pcaBasis;    // (D,), (D, 2)
-  std::string pcaA, pcaB;          // the pair the projection was fitted on
-};
 
 InferenceWorker::InferenceWorker(std::shared_ptr<SnapshotSlot> snapshots, QObject* parent)
     : QObject(parent), state_(std::make_unique<State>()) {
@@ -90,6 +77,24 @@ QString modelEval(const std::string& modelDir) {
   return out;
 }
 
+// eval.json's robustness curve (latent-cli eval --robustness --record), when it has one.
+void robustnessCurve(const std::string& modelDir, ModelSummary& out) {
+  QFile f(QDir(QString::fromStdString(modelDir)).filePath("eval.json"));
+  if (!f.open(QIODevice::ReadOnly)) return;
+  const auto j = nlohmann::json::parse(f.readAll().toStdString(), nullptr, false);
+  if (!j.is_object() || !j.contains("robustness") || !j["robustness"].is_object()) return;
+  const auto& r = j["robustness"];
+  if (!r.contains("scales") || !r.contains("bleu") || !r["scales"].is_array() || !r["bleu"].is_array() ||
+      r["scales"].size() != r["bleu"].size() || r["scales"].size() > 1000)
+    return;
+  for (size_t i = 0; i < r["scales"].size(); ++i) {
+    if (!r["scales"][i].is_number() || !r["bleu"][i].is_number()) return;
+    out.robustnessScales << r["scales"][i].get<double>();
+    out.robustnessBleu << r["bleu"][i].get<double>();
+  }
+  out.auBleu = r.contains("au_bleu") && r["au_bleu"].is_number() ? r["au_bleu"].get<double>() : 0.0;
+}
+
 DecodeOptions toOptions(const DecodeSettings& s) {
   DecodeOptions o;
   o.strategy = s.strategy.toStdString();
@@ -123,11 +128,15 @@ void InferenceWorker::openModel(const QString& path) {
     out.diffusionSteps = lm.config.model.diffusion.steps;
     out.device = "CPU";
     out.metrics = modelEval(lm.dir) + runMetrics(lm.dir);
+    out.directions = savedDirectionLines(lm.dir);
+    robustnessCurve(lm.dir, out);
     state_->generator = std::make_unique<Generator>(lm.model, lm.tokenizers);
     state_->dir = lm.dir;
     state_->config = lm.config;
     state_->a.clear();
     state_->pcaA.clear();
+    state_->clearMap();
+    state_->clearDirection();
     state_->followSnapshots = false;
     Q_EMIT modelOpened(out);
   } catch (const std::exception& e) {
@@ -162,6 +171,10 @@ void InferenceWorker::reconstruct(int requestId, const QStringList& sentences, c
       item.bleu = 100.0 * sentence_bleu_method1({utf8::split_whitespace(in[i])}, utf8::split_whitespace(out[i]));
       const auto row = mu[static_cast<int64_t>(i)].contiguous();
       item.latent = QVector<float>(row.data_ptr<float>(), row.data_ptr<float>() + row.numel());
+      if (state_->hasMap()) {
+        item.onMap = true;
+        item.mapPoint = state_->mapPoints(mu[static_cast<int64_t>(i)].unsqueeze(0)).value(0);
+      }
       if (posteriorSamples > 0)
         for (const auto& p : g.posterior_samples(in[i], posteriorSamples, noiseScale, settings.seed + i, opt))
           item.posterior << QString::fromStdString(p);
@@ -187,6 +200,8 @@ bool InferenceWorker::ensureModel(const QString& context) {
         state_->config = lm.config;
         state_->a.clear();
         state_->pcaA.clear();
+        state_->clearMap();
+        state_->clearDirection();
         state_->snapshotVersion = version;
         Q_EMIT snapshotInUse(snap->step);
       } catch (const std::exception& e) {
@@ -260,6 +275,7 @@ void InferenceWorker::interpolate(int requestId, const QString& a, const QString
     state_->pcaA = sa;
     state_->pcaB = sb;
     for (int i = 0; i < n; ++i) r.path2d << project(z[i], state_->pcaMean, state_->pcaBasis);
+    if (state_->hasMap()) r.mapPath = state_->mapPoints(z);
     Q_EMIT interpolated(r);
   } catch (const std::exception& e) {
     Q_EMIT failed(tr("Interpolate"), QString::fromStdString(latent::user_message(e)));
@@ -280,6 +296,10 @@ void InferenceWorker::decodeAt(int requestId, const QString& a, const QString& b
     r.t = t;
     r.sentence = QString::fromStdString(g.decode(z.unsqueeze(0)).at(0));
     if (samePair && state_->pcaBasis.defined()) r.point2d = project(z, state_->pcaMean, state_->pcaBasis);
+    if (state_->hasMap()) {
+      r.onMap = true;
+      r.mapPoint = state_->mapPoints(z.unsqueeze(0)).value(0);
+    }
     Q_EMIT decodedAt(r);
   } catch (const std::exception& e) {
     Q_EMIT failed(tr("Interpolate"), QString::fromStdString(latent::user_message(e)));
@@ -325,6 +345,7 @@ void InferenceWorker::generate(int requestId, int samples, const QString& sample
     for (int idx : pick) {
       r.frameT << ts[static_cast<size_t>(idx)];
       chosen.push_back(xs[static_cast<size_t>(idx)]);
+      if (state_->hasMap()) r.mapFrames << state_->mapPoints(xs[static_cast<size_t>(idx)]);
     }
     const auto texts = g.decode(at::cat(chosen).to(g.device()));  // frame-major
     for (size_t k = 0; k < pick.size(); ++k) {

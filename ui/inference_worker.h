@@ -3,13 +3,16 @@
 // touches tensors and never waits. Torch stays in inference_worker.cpp.
 // While a model trains, the training worker publishes weight snapshots to a shared
 // SnapshotSlot; before each request this worker adopts a snapshot newer than the model
-// it holds, so the views show what the model does now.
+// it holds, so the views show what the model does now. The latent map's requests are in
+// inference_explore.cpp; the state the two files share is inference_state.h.
 #pragma once
 
 #include <QObject>
 #include <QString>
 #include <QStringList>
+#include <QVector>
 
+#include <atomic>
 #include <memory>
 
 #include "studio_types.h"
@@ -23,6 +26,10 @@ class InferenceWorker : public QObject {
  public:
   explicit InferenceWorker(std::shared_ptr<SnapshotSlot> snapshots = nullptr, QObject* parent = nullptr);
   ~InferenceWorker() override;
+
+  // Thread-safe (called directly from the window): the running encodeMap stops after its
+  // current batch and answers mapCancelled.
+  void cancelMap() { cancelMap_ = true; }
 
  public Q_SLOTS:
   // Loads a model folder (or a run folder). On failure the previous model stays. An
@@ -40,6 +47,22 @@ class InferenceWorker : public QObject {
   void generate(int requestId, int samples, const QString& sampler, int ddimSteps, int frames, quint64 seed);
   // Writes the model in use (a loaded folder or a training snapshot) as a model folder.
   void saveModelAs(const QString& dir);
+  // The latent map: encodes the corpus file (its first 1,000,000 sentences; mu cached in
+  // cacheDir, keyed by the encoder's weights and the sentences), projects mu on its first
+  // two principal components, and keeps that projection for the overlays of later answers.
+  // Progress in batches (mapProgress); cancelMap() stops it.
+  void encodeMap(int requestId, const QString& corpusPath, const QString& cacheDir);
+  // Attribute directions: computed from two sentence sets (method "logistic" or "mean"),
+  // it becomes the current direction; saveDirection writes the current one into the model
+  // folder; useDirection makes a saved one current; applyDirection decodes a sentence's
+  // mu + alpha x direction for each alpha.
+  void computeDirection(int requestId, const QStringList& setA, const QStringList& setB, const QString& method,
+                        const QString& name, const QString& labelA, const QString& labelB);
+  void saveDirection();
+  void useDirection(const QString& name);
+  void applyDirection(int requestId, const QString& sentence, const QVector<double>& alphas);
+  // A is to B as C is to ?: decodes z(B) - z(A) + z(C), as Optimus.
+  void analogy(int requestId, const QString& a, const QString& b, const QString& c);
 
  Q_SIGNALS:
   void modelOpened(const latent::ui::ModelSummary& summary);
@@ -48,6 +71,13 @@ class InferenceWorker : public QObject {
   void decodedAt(const latent::ui::DecodeAtResult& result);
   void generated(const latent::ui::GenerateTrace& trace);
   void modelSaved(const QString& dir);
+  void mapProgress(int requestId, qint64 done, qint64 total);
+  void mapReady(const latent::ui::LatentMap& map);
+  void mapCancelled(int requestId);
+  void directionReady(const latent::ui::DirectionInfo& info);  // computed, saved or made current
+  void directionsListed(const QStringList& lines);             // the model folder's saved directions
+  void directionApplied(const latent::ui::DirectionApplied& result);
+  void analogySolved(int requestId, const QString& answer);
   // The model in use is now the training snapshot of this step.
   void snapshotInUse(qint64 step);
   // context: what was being done ("Open model", "Reconstruct"); message says what and where.
@@ -57,6 +87,7 @@ class InferenceWorker : public QObject {
   bool ensureModel(const QString& context);  // adopts a newer snapshot; false (and failed) when none
   struct State;
   std::unique_ptr<State> state_;
+  std::atomic<bool> cancelMap_{false};
 };
 
 }  // namespace latent::ui

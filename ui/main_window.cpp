@@ -9,6 +9,7 @@
 #include <QMenuBar>
 #include <QProgressBar>
 #include <QSettings>
+#include <QStandardPaths>
 #include <QStatusBar>
 #include <QTabWidget>
 #include <QThread>
@@ -21,6 +22,8 @@
 #include "training_worker.h"
 #include "util/runtime_info.h"
 #include "views/generate_view.h"
+#include "views/latent_map_view.h"
+#include "views/directions_view.h"
 #include "views/interpolate_view.h"
 #include "views/loss_plot.h"
 #include "views/model_panel.h"
@@ -47,6 +50,10 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent), snapshots_(std::m
   qRegisterMetaType<InterpolateResult>();
   qRegisterMetaType<DecodeAtResult>();
   qRegisterMetaType<GenerateTrace>();
+  qRegisterMetaType<LatentMap>();
+  qRegisterMetaType<DirectionInfo>();
+  qRegisterMetaType<DirectionApplied>();
+  qRegisterMetaType<QVector<double>>();
   setWindowTitle(tr("Latent Studio"));
   resize(1280, 860);
 
@@ -57,10 +64,14 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent), snapshots_(std::m
   generate_ = new GenerateView(tabs_);
   corpus_ = new CorpusView(tabs_);
   modelPanel_ = new ModelPanel(tabs_);
+  map_ = new LatentMapView(tabs_);
+  directions_ = new DirectionsView(tabs_);
   tabs_->addTab(train_, tr("Train"));
   tabs_->addTab(reconstruct_, tr("Reconstruct"));
   tabs_->addTab(interpolate_, tr("Interpolate"));
   tabs_->addTab(generate_, tr("Generate"));
+  tabs_->addTab(map_, tr("Latent map"));
+  tabs_->addTab(directions_, tr("Directions"));
   tabs_->addTab(corpus_, tr("Corpus"));
   tabs_->addTab(modelPanel_, tr("Model"));
   tabs_->setCurrentWidget(reconstruct_);
@@ -86,10 +97,13 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent), snapshots_(std::m
 
   connectInference();
   connectTraining();
+  connectMap();
+  connectDirections();
 
   connect(corpus_, &CorpusView::corpusLoaded, this, [this](const QString& path, int kept) {
     statusBar()->showMessage(tr("Corpus %1: %2 sentences").arg(path).arg(kept), 5000);
     train_->setCorpus(path, tr("%1 sentences").arg(kept));
+    map_->setCorpusPath(path);
     QSettings().setValue("corpus/last", path);
   });
   connect(corpus_, &CorpusView::corpusFailed, this, [this](const QString& message) { showError(tr("Corpus"), message); });
@@ -154,6 +168,59 @@ void MainWindow::connectInference() {
     modelLabel_->setText(tr("model: training snapshot, step %1").arg(step));
   });
   inferenceThread_->start();
+}
+
+// The Latent map: its requests go to the inference worker (cancel is a direct, thread-safe
+// call); the other views' answers carry map coordinates for its overlays; its clicks feed
+// Reconstruct and Interpolate.
+void MainWindow::connectMap() {
+  const QString cacheDir = QStandardPaths::writableLocation(QStandardPaths::CacheLocation) + "/maps";
+  connect(map_, &LatentMapView::requestMap, worker_,
+          [this, cacheDir](int id, const QString& path) { worker_->encodeMap(id, path, cacheDir); });
+  connect(map_, &LatentMapView::cancelRequested, this, [this] { worker_->cancelMap(); });
+  connect(worker_, &InferenceWorker::mapProgress, map_, &LatentMapView::showProgress);
+  connect(worker_, &InferenceWorker::mapReady, map_, &LatentMapView::showMap);
+  connect(worker_, &InferenceWorker::mapCancelled, map_, &LatentMapView::mapCancelled);
+  connect(worker_, &InferenceWorker::failed, map_, [this](const QString& context) {
+    if (context == tr("Latent map")) map_->mapFailed();
+  });
+  connect(worker_, &InferenceWorker::interpolated, map_, &LatentMapView::showInterpolation);
+  connect(worker_, &InferenceWorker::decodedAt, map_, &LatentMapView::showDecodeAt);
+  connect(worker_, &InferenceWorker::generated, map_, &LatentMapView::showTrace);
+  connect(worker_, &InferenceWorker::reconstructed, map_, &LatentMapView::showReconstruction);
+  connect(generate_, &GenerateView::frameShown, map_, &LatentMapView::setGenerateFrame);
+  connect(map_, &LatentMapView::sendToReconstruct, this, [this](const QString& sentence) {
+    reconstruct_->setSentences(sentence);
+    reconstruct_->run();
+  });
+  connect(map_, &LatentMapView::sendToInterpolate, this, [this](const QString& a, const QString& b) {
+    interpolate_->setSentences(a, b);
+    interpolate_->run();
+  });
+}
+
+// The Directions view: requests to the inference worker; its sets can come from the map.
+void MainWindow::connectDirections() {
+  directions_->setMapAccess(
+      [this] {
+        QStringList out;
+        for (int i : map_->selection()) out << map_->map().sentences.value(i);
+        return out;
+      },
+      [this] { return map_->map().sentences; });
+  connect(directions_, &DirectionsView::requestCompute, worker_, &InferenceWorker::computeDirection);
+  connect(directions_, &DirectionsView::requestSave, worker_, &InferenceWorker::saveDirection);
+  connect(directions_, &DirectionsView::requestUse, worker_, &InferenceWorker::useDirection);
+  connect(directions_, &DirectionsView::requestApply, worker_, &InferenceWorker::applyDirection);
+  connect(directions_, &DirectionsView::requestAnalogy, worker_, &InferenceWorker::analogy);
+  connect(worker_, &InferenceWorker::directionReady, directions_, &DirectionsView::showDirection);
+  connect(worker_, &InferenceWorker::directionApplied, directions_, &DirectionsView::showApplied);
+  connect(worker_, &InferenceWorker::analogySolved, directions_, &DirectionsView::showAnalogy);
+  connect(worker_, &InferenceWorker::directionsListed, directions_, &DirectionsView::showSaved);
+  connect(worker_, &InferenceWorker::directionsListed, modelPanel_, &ModelPanel::showDirections);
+  connect(worker_, &InferenceWorker::failed, directions_, [this](const QString& context, const QString& message) {
+    if (context == tr("Direction") || context == tr("Analogy")) directions_->requestFailed(message);
+  });
 }
 
 // The training worker: start() blocks its thread for the whole run; pause/stop are direct
@@ -247,6 +314,8 @@ void MainWindow::setModelReady(bool ready) {
   reconstruct_->setModelReady(ready);
   interpolate_->setModelReady(ready);
   generate_->setModelReady(ready);
+  map_->setModelReady(ready);
+  directions_->setModelReady(ready);
 }
 
 void MainWindow::openModel(const QString& path) {
@@ -271,6 +340,7 @@ void MainWindow::onModelOpened(const ModelSummary& s) {
   modelDir_ = s.dir;
   modelLabel_->setText(tr("model: %1").arg(s.name));
   modelPanel_->showModel(s);
+  directions_->showSaved(s.directions);
   setModelReady(true);
   QSettings settings;
   QStringList recent = settings.value("model/recent").toStringList();

@@ -27,6 +27,8 @@ class InterpolateView;
 class GenerateView;
 class TrainView;
 class ModelPanel;
+class LatentMapView;
+class DirectionsView;
 class InferenceWorker;
 class TrainingWorker;
 class SnapshotSlot;
@@ -43,6 +45,8 @@ class MainWindow : public QMainWindow {
   GenerateView* generateView() const { return generate_; }
   TrainView* trainView() const { return train_; }
   ModelPanel* modelPanel() const { return modelPanel_; }
+  LatentMapView* mapView() const { return map_; }
+  DirectionsView* directionsView() const { return directions_; }
   QTabWidget* tabs() const { return tabs_; }
   QString modelDir() const { return modelDir_; }
   bool isTraining() const { return training_; }
@@ -69,6 +73,8 @@ class MainWindow : public QMainWindow {
   void buildMenus();
   void connectInference();
   void connectTraining();
+  void connectMap();
+  void connectDirections();
   void openCorpusDialog();
   void openModelDialog();
   void saveModelDialog();
@@ -90,6 +96,8 @@ class MainWindow : public QMainWindow {
   InterpolateView* interpolate_;
   GenerateView* generate_;
   ModelPanel* modelPanel_;
+  LatentMapView* map_;
+  DirectionsView* directions_;
   QMenu* recentMenu_;
   QLabel* deviceLabel_;
   QLabel* modelLabel_;

@@ -30,6 +30,9 @@ struct ModelSummary {
   int diffusionSteps = 0;
   QString device;
   QString metrics;         // last lines of a run's metrics.jsonl when present
+  QStringList directions;  // the attribute directions saved with the model, one line each
+  QVector<double> robustnessScales, robustnessBleu;  // eval.json's robustness curve (eval --robustness --record)
+  double auBleu = 0;
 };
 
 struct Reconstruction {
@@ -38,6 +41,8 @@ struct Reconstruction {
   double bleu = 0;         // sentence BLEU-4 x100 (nltk method1 smoothing)
   QVector<float> latent;   // mu
   QStringList posterior;   // decodings of mu + scale * sigma * eps
+  bool onMap = false;      // mapPoint is mu in the latent map's projection (when a map is open)
+  QPointF mapPoint;
 };
 
 struct ReconstructResult {
@@ -85,6 +90,7 @@ struct InterpolateResult {
   QStringList sentences;    // decoded at each point
   QVector<QPointF> path2d;  // the N latents projected on their first two principal components
   bool slerp = false;
+  QVector<QPointF> mapPath; // the N latents in the latent map's projection (empty: no map)
 };
 
 // The slider's position between A and B, decoded.
@@ -93,6 +99,8 @@ struct DecodeAtResult {
   double t = 0;
   QString sentence;
   QPointF point2d;          // in the projection of the last InterpolateResult
+  bool onMap = false;
+  QPointF mapPoint;         // in the latent map's projection
 };
 
 // DDPM/DDIM generation recorded step by step. Frames run from t = T (pure noise) to t = 0.
@@ -104,6 +112,41 @@ struct GenerateTrace {
   QVector<QStringList> frameSentences; // [frame][sample]: what x_t decodes to at that frame
   QVector<int> normT;                  // diffusion time of every sampler step, descending to 0
   QVector<QVector<float>> norms;       // [sample][i]: ||x_t|| at normT[i]
+  QVector<QVector<QPointF>> mapFrames; // [frame][sample]: x_t in the latent map's projection (empty: no map)
+};
+
+// An attribute direction (core/explore/directions.h) as the Directions view shows it.
+struct DirectionInfo {
+  int requestId = 0;
+  QString name, method, labelA, labelB;
+  double accuracy = 0;     // cross-validated, 0..1
+  int folds = 0;
+  qint64 nA = 0, nB = 0;
+  double norm = 0;
+  bool saved = false;      // in the model folder
+};
+
+// A sentence moved along the current direction: one decoded text per alpha.
+struct DirectionApplied {
+  int requestId = 0;
+  QString sentence;
+  QVector<double> alphas;
+  QStringList texts;
+};
+
+// A corpus's posterior means projected on their first two principal components (the
+// Latent map view). The worker keeps the projection, so later answers (interpolation
+// paths, generation frames, reconstructions) come with their place on the map.
+struct LatentMap {
+  int requestId = 0;
+  QString source;            // the corpus file
+  QString model;             // what was mapped: a model folder, or "training snapshot at step N"
+  QStringList sentences;     // N (at most 1,000,000: the first of the file)
+  qint64 fileSentences = 0;  // sentences the file holds
+  QVector<float> x, y;       // N coordinates: PC1, PC2
+  double explained1 = 0, explained2 = 0;  // shares of the total variance
+  bool fromCache = false;
+  double seconds = 0;        // encoding + projection
 };
 
 }  // namespace latent::ui
@@ -117,3 +160,6 @@ Q_DECLARE_METATYPE(latent::ui::TrainRequest)
 Q_DECLARE_METATYPE(latent::ui::InterpolateResult)
 Q_DECLARE_METATYPE(latent::ui::DecodeAtResult)
 Q_DECLARE_METATYPE(latent::ui::GenerateTrace)
+Q_DECLARE_METATYPE(latent::ui::LatentMap)
+Q_DECLARE_METATYPE(latent::ui::DirectionInfo)
+Q_DECLARE_METATYPE(latent::ui::DirectionApplied)

@@ -227,6 +227,7 @@ void GenerateView::setFrame(int frame) {
     table_->setItem(s, 1, new QTableWidgetItem(s < sentences.size() ? sentences[s] : QString()));
   }
   updatePlaybackButtons();
+  Q_EMIT frameShown(frame);
 }
 
 int GenerateView::currentT() const {

@@ -43,6 +43,7 @@ class GenerateView : public QWidget {
 
  Q_SIGNALS:
   void requestGenerate(int requestId, int samples, const QString& sampler, int ddimSteps, int frames, quint64 seed);
+  void frameShown(int frame);  // the Latent map draws the samples of this frame
 
  private:
   void drawNorms();

@@ -5,6 +5,8 @@
 #include <QLabel>
 #include <QPlainTextEdit>
 
+#include "qcp.h"
+
 namespace latent::ui {
 
 namespace {
@@ -32,8 +34,30 @@ ModelPanel::ModelPanel(QWidget* parent) : QWidget(parent) {
   grid->addWidget(config_, 2, 1, 3, 1);
   grid->addWidget(new QLabel(tr("Evaluation and training metrics"), this), 3, 0);
   grid->addWidget(metrics_, 4, 0);
+  directions_ = monospace(this);
+  directions_->setPlaceholderText(tr("No attribute directions saved with this model (Directions tab, or latent-cli direction --save)"));
+  robustness_ = new QCustomPlot(this);
+  robustness_->setMinimumHeight(180);
+  robustness_->addGraph();
+  robustness_->graph(0)->setPen(QPen(QColor(40, 90, 160), 2));
+  robustness_->graph(0)->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssDisc, 6));
+  robustness_->xAxis->setLabel(tr("noise scale (x the latents' spread per dimension)"));
+  robustness_->yAxis->setLabel(tr("BLEU"));
+  robustness_->yAxis->setRange(0, 100);
+  robustness_->plotLayout()->insertRow(0);
+  robustness_->plotLayout()->addElement(0, 0, new QCPTextElement(robustness_, tr("Robustness: run latent-cli eval --robustness --record"), QFont(font().family(), 9)));
+  grid->addWidget(new QLabel(tr("Attribute directions"), this), 5, 0);
+  grid->addWidget(new QLabel(tr("Robustness curve"), this), 5, 1);
+  grid->addWidget(directions_, 6, 0);
+  grid->addWidget(robustness_, 6, 1);
   grid->setColumnStretch(1, 1);
 }
+
+void ModelPanel::showDirections(const QStringList& lines) { directions_->setPlainText(lines.join('\n')); }
+
+QString ModelPanel::directionsText() const { return directions_->toPlainText(); }
+
+int ModelPanel::robustnessPoints() const { return robustness_->graph(0)->dataCount(); }
 
 void ModelPanel::showModel(const ModelSummary& s) {
   summary_->setText(tr("<b>%1</b> &nbsp; %2<br>%3<br>%4 parameters, latent %5, tokenizer %6, T = %7, device %8")
@@ -46,6 +70,14 @@ void ModelPanel::showModel(const ModelSummary& s) {
   params_->setPlainText(s.paramLines.join('\n'));
   config_->setPlainText(s.configJson);
   metrics_->setPlainText(s.metrics);
+  showDirections(s.directions);
+  robustness_->graph(0)->setData(s.robustnessScales, s.robustnessBleu);
+  auto* title = qobject_cast<QCPTextElement*>(robustness_->plotLayout()->element(0, 0));
+  if (title)
+    title->setText(s.robustnessScales.isEmpty() ? tr("Robustness: run latent-cli eval --robustness --record")
+                                                : tr("Reconstruction BLEU as the latent is perturbed: AuBLEU %1").arg(s.auBleu, 0, 'f', 1));
+  if (!s.robustnessScales.isEmpty()) robustness_->xAxis->setRange(s.robustnessScales.first(), s.robustnessScales.last());
+  robustness_->replot();
 }
 
 void ModelPanel::showMessage(const QString& text) { summary_->setText(text.toHtmlEscaped()); }

@@ -1,12 +1,14 @@
 // Model panel: what the loaded model is (folder, sizes, parameter counts per module,
 // the whole configuration), its evaluation (eval.json, with the LM judge's perplexities) and
-// the training metrics of its run when it has them.
+// the training metrics of its run when it has them, the attribute directions saved with it,
+// and its robustness curve (reconstruction BLEU against latent noise, eval --robustness).
 #pragma once
 
 #include <QWidget>
 
 #include "studio_types.h"
 
+class QCustomPlot;
 class QLabel;
 class QPlainTextEdit;
 
@@ -20,12 +22,17 @@ class ModelPanel : public QWidget {
   void showMessage(const QString& text);
   QString summaryText() const;
   QString metricsText() const;  // evaluation (eval.json) and training metrics as shown
+  QString directionsText() const;
+  int robustnessPoints() const;  // points of the robustness curve drawn
+  void showDirections(const QStringList& lines);
 
  private:
   QLabel* summary_;
   QPlainTextEdit* params_;
   QPlainTextEdit* config_;
   QPlainTextEdit* metrics_;
+  QPlainTextEdit* directions_;
+  QCustomPlot* robustness_;
 };
 
 }  // namespace latent::ui
