@@ -14,6 +14,7 @@
 #include "explore/directions.h"
 #include "explore/pca.h"
 #include "explore/robustness.h"
+#include "explore/umap.h"
 #include "infer/generator.h"
 #include "io/npy.h"
 #include "model/model_io.h"
@@ -34,6 +35,29 @@ at::Tensor fromJson(const nlohmann::json& j) {
     for (const auto& v : r) flat.push_back(v.get<double>());
   }
   return at::tensor(flat, at::kDouble).reshape({rows, cols});
+}
+
+at::Tensor npyTensor(const std::string& rel) {
+  auto a = io::npy_load(test::fixture(rel));
+  std::vector<int64_t> shape(a.shape.begin(), a.shape.end());
+  return at::from_blob(a.data.data(), shape, at::kFloat).clone();
+}
+
+// Leave-one-out 5-nearest-neighbour label accuracy in an embedding: do the classes form
+// clusters?
+double knnAccuracy(const at::Tensor& e, const at::Tensor& labels) {
+  const auto x = e.to(at::kDouble);
+  const auto sq = (x * x).sum(1);
+  auto d = sq.unsqueeze(1) + sq.unsqueeze(0) - 2 * at::matmul(x, x.t());
+  d.fill_diagonal_(INFINITY);
+  const auto nbr = std::get<1>(d.topk(5, 1, false));
+  const auto votes = labels.to(at::kLong).index_select(0, nbr.reshape({-1})).reshape({x.size(0), 5});
+  int64_t correct = 0;
+  for (int64_t i = 0; i < x.size(0); ++i) {
+    const auto mode = std::get<0>(at::mode(votes[i])).item<int64_t>();
+    correct += mode == labels[i].item<int64_t>();
+  }
+  return static_cast<double>(correct) / static_cast<double>(x.size(0));
 }
 
 at::Tensor points() {
@@ -101,6 +125,56 @@ class TestExplore : public QObject {
     auto bad = x.clone();
     bad[3][2] = std::nanf("");
     LATENT_VERIFY_CONTAINS(test::errorOf([&] { fit_pca(bad, 2); }), "NaN");
+  }
+
+  void umapCurveParametersMatchUmapLearn() {
+    const auto ref = test::readJson(test::fixture("explore/umap.json"));
+    const auto [a, b] = umap_ab(0.1, 1.0);
+    QVERIFY2(std::abs(a - ref["a"].get<double>()) < 1e-4, std::to_string(a).c_str());
+    QVERIFY2(std::abs(b - ref["b"].get<double>()) < 1e-4, std::to_string(b).c_str());
+  }
+
+  void trustworthinessMatchesScikitLearn() {
+    const auto ref = test::readJson(test::fixture("explore/umap.json"));
+    const double t = trustworthiness(npyTensor("explore/digits.npy"), npyTensor("explore/digits_pca.npy"), 5);
+    // Digits are integers, so many distances tie; numpy's argsort breaks ties in another
+    // order than ours, which moves the sum by a few ranks (measured: 5e-6).
+    QVERIFY2(std::abs(t - ref["pca"]["trustworthiness"].get<double>()) < 2e-5, std::to_string(t).c_str());
+  }
+
+  // Our UMAP of scikit-learn's digits keeps neighbourhoods as well as umap-learn's does, and
+  // separates the classes (PCA does not).
+  void umapOfDigitsMatchesUmapLearn() {
+    const auto ref = test::readJson(test::fixture("explore/umap.json"));
+    const auto x = npyTensor("explore/digits.npy"), labels = npyTensor("explore/digits_labels.npy");
+    UmapOptions o;
+    o.seed = 1;
+    int calls = 0;
+    const auto e = umap(x, o, [&](const std::string&, double) { return ++calls > 0; });
+    QCOMPARE(e.size(0), x.size(0));
+    QVERIFY(calls > 10);
+    const double t = trustworthiness(x, e, 5), acc = knnAccuracy(e, labels);
+    const double refT = ref["umap_pca_init"]["trustworthiness"].get<double>();
+    qInfo("trustworthiness: ours %.4f, umap-learn %.4f, PCA %.4f; 5-NN accuracy: ours %.4f, umap-learn %.4f, PCA %.4f", t, refT,
+          ref["pca"]["trustworthiness"].get<double>(), acc, ref["umap_pca_init"]["knn_accuracy"].get<double>(),
+          ref["pca"]["knn_accuracy"].get<double>());
+    QVERIFY2(t > refT - 0.01, std::to_string(t).c_str());
+    QVERIFY2(acc > ref["umap_pca_init"]["knn_accuracy"].get<double>() - 0.03, std::to_string(acc).c_str());
+    QVERIFY(knnAccuracy(npyTensor("explore/digits_pca.npy"), labels) < 0.7);  // the check can fail
+    // New points land beside their neighbours: a digit placed on the layout sits near its own.
+    const auto placed = umap_place(x, e, x.slice(0, 0, 50));
+    QCOMPARE(placed.sizes().vec(), (std::vector<int64_t>{50, 2}));
+    const double spread = e.std(0).mean().item<double>();
+    QVERIFY((placed - e.slice(0, 0, 50)).norm(2, 1).median().item<double>() < 0.2 * spread);
+    // Cancel, and bad input.
+    bool cancelled = false;
+    try {
+      umap(x, o, [](const std::string& stage, double) { return stage != "layout"; });
+    } catch (const Cancelled&) {
+      cancelled = true;
+    }
+    QVERIFY(cancelled);
+    LATENT_VERIFY_CONTAINS(test::errorOf([&] { umap(x.slice(0, 0, 10), o); }), "needs more points than neighbors");
   }
 
   // The logistic direction is the normal of scikit-learn's LogisticRegression(C=1) (same

@@ -1,0 +1,301 @@
+#include "explore/umap.h"
+
+#include <ATen/ATen.h>
+
+#include <algorithm>
+#include <cmath>
+#include <random>
+#include <vector>
+
+#include "explore/corpus_latents.h"
+#include "explore/pca.h"
+#include "util/error.h"
+
+namespace latent {
+namespace {
+
+struct Knn {
+  std::vector<int64_t> idx;  // (N, k) row-major; column 0 is the point itself
+  std::vector<float> dist;   // (N, k)
+  int k = 0;
+};
+
+// Exact k nearest neighbours (self first) by chunks of squared distances through BLAS.
+Knn knn(const at::Tensor& x, int k, const UmapProgress& progress) {
+  const int64_t n = x.size(0);
+  const auto sq = (x * x).sum(1);  // (N,)
+  const int64_t chunk = std::max<int64_t>(16, 20000000 / std::max<int64_t>(1, n));
+  Knn r;
+  r.k = k;
+  r.idx.resize(static_cast<size_t>(n * k));
+  r.dist.resize(static_cast<size_t>(n * k));
+  for (int64_t s = 0; s < n; s += chunk) {
+    const int64_t e = std::min(n, s + chunk);
+    auto d2 = sq.slice(0, s, e).unsqueeze(1) + sq.unsqueeze(0) - 2 * at::matmul(x.slice(0, s, e), x.t());  // (c, N)
+    // The point itself first, whatever rounding gives its own distance.
+    d2.scatter_(1, at::arange(s, e, at::kLong).unsqueeze(1), -1.0f);
+    auto [vals, ids] = d2.topk(k, 1, /*largest=*/false, /*sorted=*/true);
+    vals = vals.clamp_min(0).sqrt().contiguous();
+    ids = ids.contiguous();
+    std::copy(ids.data_ptr<int64_t>(), ids.data_ptr<int64_t>() + ids.numel(), r.idx.begin() + s * k);
+    std::copy(vals.data_ptr<float>(), vals.data_ptr<float>() + vals.numel(), r.dist.begin() + s * k);
+    if (progress && !progress("neighbours", static_cast<double>(e) / n)) throw Cancelled();
+  }
+  return r;
+}
+
+struct Edges {
+  std::vector<int32_t> head, tail;
+  std::vector<float> weight;
+};
+
+// umap-learn's smooth_knn_dist + compute_membership_strengths + fuzzy union.
+Edges fuzzy_graph(const Knn& nn, int64_t n) {
+  const int k = nn.k;
+  const double target = std::log2(static_cast<double>(k));
+  std::vector<float> w(static_cast<size_t>(n * k), 0.0f);
+  double all_mean = 0;
+  for (float v : nn.dist) all_mean += v;
+  all_mean /= static_cast<double>(nn.dist.size());
+  for (int64_t i = 0; i < n; ++i) {
+    const float* d = &nn.dist[static_cast<size_t>(i * k)];
+    double rho = 0;
+    for (int j = 1; j < k; ++j)
+      if (d[j] > 0) {
+        rho = d[j];
+        break;
+      }
+    double lo = 0, hi = INFINITY, mid = 1;
+    for (int it = 0; it < 64; ++it) {
+      double psum = 0;
+      for (int j = 1; j < k; ++j) {
+        const double dd = d[j] - rho;
+        psum += dd > 0 ? std::exp(-dd / mid) : 1.0;
+      }
+      if (std::abs(psum - target) < 1e-5) break;
+      if (psum > target) {
+        hi = mid;
+        mid = (lo + hi) / 2;
+      } else {
+        lo = mid;
+        mid = std::isinf(hi) ? mid * 2 : (lo + hi) / 2;
+      }
+    }
+    double mean = 0;
+    for (int j = 0; j < k; ++j) mean += d[j];
+    mean /= k;
+    mid = std::max(mid, 1e-3 * (rho > 0 ? mean : all_mean));
+    for (int j = 0; j < k; ++j) {
+      const int64_t other = nn.idx[static_cast<size_t>(i * k + j)];
+      if (other == i) continue;
+      const double dd = d[j] - rho;
+      w[static_cast<size_t>(i * k + j)] = static_cast<float>(dd <= 0 || mid == 0 ? 1.0 : std::exp(-dd / mid));
+    }
+  }
+  // Union: w_ij + w_ji - w_ij w_ji over the directed kNN edges (missing = 0).
+  std::vector<std::tuple<int32_t, int32_t, float>> directed;
+  directed.reserve(static_cast<size_t>(n * k * 2));
+  for (int64_t i = 0; i < n; ++i)
+    for (int j = 0; j < k; ++j) {
+      const float v = w[static_cast<size_t>(i * k + j)];
+      if (v <= 0) continue;
+      const auto o = static_cast<int32_t>(nn.idx[static_cast<size_t>(i * k + j)]);
+      directed.emplace_back(static_cast<int32_t>(i), o, v);
+      directed.emplace_back(o, static_cast<int32_t>(i), -v);  // transposed entry, marked by sign
+    }
+  std::sort(directed.begin(), directed.end(), [](const auto& a, const auto& b) {
+    return std::get<0>(a) != std::get<0>(b) ? std::get<0>(a) < std::get<0>(b) : std::get<1>(a) < std::get<1>(b);
+  });
+  Edges e;
+  for (size_t s = 0; s < directed.size();) {
+    size_t t = s;
+    double fw = 0, bw = 0;  // w_ij, w_ji
+    while (t < directed.size() && std::get<0>(directed[t]) == std::get<0>(directed[s]) &&
+           std::get<1>(directed[t]) == std::get<1>(directed[s])) {
+      const float v = std::get<2>(directed[t]);
+      (v > 0 ? fw : bw) = std::abs(v);
+      ++t;
+    }
+    const double u = fw + bw - fw * bw;
+    if (u > 0) {
+      e.head.push_back(std::get<0>(directed[s]));
+      e.tail.push_back(std::get<1>(directed[s]));
+      e.weight.push_back(static_cast<float>(u));
+    }
+    s = t;
+  }
+  return e;
+}
+
+}  // namespace
+
+std::pair<double, double> umap_ab(double min_dist, double spread) {
+  std::vector<double> xs(300), ys(300);
+  for (int i = 0; i < 300; ++i) {
+    xs[i] = spread * 3 * i / 299.0;
+    ys[i] = xs[i] < min_dist ? 1.0 : std::exp(-(xs[i] - min_dist) / spread);
+  }
+  // Levenberg-Marquardt on f(x) = 1 / (1 + a x^(2b)), from scipy's start (1, 1).
+  double a = 1, b = 1, lambda = 1e-3;
+  auto cost = [&](double A, double B) {
+    double c = 0;
+    for (int i = 0; i < 300; ++i) {
+      const double f = 1 / (1 + A * std::pow(xs[i], 2 * B));
+      c += (f - ys[i]) * (f - ys[i]);
+    }
+    return c;
+  };
+  double current = cost(a, b);
+  for (int it = 0; it < 500; ++it) {
+    double jtj[2][2] = {{0, 0}, {0, 0}}, jtr[2] = {0, 0};
+    for (int i = 0; i < 300; ++i) {
+      const double x = xs[i];
+      const double p = x > 0 ? std::pow(x, 2 * b) : 0.0;
+      const double f = 1 / (1 + a * p);
+      const double da = -p * f * f;
+      const double db = x > 0 ? -a * p * 2 * std::log(x) * f * f : 0.0;
+      const double r = f - ys[i];
+      jtj[0][0] += da * da;
+      jtj[0][1] += da * db;
+      jtj[1][1] += db * db;
+      jtr[0] += da * r;
+      jtr[1] += db * r;
+    }
+    jtj[1][0] = jtj[0][1];
+    const double m00 = jtj[0][0] * (1 + lambda), m11 = jtj[1][1] * (1 + lambda), m01 = jtj[0][1];
+    const double det = m00 * m11 - m01 * m01;
+    if (det == 0) break;
+    const double sa = -(m11 * jtr[0] - m01 * jtr[1]) / det, sb = -(m00 * jtr[1] - m01 * jtr[0]) / det;
+    const double next = cost(a + sa, b + sb);
+    if (next < current) {
+      a += sa;
+      b += sb;
+      lambda /= 10;
+      if (current - next < 1e-15) break;
+      current = next;
+    } else {
+      lambda *= 10;
+      if (lambda > 1e12) break;
+    }
+  }
+  return {a, b};
+}
+
+at::Tensor umap(const at::Tensor& x_in, const UmapOptions& o, const UmapProgress& progress) {
+  if (x_in.dim() != 2) throw Error("umap", "expects a matrix of latents (N, D)");
+  const int64_t n = x_in.size(0);
+  if (o.neighbors < 2) throw Error("umap", "neighbors must be at least 2");
+  if (n <= o.neighbors) throw Error("umap", "needs more points than neighbors (" + std::to_string(o.neighbors) + "), got " + std::to_string(n));
+  if (n > kMaxUmapPoints)
+    throw Error("umap", std::to_string(n) + " points: UMAP here finds exact neighbours and maps at most " +
+                            std::to_string(kMaxUmapPoints) + "; use PCA, or map a sample");
+  const auto x = x_in.to(at::kCPU, at::kFloat).contiguous();
+  if (!at::isfinite(x).all().item<bool>()) throw Error("umap", "the latents hold NaN or infinite values");
+
+  const Knn nn = knn(x, o.neighbors, progress);
+  Edges g = fuzzy_graph(nn, n);
+  if (progress && !progress("graph", 1.0)) throw Cancelled();
+  const int epochs = o.epochs > 0 ? o.epochs : (n <= 10000 ? 500 : 200);
+  // Edges too weak to be sampled even once are dropped (umap-learn).
+  const float wmax = *std::max_element(g.weight.begin(), g.weight.end());
+  std::vector<double> eps_per_sample;
+  std::vector<int32_t> head, tail;
+  for (size_t i = 0; i < g.weight.size(); ++i)
+    if (g.weight[i] >= wmax / epochs) {
+      head.push_back(g.head[i]);
+      tail.push_back(g.tail[i]);
+      eps_per_sample.push_back(static_cast<double>(wmax) / g.weight[i]);
+    }
+
+  // Initialisation: PCA, scaled to [0, 10] per axis, with 1e-4 of noise (umap-learn's "pca").
+  const Pca p = fit_pca(x, 2);
+  auto init = p.project(x);
+  std::mt19937_64 rng(o.seed);
+  std::normal_distribution<float> noise(0, 1e-4f);
+  auto lo = std::get<0>(init.min(0)), hi = std::get<0>(init.max(0));
+  init = 10 * (init - lo) / (hi - lo).clamp_min(1e-12);
+  std::vector<float> emb(static_cast<size_t>(n * 2));
+  {
+    const auto c = init.contiguous();
+    for (int64_t i = 0; i < 2 * n; ++i) emb[static_cast<size_t>(i)] = c.data_ptr<float>()[i] + noise(rng);
+  }
+
+  const auto [a, b] = umap_ab(o.min_dist, o.spread);
+  const size_t m = head.size();
+  std::vector<double> next_sample(eps_per_sample), eps_neg(m), next_neg(m);
+  for (size_t i = 0; i < m; ++i) next_neg[i] = eps_neg[i] = eps_per_sample[i] / o.negative_rate;
+  std::uniform_int_distribution<int64_t> pick(0, n - 1);
+  auto clip = [](double v) { return std::clamp(v, -4.0, 4.0); };
+  for (int ep = 0; ep < epochs; ++ep) {
+    const double alpha = 1.0 * (1.0 - static_cast<double>(ep) / epochs);
+    for (size_t i = 0; i < m; ++i) {
+      if (next_sample[i] > ep) continue;
+      float* cur = &emb[static_cast<size_t>(head[i]) * 2];
+      float* oth = &emb[static_cast<size_t>(tail[i]) * 2];
+      double dx = cur[0] - oth[0], dy = cur[1] - oth[1];
+      double d2 = dx * dx + dy * dy;
+      double coeff = d2 > 0 ? -2.0 * a * b * std::pow(d2, b - 1) / (a * std::pow(d2, b) + 1) : 0.0;
+      const double gx = clip(coeff * dx), gy = clip(coeff * dy);
+      cur[0] += static_cast<float>(gx * alpha);
+      cur[1] += static_cast<float>(gy * alpha);
+      oth[0] -= static_cast<float>(gx * alpha);
+      oth[1] -= static_cast<float>(gy * alpha);
+      next_sample[i] += eps_per_sample[i];
+      const int negatives = static_cast<int>((ep - next_neg[i]) / eps_neg[i]);
+      for (int q = 0; q < negatives; ++q) {
+        const int64_t k = pick(rng);
+        if (k == head[i]) continue;
+        const float* neg = &emb[static_cast<size_t>(k) * 2];
+        dx = cur[0] - neg[0];
+        dy = cur[1] - neg[1];
+        d2 = dx * dx + dy * dy;
+        coeff = d2 > 0 ? 2.0 * b / ((0.001 + d2) * (a * std::pow(d2, b) + 1)) : 0.0;
+        const double nx = coeff > 0 ? clip(coeff * dx) : 4.0, ny = coeff > 0 ? clip(coeff * dy) : 4.0;
+        cur[0] += static_cast<float>(nx * alpha);
+        cur[1] += static_cast<float>(ny * alpha);
+      }
+      next_neg[i] += negatives * eps_neg[i];
+    }
+    if (progress && (ep % 10 == 9 || ep == epochs - 1) && !progress("layout", static_cast<double>(ep + 1) / epochs))
+      throw Cancelled();
+  }
+  return at::from_blob(emb.data(), {n, 2}, at::kFloat).clone();
+}
+
+double trustworthiness(const at::Tensor& x_in, const at::Tensor& e_in, int k) {
+  const auto x = x_in.to(at::kCPU, at::kDouble), e = e_in.to(at::kCPU, at::kDouble);
+  const int64_t n = x.size(0);
+  if (e.size(0) != n) throw Error("trustworthiness", "the embedding has another number of points");
+  if (k < 1 || k >= n / 2) throw Error("trustworthiness", "k must be in [1, N/2)");
+  auto dist = [](const at::Tensor& m) {
+    const auto sq = (m * m).sum(1);
+    return sq.unsqueeze(1) + sq.unsqueeze(0) - 2 * at::matmul(m, m.t());
+  };
+  auto dx = dist(x);
+  dx.fill_diagonal_(INFINITY);  // sklearn: the point itself is never its own neighbour
+  // rank[i][j]: 1-based rank of j among i's neighbours in the original space.
+  const auto order = std::get<1>(dx.sort(1));
+  auto rank = at::empty({n, n}, at::kLong);
+  rank.scatter_(1, order, at::arange(1, n + 1, at::kLong).unsqueeze(0).expand({n, n}).contiguous());
+  auto de = dist(e);
+  de.fill_diagonal_(INFINITY);
+  const auto nbr = std::get<1>(de.topk(k, 1, /*largest=*/false));  // (n, k)
+  const auto r = rank.gather(1, nbr) - k;
+  const double t = r.clamp_min(0).sum().item<double>();
+  return 1.0 - t * (2.0 / (n * k * (2.0 * n - 3.0 * k - 1.0)));
+}
+
+at::Tensor umap_place(const at::Tensor& x, const at::Tensor& layout, const at::Tensor& z_in, int neighbors) {
+  const auto z = z_in.to(at::kCPU, at::kFloat);
+  const int k = static_cast<int>(std::min<int64_t>(neighbors, x.size(0)));
+  const auto d2 = (z * z).sum(1).unsqueeze(1) + (x * x).sum(1).unsqueeze(0) - 2 * at::matmul(z, x.t());  // (M, N)
+  auto [vals, ids] = d2.topk(k, 1, /*largest=*/false);
+  const auto d = vals.clamp_min(0).sqrt();
+  const auto rho = std::get<0>(d.min(1, true));
+  const auto sigma = (d.mean(1, true) - rho).clamp_min(1e-6);
+  const auto w = at::exp(-(d - rho) / sigma);  // (M, k)
+  const auto pos = layout.index_select(0, ids.reshape({-1})).reshape({z.size(0), k, 2});
+  return (pos * w.unsqueeze(2)).sum(1) / w.sum(1, true);
+}
+
+}  // namespace latent

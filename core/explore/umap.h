@@ -1,0 +1,50 @@
+// UMAP (McInnes, Healy & Melville 2018), the neighbour-preserving projection of the latent
+// map, written after umap-learn 0.5 (what its users run): exact k-nearest neighbours, the
+// fuzzy simplicial set with smooth_knn_dist's bandwidths, the union symmetrisation, a PCA
+// initialisation scaled to [0, 10] (umap-learn's init="pca"), and optimize_layout_euclidean's
+// SGD with negative sampling. No Qt; tests compare its trustworthiness with umap-learn's on
+// scikit-learn's digits (tests/fixtures/explore/make_umap_fixture.py).
+#pragma once
+
+#include <ATen/core/Tensor.h>
+
+#include <cstdint>
+#include <functional>
+#include <string>
+
+namespace latent {
+
+struct UmapOptions {
+  int neighbors = 15;       // n_neighbors (the point itself included, as umap-learn counts)
+  double min_dist = 0.1;
+  double spread = 1.0;
+  int epochs = 0;           // 0: 500 up to 10,000 points, else 200 (umap-learn's default)
+  int negative_rate = 5;
+  uint64_t seed = 0;
+};
+
+// Exact neighbours cost N^2: beyond this many points the map offers PCA only.
+constexpr int64_t kMaxUmapPoints = 200000;
+
+// Called with the stage ("neighbours", "graph", "layout") and the fraction done; returning
+// false cancels (umap then throws Cancelled, from explore/corpus_latents.h).
+using UmapProgress = std::function<bool(const std::string& stage, double fraction)>;
+
+// x (N, D) -> (N, 2) float32. N >= neighbors + 1 and N <= kMaxUmapPoints.
+at::Tensor umap(const at::Tensor& x, const UmapOptions& options = {}, const UmapProgress& progress = {});
+
+// umap-learn's find_ab_params: a and b of 1 / (1 + a d^(2b)) fitted (least squares) to
+// 1 below min_dist and exp(-(d - min_dist) / spread) above, on 300 points of [0, 3 spread].
+std::pair<double, double> umap_ab(double min_dist, double spread);
+
+// sklearn.manifold.trustworthiness(x, embedded, n_neighbors=k): how far the embedding's k
+// nearest neighbours are from being the original's (1 = all kept). Exact: N^2 memory,
+// for N up to ~10,000.
+double trustworthiness(const at::Tensor& x, const at::Tensor& embedded, int k = 5);
+
+// Places new latents z (M, D) on an existing layout: the membership-weighted mean of the
+// layout positions of their `neighbors` nearest points of x (umap-learn's transform starts
+// there). x (N, D), layout (N, 2) -> (M, 2).
+at::Tensor umap_place(const at::Tensor& x, const at::Tensor& layout, const at::Tensor& z, int neighbors = 15);
+
+}  // namespace latent
