@@ -7,11 +7,13 @@
 // moves, is saved with the model and listed in the Model panel; the analogy panel answers;
 // the Model panel draws the robustness curve of eval.json.
 #include <QApplication>
+#include <QDir>
 #include <QMouseEvent>
 #include <QSlider>
 #include <filesystem>
 #include <QStandardPaths>
 #include <QTabWidget>
+#include <cmath>
 #include <QTemporaryDir>
 
 #include "main_window.h"
@@ -66,7 +68,8 @@ class TestStudioExplore : public QObject {
     QStandardPaths::setTestModeEnabled(true);
     QSettings().clear();
     qputenv("LATENT_RESOURCE_DIR", QByteArray(LATENT_CORPUS_DIR "/.."));
-    qputenv("XDG_CACHE_HOME", tmp_.filePath("cache").toUtf8());
+    // Test mode puts the cache under ~/.qttest: start without an earlier run's maps.
+    QDir(QStandardPaths::writableLocation(QStandardPaths::CacheLocation)).removeRecursively();
   }
 
   void mapFillsAndHoverShowsTheSentence() {
@@ -158,6 +161,40 @@ class TestStudioExplore : public QObject {
     QString error;
     QVERIFY(!m.v->saveSelection(tmp_.filePath("no/such/dir/x.txt"), &error));
     QVERIFY(error.contains("cannot write"));
+  }
+
+  // A UMAP map: the layout is drawn, typed sentences are placed among their neighbours,
+  // and the second open comes from the cache.
+  void umapMapPlacesTypedSentences() {
+    ui::MainWindow w;
+    w.resize(1280, 860);
+    w.show();
+    QSignalSpy ready(&w, &ui::MainWindow::modelReady);
+    w.openModel(ui::defaultModelPath());
+    QVERIFY(ready.wait(30000));
+    auto* v = w.mapView();
+    w.tabs()->setCurrentWidget(v);
+    v->setProjection("umap");
+    const QString corpus = QString::fromStdString(test::corpusFile("valid.txt"));
+    v->mapCorpus(corpus);
+    QVERIFY(QTest::qWaitFor([&] { return !v->busy(); }, 120000));
+    QCOMPARE(v->map().projection, QString("umap"));
+    QVERIFY2(v->infoText().contains("UMAP"), qPrintable(v->infoText()));
+    QCOMPARE(v->cloud()->count(), v->map().sentences.size());
+    // A sentence of the corpus, typed: it lands where the map has it.
+    const QString s = v->map().sentences[42];
+    w.reconstructView()->setSentences(s);
+    w.reconstructView()->run();
+    QTRY_VERIFY_WITH_TIMEOUT(v->cloud()->hasOverlay("typed"), 20000);
+    const QPointF placed = v->cloud()->overlay("typed").points.first(), where = v->cloud()->point(42);
+    const QRectF bounds = v->cloud()->viewRect();
+    QVERIFY2(std::hypot(placed.x() - where.x(), placed.y() - where.y()) < 0.05 * std::hypot(bounds.width(), bounds.height()),
+             "the typed sentence is far from its own point");
+    v->setColorMode("length");
+    save(v, "latent_map_umap.png");
+    v->mapCorpus(corpus);
+    QVERIFY(QTest::qWaitFor([&] { return !v->busy(); }, 60000));
+    QVERIFY(v->map().fromCache);
   }
 
   void cancelAndBadFilesLeaveTheWindowWorking() {

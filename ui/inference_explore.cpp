@@ -8,6 +8,7 @@
 #include "data/corpus.h"
 #include "explore/corpus_latents.h"
 #include "explore/pca.h"
+#include "explore/umap.h"
 #include "inference_state.h"
 #include "util/error.h"
 #include "util/utf8.h"
@@ -58,7 +59,7 @@ std::vector<std::string> cleanSet(const QStringList& set) {
 
 }  // namespace
 
-void InferenceWorker::encodeMap(int requestId, const QString& corpusPath, const QString& cacheDir) {
+void InferenceWorker::encodeMap(int requestId, const QString& corpusPath, const QString& cacheDir, const QString& projection) {
   cancelMap_ = false;
   if (!ensureModel(tr("Latent map"))) return;
   try {
@@ -74,12 +75,30 @@ void InferenceWorker::encodeMap(int requestId, const QString& corpusPath, const 
     m.model = state_->dir.empty() ? QStringLiteral("training snapshot") : QString::fromStdString(state_->dir);
     Generator& g = *state_->generator;
     bool cached = false;
+    const bool useUmap = projection == "umap";
+    if (useUmap && static_cast<int64_t>(corpus.sentences.size()) > kMaxUmapPoints)
+      throw Error(corpusPath.toStdString(), std::to_string(corpus.sentences.size()) + " sentences: UMAP maps at most " +
+                                                std::to_string(kMaxUmapPoints) + " (exact neighbours); choose PCA, or map a sample");
     const at::Tensor mu = encode_corpus_cached(g, corpus.sentences, cacheDir.toStdString(), [&](size_t done, size_t total) {
-      Q_EMIT mapProgress(requestId, static_cast<qint64>(done), static_cast<qint64>(total));
+      Q_EMIT mapProgress(requestId, tr("encoding"), static_cast<qint64>(done), static_cast<qint64>(total));
       return !cancelMap_.load();
     }, &cached);
     const Pca p = fit_pca(mu, 2);
-    const at::Tensor xy = p.project(mu).contiguous();
+    at::Tensor xy;
+    if (useUmap) {
+      const UmapOptions o;
+      const std::string path = cacheDir.isEmpty() ? std::string()
+                                                  : cacheDir.toStdString() + "/umap-" + corpus_cache_key(g, corpus.sentences) + "-" +
+                                                        umap_options_key(o) + ".safetensors";
+      bool layoutCached = false;
+      xy = umap_cached(mu, o, path, [&](const std::string& stage, double f) {
+        Q_EMIT mapProgress(requestId, tr("UMAP: %1").arg(QString::fromStdString(stage)), static_cast<qint64>(1000 * f), 1000);
+        return !cancelMap_.load();
+      }, &layoutCached).contiguous();
+      cached = cached && layoutCached;
+    } else {
+      xy = p.project(mu).contiguous();
+    }
     const float* v = xy.data_ptr<float>();
     const int64_t n = xy.size(0);
     m.x.resize(static_cast<int>(n));
@@ -93,9 +112,16 @@ void InferenceWorker::encodeMap(int requestId, const QString& corpusPath, const 
     m.explained1 = p.explained_ratio[0];
     m.explained2 = p.explained_ratio[1];
     m.fromCache = cached;
+    m.projection = useUmap ? "umap" : "pca";
     m.seconds = timer.elapsed() / 1000.0;
-    state_->mapMean = p.mean.clone();
-    state_->mapBasis = p.components.t().contiguous();  // (D, 2)
+    state_->clearMap();
+    if (useUmap) {
+      state_->mapLatents = mu;
+      state_->mapLayout = xy;
+    } else {
+      state_->mapMean = p.mean.clone();
+      state_->mapBasis = p.components.t().contiguous();  // (D, 2)
+    }
     Q_EMIT mapReady(m);
   } catch (const Cancelled&) {
     Q_EMIT mapCancelled(requestId);

@@ -12,6 +12,7 @@
 
 #include "inference_worker.h"
 #include "explore/directions.h"
+#include "explore/umap.h"
 #include "infer/generator.h"
 #include "model/config.h"
 
@@ -34,12 +35,13 @@ struct InferenceWorker::State {
   at::Tensor pcaMean, pcaBasis;    // (D,), (D, 2)
   std::string pcaA, pcaB;          // the pair the projection was fitted on
   // The latent map's projection (Latent map view): PCA of the mapped corpus's mu.
-  at::Tensor mapMean, mapBasis;    // (D,), (D, 2)
+  at::Tensor mapMean, mapBasis;    // (D,), (D, 2): PCA maps
+  at::Tensor mapLatents, mapLayout; // (N, D), (N, 2): UMAP maps (new points placed among their neighbours)
   // The Directions view's current direction (computed, or a saved one); saved: in dir.
   Direction direction;
   bool directionSaved = false;
 
-  bool hasMap() const { return mapBasis.defined(); }
+  bool hasMap() const { return mapBasis.defined() || mapLayout.defined(); }
   void clearDirection() {
     direction = Direction();
     directionSaved = false;
@@ -47,11 +49,14 @@ struct InferenceWorker::State {
   void clearMap() {
     mapMean = at::Tensor();
     mapBasis = at::Tensor();
+    mapLatents = at::Tensor();
+    mapLayout = at::Tensor();
   }
   // Rows of z (N, D) on the map.
   QVector<QPointF> mapPoints(const at::Tensor& z) const {
     QVector<QPointF> out;
-    const at::Tensor p = at::matmul(z.to(at::kCPU, at::kFloat) - mapMean, mapBasis).contiguous();  // (N, 2)
+    const at::Tensor zc = z.to(at::kCPU, at::kFloat);
+    const at::Tensor p = (mapLayout.defined() ? umap_place(mapLatents, mapLayout, zc) : at::matmul(zc - mapMean, mapBasis)).contiguous();
     const float* v = p.data_ptr<float>();
     for (int64_t i = 0; i < p.size(0); ++i) out << QPointF(v[2 * i], v[2 * i + 1]);
     return out;

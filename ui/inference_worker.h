@@ -48,10 +48,11 @@ class InferenceWorker : public QObject {
   // Writes the model in use (a loaded folder or a training snapshot) as a model folder.
   void saveModelAs(const QString& dir);
   // The latent map: encodes the corpus file (its first 1,000,000 sentences; mu cached in
-  // cacheDir, keyed by the encoder's weights and the sentences), projects mu on its first
-  // two principal components, and keeps that projection for the overlays of later answers.
-  // Progress in batches (mapProgress); cancelMap() stops it.
-  void encodeMap(int requestId, const QString& corpusPath, const QString& cacheDir);
+  // cacheDir, keyed by the encoder's weights and the sentences), projects mu to 2-D
+  // (projection "pca": its first two principal components; "umap": a UMAP layout, at most
+  // 200,000 points, cached too), and keeps the projection for the overlays of later
+  // answers. Progress by stage (mapProgress); cancelMap() stops it.
+  void encodeMap(int requestId, const QString& corpusPath, const QString& cacheDir, const QString& projection);
   // Attribute directions: computed from two sentence sets (method "logistic" or "mean"),
   // it becomes the current direction; saveDirection writes the current one into the model
   // folder; useDirection makes a saved one current; applyDirection decodes a sentence's
@@ -71,7 +72,7 @@ class InferenceWorker : public QObject {
   void decodedAt(const latent::ui::DecodeAtResult& result);
   void generated(const latent::ui::GenerateTrace& trace);
   void modelSaved(const QString& dir);
-  void mapProgress(int requestId, qint64 done, qint64 total);
+  void mapProgress(int requestId, const QString& stage, qint64 done, qint64 total);
   void mapReady(const latent::ui::LatentMap& map);
   void mapCancelled(int requestId);
   void directionReady(const latent::ui::DirectionInfo& info);  // computed, saved or made current

@@ -176,7 +176,9 @@ void MainWindow::connectInference() {
 void MainWindow::connectMap() {
   const QString cacheDir = QStandardPaths::writableLocation(QStandardPaths::CacheLocation) + "/maps";
   connect(map_, &LatentMapView::requestMap, worker_,
-          [this, cacheDir](int id, const QString& path) { worker_->encodeMap(id, path, cacheDir); });
+          [this, cacheDir](int id, const QString& path, const QString& projection) {
+            worker_->encodeMap(id, path, cacheDir, projection);
+          });
   connect(map_, &LatentMapView::cancelRequested, this, [this] { worker_->cancelMap(); });
   connect(worker_, &InferenceWorker::mapProgress, map_, &LatentMapView::showProgress);
   connect(worker_, &InferenceWorker::mapReady, map_, &LatentMapView::showMap);

@@ -143,8 +143,9 @@ struct LatentMap {
   QString model;             // what was mapped: a model folder, or "training snapshot at step N"
   QStringList sentences;     // N (at most 1,000,000: the first of the file)
   qint64 fileSentences = 0;  // sentences the file holds
-  QVector<float> x, y;       // N coordinates: PC1, PC2
-  double explained1 = 0, explained2 = 0;  // shares of the total variance
+  QString projection;        // pca | umap
+  QVector<float> x, y;       // N coordinates: PC1, PC2 (pca) or the UMAP layout
+  double explained1 = 0, explained2 = 0;  // pca: shares of the total variance
   bool fromCache = false;
   double seconds = 0;        // encoding + projection
 };

@@ -145,7 +145,7 @@ void add_bench_commands(CLI::App& app) {
     });
   }
   {
-    auto* cmd = bench->add_subcommand("latency", "Interactive latency on a real model: 1-sentence reconstruct, 10-point interpolation");
+    auto* cmd = bench->add_subcommand("latency", "Interactive latency on a real model: 1-sentence reconstruct, 10-point interpolation, a direction-slider move");
     auto a = std::make_shared<BenchArgs>();
     auto model = std::make_shared<std::string>();
     a->reps = 50;
@@ -157,9 +157,10 @@ void add_bench_commands(CLI::App& app) {
       const auto r = bench::latency(*model, a->device, a->reps, a->warmup);
       auto j = header("latency", *a);
       j.erase("preset");
-      j.update({{"model", *model}, {"reconstruct_ms", stats(r.reconstruct_ms)}, {"interpolate10_ms", stats(r.interpolate10_ms)}});
+      j.update({{"model", *model}, {"reconstruct_ms", stats(r.reconstruct_ms)}, {"interpolate10_ms", stats(r.interpolate10_ms)},
+                {"direction_ms", stats(r.direction_ms)}});
       emit(j, a->json, "reconstruct one sentence: " + spread(r.reconstruct_ms, "ms") + "\n10-point interpolation: " +
-                           spread(r.interpolate10_ms, "ms"));
+                           spread(r.interpolate10_ms, "ms") + "\none direction-slider move: " + spread(r.direction_ms, "ms"));
     });
   }
   {

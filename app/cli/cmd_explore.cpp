@@ -3,6 +3,7 @@
 // The studio's latent map and Directions panel show the same.
 #include <ATen/ATen.h>
 
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -15,6 +16,7 @@
 #include "explore/corpus_latents.h"
 #include "explore/directions.h"
 #include "explore/pca.h"
+#include "explore/umap.h"
 #include "io/npy.h"
 #include "io/safetensors.h"
 #include "util/atomic_file.h"
@@ -115,27 +117,45 @@ void add_encode(CLI::App& app) {
 }
 
 void add_project(CLI::App& app) {
-  auto* cmd = app.add_subcommand("project", "Project latents (from encode) onto their principal components");
+  auto* cmd = app.add_subcommand("project", "Project latents (from encode) to 2-D or more: PCA, or UMAP (2-D)");
   struct Args {
-    std::string latents, out;
+    std::string latents, out, method = "pca";
     int components = 2;
+    UmapOptions umap;
     bool json = false;
   };
   auto a = std::make_shared<Args>();
   cmd->add_option("--latents", a->latents, "mu from latent-cli encode (.npy or .safetensors)")->required();
   cmd->add_option("--out", a->out, "Coordinates (N, K) as .npy, .safetensors or .csv")->required();
-  cmd->add_option("--components", a->components, "K")->check(CLI::Range(1, 4096))->capture_default_str();
+  cmd->add_option("--components", a->components, "K (PCA)")->check(CLI::Range(1, 4096))->capture_default_str();
+  cmd->add_option("--method", a->method, "pca (exact) or umap (neighbour-preserving, umap-learn's algorithm; at most 200,000 points)")
+      ->check(CLI::IsMember({"pca", "umap"}))->capture_default_str();
+  cmd->add_option("--neighbors", a->umap.neighbors, "UMAP: n_neighbors")->check(CLI::Range(2, 200))->capture_default_str();
+  cmd->add_option("--min-dist", a->umap.min_dist, "UMAP: min_dist")->check(CLI::Range(0.0, 10.0))->capture_default_str();
+  cmd->add_option("--epochs", a->umap.epochs, "UMAP: epochs (0: 500 up to 10,000 points, else 200)")->check(CLI::Range(0, 100000));
+  cmd->add_option("--seed", a->umap.seed, "UMAP: seed");
   cmd->add_flag("--json", a->json, "Print one JSON object");
   cmd->callback([a] {
     const auto x = load_matrix(a->latents);
+    const auto t0 = std::chrono::steady_clock::now();
+    if (a->method == "umap") {
+      const auto xy = umap(x, a->umap);
+      const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      save_matrix(a->out, xy);
+      if (a->json) return print_json({{"out", a->out}, {"n", x.size(0)}, {"method", "umap"}, {"seconds", seconds}});
+      std::printf("wrote %s: UMAP of %lld latents (%.1f s)\n", a->out.c_str(), static_cast<long long>(x.size(0)), seconds);
+      return;
+    }
     const Pca p = fit_pca(x, a->components);
-    save_matrix(a->out, p.project(x));
+    const auto xy = p.project(x);
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    save_matrix(a->out, xy);
     if (a->json)
-      return print_json({{"out", a->out}, {"n", x.size(0)}, {"method", "pca"}, {"explained_variance", p.explained_variance},
+      return print_json({{"out", a->out}, {"n", x.size(0)}, {"method", "pca"}, {"seconds", seconds}, {"explained_variance", p.explained_variance},
                          {"explained_ratio", p.explained_ratio}, {"total_variance", p.total_variance}});
     std::printf("wrote %s: PCA of %lld latents; explained variance:", a->out.c_str(), static_cast<long long>(x.size(0)));
     for (size_t i = 0; i < p.explained_ratio.size(); ++i) std::printf(" pc%zu %.1f%%", i + 1, 100 * p.explained_ratio[i]);
-    std::printf("\n");
+    std::printf(" (%.2f s)\n", seconds);
   });
 }
 

@@ -10,6 +10,7 @@
 #include <fstream>
 #include <functional>
 
+#include "explore/directions.h"
 #include "infer/generator.h"
 #include "model/family.h"
 #include "model/hf_import.h"
@@ -232,6 +233,10 @@ LatencyResult latency(const std::string& model_dir, const std::string& device, i
   r.reconstruct_ms = summarize(map(time_runs(warmup, reps, dev, [&] { g.reconstruct({a}); }), [](double s) { return s * 1000; }));
   r.interpolate10_ms =
       summarize(map(time_runs(warmup, reps, dev, [&] { g.interpolate(a, b, 10, false); }), [](double s) { return s * 1000; }));
+  const Direction d = compute_direction(g.encode({a, "the children play in the garden", "she walks to school"}),
+                                        g.encode({b, "he sells his old car", "she walked to school"}), "mean");
+  r.direction_ms = summarize(map(time_runs(warmup, reps, dev, [&] { g.decode(apply_direction(g.encode({a}), d, 1.5)); }),
+                                 [](double s) { return s * 1000; }));
   return r;
 }
 

@@ -46,9 +46,11 @@ ReconstructResult reconstruct(const Common& c, int n, int length, int max_tokens
 Stats sample(const Common& c, int n);
 
 // Latency of the interactive paths on a real model folder: one sentence reconstructed
-// (text in, text out) and a 10-point interpolation between two sentences.
+// (text in, text out), a 10-point interpolation between two sentences, and one move of the
+// Directions view's slider (encode, add alpha x a direction, decode: the worker's
+// applyDirection).
 struct LatencyResult {
-  Stats reconstruct_ms, interpolate10_ms;
+  Stats reconstruct_ms, interpolate10_ms, direction_ms;
 };
 LatencyResult latency(const std::string& model_dir, const std::string& device, int reps, int warmup);
 

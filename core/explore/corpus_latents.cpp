@@ -84,15 +84,18 @@ uint64_t sentences_fingerprint(const std::vector<std::string>& sentences) {
   return h.h;
 }
 
+std::string corpus_cache_key(Generator& g, const std::vector<std::string>& sentences) {
+  char key[40];
+  std::snprintf(key, sizeof key, "%016llx-%016llx", static_cast<unsigned long long>(encoder_fingerprint(g.model())),
+                static_cast<unsigned long long>(sentences_fingerprint(sentences)));
+  return key;
+}
+
 at::Tensor encode_corpus_cached(Generator& g, const std::vector<std::string>& sentences, const std::string& cache_dir,
                                 const EncodeProgress& progress, bool* from_cache) {
   if (from_cache) *from_cache = false;
   if (cache_dir.empty()) return encode_corpus(g, sentences, progress);
-  char name[80];
-  std::snprintf(name, sizeof name, "latents-%016llx-%016llx.safetensors",
-                static_cast<unsigned long long>(encoder_fingerprint(g.model())),
-                static_cast<unsigned long long>(sentences_fingerprint(sentences)));
-  const auto path = (std::filesystem::path(cache_dir) / name).string();
+  const auto path = (std::filesystem::path(cache_dir) / ("latents-" + corpus_cache_key(g, sentences) + ".safetensors")).string();
   const int64_t n = static_cast<int64_t>(sentences.size()), d = g.model()->config.latent_dim;
   std::error_code ec;
   if (std::filesystem::exists(path, ec)) {

@@ -37,6 +37,9 @@ uint64_t encoder_fingerprint(VaeDdpm& model);
 // ... and of the sentences, in order.
 uint64_t sentences_fingerprint(const std::vector<std::string>& sentences);
 
+// "<encoder>-<sentences>" in hex: the key of everything cached for this model and corpus.
+std::string corpus_cache_key(Generator& g, const std::vector<std::string>& sentences);
+
 // encode_corpus through a cache folder: cache_dir/latents-<encoder>-<sentences>.safetensors.
 // A cached file of the wrong shape or with damage is ignored and rewritten. *from_cache
 // says which happened. cache_dir "" disables the cache.

@@ -3,12 +3,15 @@
 #include <ATen/ATen.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cmath>
+#include <filesystem>
 #include <random>
 #include <vector>
 
 #include "explore/corpus_latents.h"
 #include "explore/pca.h"
+#include "io/safetensors.h"
 #include "util/error.h"
 
 namespace latent {
@@ -260,6 +263,41 @@ at::Tensor umap(const at::Tensor& x_in, const UmapOptions& o, const UmapProgress
       throw Cancelled();
   }
   return at::from_blob(emb.data(), {n, 2}, at::kFloat).clone();
+}
+
+std::string umap_options_key(const UmapOptions& o) {
+  char key[96];
+  std::snprintf(key, sizeof key, "n%d-d%g-s%g-e%d-r%d-seed%llu", o.neighbors, o.min_dist, o.spread, o.epochs, o.negative_rate,
+                static_cast<unsigned long long>(o.seed));
+  return key;
+}
+
+at::Tensor umap_cached(const at::Tensor& x, const UmapOptions& o, const std::string& path, const UmapProgress& progress,
+                       bool* from_cache) {
+  if (from_cache) *from_cache = false;
+  std::error_code ec;
+  if (!path.empty() && std::filesystem::exists(path, ec)) {
+    try {
+      for (const auto& [key, t] : io::load(path))
+        if (key == "layout" && t.dim() == 2 && t.size(0) == x.size(0) && t.size(1) == 2 && t.scalar_type() == at::kFloat &&
+            at::isfinite(t).all().item<bool>()) {
+          if (from_cache) *from_cache = true;
+          return t;
+        }
+    } catch (const Error&) {
+      // damaged: computed again and rewritten
+    }
+  }
+  auto layout = umap(x, o, progress);
+  if (!path.empty()) {
+    try {
+      std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
+      io::save(path, {{"layout", layout}}, {{"options", umap_options_key(o)}});
+    } catch (const Error&) {
+      // an unwritable cache only costs the next open time
+    }
+  }
+  return layout;
 }
 
 double trustworthiness(const at::Tensor& x_in, const at::Tensor& e_in, int k) {

@@ -33,6 +33,14 @@ using UmapProgress = std::function<bool(const std::string& stage, double fractio
 // x (N, D) -> (N, 2) float32. N >= neighbors + 1 and N <= kMaxUmapPoints.
 at::Tensor umap(const at::Tensor& x, const UmapOptions& options = {}, const UmapProgress& progress = {});
 
+// umap() through a cache file (any path; a file of the wrong shape or with damage is
+// recomputed and rewritten; a cache that cannot be written is skipped). The caller's path
+// must name everything the layout depends on: the latents and the options.
+at::Tensor umap_cached(const at::Tensor& x, const UmapOptions& options, const std::string& cache_path,
+                       const UmapProgress& progress = {}, bool* from_cache = nullptr);
+// "n15-d0.1-e0-s0": the options, for cache file names.
+std::string umap_options_key(const UmapOptions& options);
+
 // umap-learn's find_ab_params: a and b of 1 / (1 + a d^(2b)) fitted (least squares) to
 // 1 below min_dist and exp(-(d - min_dist) / spread) above, on 300 points of [0, 3 spread].
 std::pair<double, double> umap_ab(double min_dist, double spread);

@@ -44,11 +44,17 @@ LatentMapView::LatentMapView(QWidget* parent) : QWidget(parent) {
   mapOpen_ = new QPushButton(tr("Map the open corpus"));
   mapFile_ = new QPushButton(tr("Map a file…"));
   cancel_ = new QPushButton(tr("Cancel"));
+  projection_ = new QComboBox;
+  projection_->addItem(tr("PCA"), "pca");
+  projection_->addItem(tr("UMAP"), "umap");
+  projection_->setToolTip(tr("PCA: exact, linear, any size. UMAP: keeps neighbourhoods, so clusters show; up to 200,000 sentences"));
   progress_ = new QProgressBar;
   progress_->setMinimumWidth(200);
   progress_->setMaximumWidth(260);
   info_ = new QLabel(tr("No map yet: map the open corpus (or any file of up to 1,000,000 sentences)."));
   info_->setWordWrap(true);
+  top->addWidget(new QLabel(tr("Projection")));
+  top->addWidget(projection_);
   top->addWidget(mapOpen_);
   top->addWidget(mapFile_);
   top->addWidget(progress_);
@@ -70,6 +76,7 @@ LatentMapView::LatentMapView(QWidget* parent) : QWidget(parent) {
   for (auto* c : {showPath_, showSamples_, showTyped_}) c->setChecked(true);
   controls->addWidget(new QLabel(tr("Colour by")));
   controls->addWidget(colorBy_);
+  regex_->setMinimumWidth(240);
   regex_->setMaximumWidth(380);
   controls->addWidget(regex_);
   controls->addWidget(legend_, 1);
@@ -155,14 +162,18 @@ void LatentMapView::mapCorpus(const QString& path) {
   cancel_->setEnabled(true);
   setModelReady(modelReady_);
   info_->setText(tr("Encoding %1…").arg(QFileInfo(path).fileName()));
-  Q_EMIT requestMap(pending_, path);
+  Q_EMIT requestMap(pending_, path, projection_->currentData().toString());
 }
 
-void LatentMapView::showProgress(int requestId, qint64 done, qint64 total) {
+void LatentMapView::showProgress(int requestId, const QString& stage, qint64 done, qint64 total) {
   if (requestId != pending_ || total <= 0) return;
   progress_->setRange(0, 1000);
   progress_->setValue(static_cast<int>(1000 * done / total));
-  progress_->setFormat(tr("%1 of %2").arg(done).arg(total));
+  progress_->setFormat(stage.startsWith("UMAP") ? stage + " %p%" : tr("%1 of %2").arg(done).arg(total));
+}
+
+void LatentMapView::setProjection(const QString& projection) {
+  projection_->setCurrentIndex(std::max(0, projection_->findData(projection)));
 }
 
 void LatentMapView::mapCancelled(int requestId) {
@@ -195,15 +206,18 @@ void LatentMapView::showMap(const LatentMap& map) {
   selectionLabel_->clear();
   saveSelection_->setEnabled(false);
   cloud_->setPoints(map_.x, map_.y);
-  cloud_->setAxisLabels(tr("PC1 (%1%)").arg(100 * map_.explained1, 0, 'f', 1), tr("PC2 (%1%)").arg(100 * map_.explained2, 0, 'f', 1));
+  if (map_.projection == "umap") cloud_->setAxisLabels(tr("UMAP 1"), tr("UMAP 2"));
+  else cloud_->setAxisLabels(tr("PC1 (%1%)").arg(100 * map_.explained1, 0, 'f', 1), tr("PC2 (%1%)").arg(100 * map_.explained2, 0, 'f', 1));
   QString capped = map_.fileSentences > map_.sentences.size()
                        ? tr(" (the first %1 of %2)").arg(map_.sentences.size()).arg(map_.fileSentences)
                        : QString();
-  info_->setText(tr("%1 sentences of %2%3 · PCA: PC1 %4%, PC2 %5% of the variance · %6 · %7 s%8")
+  const QString how = map_.projection == "umap"
+                          ? tr("UMAP (15 neighbours, min_dist 0.1; PC1, PC2 hold %1%, %2% of the variance)")
+                          : tr("PCA: PC1 %1%, PC2 %2% of the variance");
+  info_->setText(tr("%1 sentences of %2%3 · %4 · %5 · %6 s%7")
                      .arg(map_.sentences.size())
                      .arg(QFileInfo(map_.source).fileName(), capped)
-                     .arg(100 * map_.explained1, 0, 'f', 1)
-                     .arg(100 * map_.explained2, 0, 'f', 1)
+                     .arg(how.arg(100 * map_.explained1, 0, 'f', 1).arg(100 * map_.explained2, 0, 'f', 1))
                      .arg(QFileInfo(map_.model).fileName() == "best" || QFileInfo(map_.model).fileName() == "last"
                               ? QFileInfo(QFileInfo(map_.model).path()).fileName() + "/" + QFileInfo(map_.model).fileName()
                               : QFileInfo(map_.model).fileName())

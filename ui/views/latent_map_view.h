@@ -1,5 +1,6 @@
 // Latent map view: every sentence of a corpus as a point, its posterior mean projected on
-// the first two principal components (explained variance shown), drawn by PointCloud so a
+// the first two principal components (explained variance shown) or laid out by UMAP (its
+// neighbourhoods kept: clusters show), drawn by PointCloud so a
 // million points pan and zoom smoothly. Hover shows the sentence; colour by length or by a
 // regular expression; a click sends the sentence to Reconstruct, Ctrl+click on a second
 // point sends the pair to Interpolate, a Shift+drag lasso selects a set to save. The
@@ -37,6 +38,7 @@ class LatentMapView : public QWidget {
   // "single", "length" or "regex" (with setRegex).
   void setColorMode(const QString& mode);
   void setRegex(const QString& pattern);
+  void setProjection(const QString& projection);  // pca | umap: for the next map
   QString legend() const;
   bool busy() const { return busy_; }
 
@@ -44,7 +46,7 @@ class LatentMapView : public QWidget {
   void setCorpusPath(const QString& path);  // the open corpus ("Map the open corpus")
   void mapCorpus(const QString& path);
   void showMap(const latent::ui::LatentMap& map);
-  void showProgress(int requestId, qint64 done, qint64 total);
+  void showProgress(int requestId, const QString& stage, qint64 done, qint64 total);
   void mapCancelled(int requestId);
   void mapFailed();
   void setModelReady(bool ready);
@@ -56,7 +58,7 @@ class LatentMapView : public QWidget {
   void showReconstruction(const latent::ui::ReconstructResult& r);
 
  Q_SIGNALS:
-  void requestMap(int requestId, const QString& corpusPath);
+  void requestMap(int requestId, const QString& corpusPath, const QString& projection);
   void cancelRequested();
   void sendToReconstruct(const QString& sentence);
   void sendToInterpolate(const QString& a, const QString& b);
@@ -73,6 +75,7 @@ class LatentMapView : public QWidget {
   QPushButton* cancel_;
   QProgressBar* progress_;
   QLabel* info_;
+  QComboBox* projection_;
   QComboBox* colorBy_;
   QLineEdit* regex_;
   QLabel* legend_;
