@@ -11,7 +11,7 @@ mkdir -p "$out"
 for tool in xvfb-run xdotool import; do
   command -v "$tool" >/dev/null || { echo "missing $tool: apt-get install xvfb xdotool imagemagick" >&2; exit 1; }
 done
-export XDG_CONFIG_HOME=$(mktemp -d) XDG_DATA_HOME=$(mktemp -d)  # fresh settings: the first-launch experience
+export XDG_CONFIG_HOME=$(mktemp -d) XDG_DATA_HOME=$(mktemp -d) XDG_CACHE_HOME=$(mktemp -d)  # fresh settings and map cache: the first-launch experience
 xvfb-run -a -s "-screen 0 1400x900x24" bash -c "
   '$build/bin/latent-studio' & pid=\$!
   for i in \$(seq 60); do xdotool search --name 'Latent Studio' >/dev/null 2>&1 && break; sleep 0.5; done
@@ -34,8 +34,36 @@ xvfb-run -a -s "-screen 0 1400x900x24" bash -c "
   # Generate: DDPM from t = 2000 to 0, played back
   tab 284; xdotool mousemove 143 237 click 1; sleep 12
   import -window root '$out/generate.png'
-  tab 352; import -window root '$out/corpus.png'
-  tab 415; import -window root '$out/model.png'
+  # Latent map: the whole training corpus (46k sentences) by PCA, coloured by length, the
+  # generation's samples at t = 0 drawn on it, a point hovered
+  tab 365
+  xdotool mousemove 145 92 click 1; sleep 0.5; xdotool key Down Return; sleep 0.5
+  xdotool mousemove 213 64 click 1; sleep 30
+  xdotool mousemove 640 420; sleep 1; xdotool mousemove 642 421; sleep 1
+  import -window root '$out/latent_map.png'
+  # Directions: present -> past tense from six sentences each, a sentence moved along it
+  tab 454
+  xdotool mousemove 352 93 click 1; xdotool type --delay 10 'present'
+  xdotool mousemove 352 184 click 1
+  for s in 'the cat sleeps on the mat' 'she walks to school' 'he plays the piano' 'they eat bread' 'the dog barks at night' 'we sing a song'; do
+    xdotool type --delay 10 \"\$s\"; xdotool key Return
+  done
+  xdotool mousemove 1046 93 click 1; xdotool type --delay 10 'past'
+  xdotool mousemove 1046 184 click 1
+  for s in 'the cat slept on the mat' 'she walked to school' 'he played the piano' 'they ate bread' 'the dog barked at night' 'we sang a song'; do
+    xdotool type --delay 10 \"\$s\"; xdotool key Return
+  done
+  xdotool mousemove 585 344 click 1; xdotool type --delay 10 'tense'
+  xdotool mousemove 960 344 click 1; sleep 3
+  xdotool mousemove 700 421 click 1; xdotool type --delay 10 'the children play in the garden'; xdotool key Return; sleep 3
+  xdotool mousemove 864 446 click 1; sleep 3
+  xdotool mousemove 179 838 click 1; xdotool type --delay 10 'he walks to work'
+  xdotool mousemove 498 838 click 1; xdotool type --delay 10 'he walked to work'
+  xdotool mousemove 816 838 click 1; xdotool type --delay 10 'she sings a song'
+  xdotool mousemove 1018 838 click 1; sleep 3
+  import -window root '$out/directions.png'
+  tab 529; import -window root '$out/corpus.png'
+  tab 593; import -window root '$out/model.png'
   # Train: the tiny preset on the default corpus for a minute, live
   tab 26
   xdotool mousemove 306 304 click 1; sleep 0.5; xdotool type tiny; xdotool key Return; sleep 0.5

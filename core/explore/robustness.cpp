@@ -9,7 +9,7 @@
 
 namespace latent {
 
-std::vector<double> default_robustness_scales() { return {0, 0.1, 0.2, 0.3, 0.5, 0.75, 1, 1.5, 2}; }
+std::vector<double> default_robustness_scales() { return {0, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5, 0.75, 1}; }
 
 RobustnessCurve robustness_curve(Generator& g, const std::vector<std::string>& sentences,
                                  const std::vector<double>& scales, uint64_t seed) {

@@ -153,6 +153,17 @@ def main():
         "damaged": b'{"type": "train", "step": "7"}\n{"type": "eval", "step": 5, "bleu": "x"}\n{"type":\n\n[1]\n',
     })
 
+    def npy(header, data):
+        h = header + " " * ((64 - (10 + len(header) + 1) % 64) % 64) + "\n"
+        return b"\x93NUMPY\x01\x00" + struct.pack("<H", len(h)) + h.encode() + data
+    write_target("fuzz_npy", {
+        "matrix": npy("{'descr': '<f4', 'fortran_order': False, 'shape': (3, 2), }", struct.pack("<6f", *range(6))),
+        "vector": npy("{'descr': '<f4', 'fortran_order': False, 'shape': (4,), }", struct.pack("<4f", 1, 2, 3, 4)),
+        "empty": npy("{'descr': '<f4', 'fortran_order': False, 'shape': (0, 5), }", b""),
+        "v2": b"\x93NUMPY\x02\x00" + struct.pack("<I", 64) + b"{'descr': '<f4', 'fortran_order': False, 'shape': (1,), }".ljust(63) + b"\n" + struct.pack("<f", 7),
+        "f8": npy("{'descr': '<f8', 'fortran_order': False, 'shape': (1,), }", struct.pack("<d", 1)),
+    })
+
     # LibTorch-side targets (built by the asan preset; tests/sanitize/run.sh asan).
     dmlp = ("tests", "fixtures", "dmlp")
     cfg = lambda *path: read(*path, "config.json")

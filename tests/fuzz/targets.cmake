@@ -7,6 +7,7 @@ set(LATENT_FUZZ_TARGETS
   fuzz_sentencepiece
   fuzz_corpus
   fuzz_metrics_log
+  fuzz_npy
 )
 # The parsers that need LibTorch (the family registry builds the model the file describes):
 # our config.json, Hugging Face config.json, DMLP's dmlp.json. Built with libFuzzer by the

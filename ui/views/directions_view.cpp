@@ -27,11 +27,12 @@ QStringList lines(const QPlainTextEdit* e) { return e->toPlainText().split('\n',
 
 }  // namespace
 
-QWidget* DirectionsView::setBox(const QString& title, QLineEdit*& label, QPlainTextEdit*& text, QLineEdit*& regex) {
+QWidget* DirectionsView::setBox(const QString& title, const QString& example, QLineEdit*& label, QPlainTextEdit*& text,
+                                QLineEdit*& regex) {
   auto* box = new QGroupBox(title);
   auto* v = new QVBoxLayout(box);
   label = new QLineEdit;
-  label->setPlaceholderText(tr("name of this set, e.g. negative"));
+  label->setPlaceholderText(tr("name of this set, e.g. %1").arg(example));
   text = new QPlainTextEdit;
   text->setPlaceholderText(tr("one sentence per line (at least 2)"));
   regex = new QLineEdit;
@@ -85,8 +86,8 @@ QWidget* DirectionsView::setBox(const QString& title, QLineEdit*& label, QPlainT
 DirectionsView::DirectionsView(QWidget* parent) : QWidget(parent) {
   auto* layout = new QVBoxLayout(this);
   auto* sets = new QHBoxLayout;
-  sets->addWidget(setBox(tr("Set A (from)"), labelA_, a_, regexA_));
-  sets->addWidget(setBox(tr("Set B (to)"), labelB_, b_, regexB_));
+  sets->addWidget(setBox(tr("Set A (from)"), tr("negative"), labelA_, a_, regexA_));
+  sets->addWidget(setBox(tr("Set B (to)"), tr("positive"), labelB_, b_, regexB_));
   layout->addLayout(sets, 2);
 
   auto* row = new QHBoxLayout;

@@ -65,7 +65,7 @@ class DirectionsView : public QWidget {
   void requestAnalogy(int requestId, const QString& a, const QString& b, const QString& c);
 
  private:
-  QWidget* setBox(const QString& title, QLineEdit*& label, QPlainTextEdit*& text, QLineEdit*& regex);
+  QWidget* setBox(const QString& title, const QString& example, QLineEdit*& label, QPlainTextEdit*& text, QLineEdit*& regex);
   void sendSlider();
   void sendTable();
 
