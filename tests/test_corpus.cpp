@@ -102,6 +102,30 @@ class TestCorpus : public QObject {
     QVERIFY(parse_corpus("hello\n", "data").format == CorpusFormat::Text);
   }
 
+  // JSONL's other scalar fields, kept for the latent map's colours and the direction sets:
+  // one value per kept sentence, "" where a line lacks the field, nested values ignored.
+  void jsonlFieldsAreKeptPerSentence() {
+    const std::string bytes =
+        "{\"text\": \"good film\", \"label\": \"pos\", \"stars\": 5}\n"
+        "not json\n"
+        "{\"text\": \"bad film\", \"label\": \"neg\", \"meta\": {\"a\": 1}, \"ok\": false}\n"
+        "{\"text\": \"no label\", \"stars\": 2.5}\n"
+        "{\"label\": \"skipped: no text\"}\n";
+    CorpusOptions opt;
+    opt.keep_fields = true;
+    const Corpus c = parse_corpus(bytes, "data.jsonl", opt);
+    QCOMPARE(c.sentences.size(), size_t{3});
+    QCOMPARE(c.field_names, (std::vector<std::string>{"label", "stars", "ok"}));
+    QCOMPARE(c.field_values[0], (std::vector<std::string>{"pos", "neg", ""}));
+    QCOMPARE(c.field_values[1], (std::vector<std::string>{"5", "", "2.5"}));
+    QCOMPARE(c.field_values[2], (std::vector<std::string>{"", "false", ""}));
+    QVERIFY(parse_corpus(bytes, "data.jsonl").field_names.empty());  // off by default
+    std::string many;
+    for (int i = 0; i < 40; ++i) many += ",\"f" + std::to_string(i) + "\": " + std::to_string(i);
+    const Corpus wide = parse_corpus("{\"text\": \"x\"" + many + "}\n", "w.jsonl", opt);
+    QCOMPARE(wide.field_names.size(), Corpus::kMaxFields);
+  }
+
   void dedupAndMissingFile() {
     CorpusOptions opt;
     opt.deduplicate = true;

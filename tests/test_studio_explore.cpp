@@ -8,7 +8,9 @@
 // the Model panel draws the robustness curve of eval.json.
 #include <QApplication>
 #include <QDir>
+#include <QLineEdit>
 #include <QMouseEvent>
+#include <QPushButton>
 #include <QSlider>
 #include <filesystem>
 #include <QStandardPaths>
@@ -16,6 +18,7 @@
 #include <cmath>
 #include <QTemporaryDir>
 
+#include "data/corpus.h"
 #include "main_window.h"
 #include "resource_paths.h"
 #include "test_util.h"
@@ -195,6 +198,55 @@ class TestStudioExplore : public QObject {
     v->mapCorpus(corpus);
     QVERIFY(QTest::qWaitFor([&] { return !v->busy(); }, 60000));
     QVERIFY(v->map().fromCache);
+  }
+
+  // A JSONL corpus: colour by its fields (categories, numbers), by each sentence's
+  // reconstruction BLEU (computed on request), and a direction set from field=value.
+  void jsonlFieldsAndBleuColourTheMap() {
+    const auto sentences = load_corpus(test::corpusFile("valid.txt")).sentences;
+    std::string jsonl;
+    for (size_t i = 0; i < 400; ++i) {
+      const auto words = std::count(sentences[i].begin(), sentences[i].end(), ' ') + 1;
+      jsonl += nlohmann::json({{"text", sentences[i]}, {"label", words > 6 ? "long" : "short"}, {"words", words}}).dump() + "\n";
+    }
+    const QString path = tmp_.filePath("labelled.jsonl");
+    test::spit(path.toStdString(), jsonl);
+    Mapped m;
+    QVERIFY(open(m, path));
+    QCOMPARE(m.v->map().fieldNames, (QStringList{"label", "words"}));
+    m.v->setColorMode("field");
+    m.v->setField("label");
+    QVERIFY2(m.v->legend().contains("short (") && m.v->legend().contains("long ("), qPrintable(m.v->legend()));
+    m.v->setField("words");
+    QVERIFY2(m.v->legend().startsWith("words: "), qPrintable(m.v->legend()));
+    // BLEU: computed for every sentence of the map, then coloured.
+    m.v->setColorMode("bleu");
+    QVERIFY(m.v->legend().contains("not computed"));
+    m.v->computeBleu();
+    QVERIFY(QTest::qWaitFor([&] { return m.v->hasBleu(); }, 120000));
+    QVERIFY2(m.v->legend().contains("mean"), qPrintable(m.v->legend()));
+    save(m.v, "latent_map_bleu.png");
+    // Directions: set A from label=long, set B from label=short.
+    auto* d = m.w.directionsView();
+    QList<QLineEdit*> fieldEdits;
+    for (auto* e : d->findChildren<QLineEdit*>())
+      if (e->placeholderText().startsWith("JSONL field=value")) fieldEdits << e;
+    QList<QPushButton*> takes;
+    for (auto* b : d->findChildren<QPushButton*>())
+      if (b->text() == "Take") takes << b;
+    QCOMPARE(fieldEdits.size(), 2);
+    QCOMPARE(takes.size(), 2);
+    fieldEdits[0]->setText("label=long");
+    takes[0]->click();
+    fieldEdits[1]->setText("label=short");
+    takes[1]->click();
+    int longs = 0;
+    for (const auto& v : m.v->map().fieldValues[0]) longs += v == "long";
+    QCOMPARE(d->setA().size(), longs);
+    QCOMPARE(d->setB().size(), m.v->map().sentences.size() - longs);
+    fieldEdits[0]->setText("nofield=x");
+    takes[0]->click();
+    QVERIFY2(d->resultText().contains("has no field \"nofield\" (it has: label, words)"), qPrintable(d->resultText()));
   }
 
   void cancelAndBadFilesLeaveTheWindowWorking() {

@@ -6,6 +6,7 @@
 #include <QFileInfo>
 
 #include "data/corpus.h"
+#include "eval/bleu.h"
 #include "explore/corpus_latents.h"
 #include "explore/pca.h"
 #include "explore/umap.h"
@@ -65,12 +66,17 @@ void InferenceWorker::encodeMap(int requestId, const QString& corpusPath, const 
   try {
     QElapsedTimer timer;
     timer.start();
-    Corpus corpus = load_corpus(corpusPath.toStdString());
+    CorpusOptions options;
+    options.keep_fields = true;
+    Corpus corpus = load_corpus(corpusPath.toStdString(), options);
     LatentMap m;
     m.requestId = requestId;
     m.source = corpusPath;
     m.fileSentences = static_cast<qint64>(corpus.sentences.size());
-    if (corpus.sentences.size() > kMaxMapSentences) corpus.sentences.resize(kMaxMapSentences);
+    if (corpus.sentences.size() > kMaxMapSentences) {
+      corpus.sentences.resize(kMaxMapSentences);
+      for (auto& column : corpus.field_values) column.resize(kMaxMapSentences);
+    }
     if (corpus.sentences.size() < 2) throw Error(corpusPath.toStdString(), "has fewer than 2 sentences to map");
     m.model = state_->dir.empty() ? QStringLiteral("training snapshot") : QString::fromStdString(state_->dir);
     Generator& g = *state_->generator;
@@ -109,14 +115,22 @@ void InferenceWorker::encodeMap(int requestId, const QString& corpusPath, const 
     }
     m.sentences.reserve(static_cast<int>(n));
     for (const auto& s : corpus.sentences) m.sentences << QString::fromStdString(s);
+    for (size_t f = 0; f < corpus.field_names.size(); ++f) {
+      m.fieldNames << QString::fromStdString(corpus.field_names[f]);
+      QStringList values;
+      values.reserve(static_cast<int>(n));
+      for (const auto& v : corpus.field_values[f]) values << QString::fromStdString(v);
+      m.fieldValues << values;
+    }
     m.explained1 = p.explained_ratio[0];
     m.explained2 = p.explained_ratio[1];
     m.fromCache = cached;
     m.projection = useUmap ? "umap" : "pca";
     m.seconds = timer.elapsed() / 1000.0;
     state_->clearMap();
+    state_->mapLatents = mu;
+    state_->mapSentences = std::move(corpus.sentences);
     if (useUmap) {
-      state_->mapLatents = mu;
       state_->mapLayout = xy;
     } else {
       state_->mapMean = p.mean.clone();
@@ -125,6 +139,41 @@ void InferenceWorker::encodeMap(int requestId, const QString& corpusPath, const 
     Q_EMIT mapReady(m);
   } catch (const Cancelled&) {
     Q_EMIT mapCancelled(requestId);
+  } catch (const std::exception& e) {
+    Q_EMIT failed(tr("Latent map"), QString::fromStdString(latent::user_message(e)));
+  }
+}
+
+void InferenceWorker::mapBleu(int requestId) {
+  cancelMap_ = false;
+  if (!ensureModel(tr("Latent map"))) return;
+  try {
+    c10::InferenceMode guard;
+    if (!state_->hasMap()) throw Error("latent map", "make a map first (the model changed since the last one)");
+    Generator& g = *state_->generator;
+    const auto& refs = state_->mapSentences;
+    const int64_t n = static_cast<int64_t>(refs.size());
+    QVector<float> bleu(static_cast<int>(n));
+    constexpr int64_t chunk = 1024;
+    for (int64_t s = 0; s < n; s += chunk) {
+      Q_EMIT mapProgress(requestId, tr("BLEU"), s, n);
+      if (cancelMap_) {
+        Q_EMIT mapCancelled(requestId);
+        return;
+      }
+      const int64_t e = std::min(n, s + chunk);
+      std::vector<int> caps;
+      for (int64_t i = s; i < e; ++i)
+        caps.push_back(static_cast<int>(g.tokenizers().decoder->encode(refs[static_cast<size_t>(i)]).size()) + 5);
+      const auto ids = g.decode_ids(state_->mapLatents.slice(0, s, e), DecodeOptions{}, caps);
+      for (int64_t i = s; i < e; ++i) {
+        const std::string out = g.tokenizers().decoder->decode(ids[static_cast<size_t>(i - s)]);
+        bleu[static_cast<int>(i)] = static_cast<float>(
+            100.0 * sentence_bleu_method1({utf8::split_whitespace(refs[static_cast<size_t>(i)])}, utf8::split_whitespace(out)));
+      }
+    }
+    Q_EMIT mapProgress(requestId, tr("BLEU"), n, n);
+    Q_EMIT mapBleuReady(requestId, bleu);
   } catch (const std::exception& e) {
     Q_EMIT failed(tr("Latent map"), QString::fromStdString(latent::user_message(e)));
   }

@@ -36,7 +36,8 @@ struct InferenceWorker::State {
   std::string pcaA, pcaB;          // the pair the projection was fitted on
   // The latent map's projection (Latent map view): PCA of the mapped corpus's mu.
   at::Tensor mapMean, mapBasis;    // (D,), (D, 2): PCA maps
-  at::Tensor mapLatents, mapLayout; // (N, D), (N, 2): UMAP maps (new points placed among their neighbours)
+  at::Tensor mapLatents, mapLayout; // (N, D) every map's mu; (N, 2) UMAP maps (new points placed among their neighbours)
+  std::vector<std::string> mapSentences;
   // The Directions view's current direction (computed, or a saved one); saved: in dir.
   Direction direction;
   bool directionSaved = false;
@@ -51,6 +52,7 @@ struct InferenceWorker::State {
     mapBasis = at::Tensor();
     mapLatents = at::Tensor();
     mapLayout = at::Tensor();
+    mapSentences.clear();
   }
   // Rows of z (N, D) on the map.
   QVector<QPointF> mapPoints(const at::Tensor& z) const {

@@ -53,6 +53,9 @@ class InferenceWorker : public QObject {
   // 200,000 points, cached too), and keeps the projection for the overlays of later
   // answers. Progress by stage (mapProgress); cancelMap() stops it.
   void encodeMap(int requestId, const QString& corpusPath, const QString& cacheDir, const QString& projection);
+  // Reconstruction BLEU of every sentence of the current map (greedy, sentence BLEU with
+  // nltk's method1 smoothing): mapProgress, then mapBleuReady; cancelMap() stops it.
+  void mapBleu(int requestId);
   // Attribute directions: computed from two sentence sets (method "logistic" or "mean"),
   // it becomes the current direction; saveDirection writes the current one into the model
   // folder; useDirection makes a saved one current; applyDirection decodes a sentence's
@@ -75,6 +78,7 @@ class InferenceWorker : public QObject {
   void mapProgress(int requestId, const QString& stage, qint64 done, qint64 total);
   void mapReady(const latent::ui::LatentMap& map);
   void mapCancelled(int requestId);
+  void mapBleuReady(int requestId, const QVector<float>& bleu);
   void directionReady(const latent::ui::DirectionInfo& info);  // computed, saved or made current
   void directionsListed(const QStringList& lines);             // the model folder's saved directions
   void directionApplied(const latent::ui::DirectionApplied& result);

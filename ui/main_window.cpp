@@ -54,6 +54,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent), snapshots_(std::m
   qRegisterMetaType<DirectionInfo>();
   qRegisterMetaType<DirectionApplied>();
   qRegisterMetaType<QVector<double>>();
+  qRegisterMetaType<QVector<float>>();
   setWindowTitle(tr("Latent Studio"));
   resize(1280, 860);
 
@@ -183,6 +184,8 @@ void MainWindow::connectMap() {
   connect(worker_, &InferenceWorker::mapProgress, map_, &LatentMapView::showProgress);
   connect(worker_, &InferenceWorker::mapReady, map_, &LatentMapView::showMap);
   connect(worker_, &InferenceWorker::mapCancelled, map_, &LatentMapView::mapCancelled);
+  connect(map_, &LatentMapView::requestBleu, worker_, &InferenceWorker::mapBleu);
+  connect(worker_, &InferenceWorker::mapBleuReady, map_, &LatentMapView::showBleu);
   connect(worker_, &InferenceWorker::failed, map_, [this](const QString& context) {
     if (context == tr("Latent map")) map_->mapFailed();
   });
@@ -209,7 +212,7 @@ void MainWindow::connectDirections() {
         for (int i : map_->selection()) out << map_->map().sentences.value(i);
         return out;
       },
-      [this] { return map_->map().sentences; });
+      [this] { return &map_->map(); });
   connect(directions_, &DirectionsView::requestCompute, worker_, &InferenceWorker::computeDirection);
   connect(directions_, &DirectionsView::requestSave, worker_, &InferenceWorker::saveDirection);
   connect(directions_, &DirectionsView::requestUse, worker_, &InferenceWorker::useDirection);

@@ -148,6 +148,8 @@ struct LatentMap {
   double explained1 = 0, explained2 = 0;  // pca: shares of the total variance
   bool fromCache = false;
   double seconds = 0;        // encoding + projection
+  QStringList fieldNames;            // a JSONL corpus's other scalar fields (label, stars, ...)
+  QVector<QStringList> fieldValues;  // [field][sentence]
 };
 
 }  // namespace latent::ui

@@ -65,6 +65,29 @@ std::string CorpusStats::summary() const {
   return out.str();
 }
 
+// The scalar fields of a kept JSONL line (Corpus::fields), for the sentence just added.
+static void keep_fields(Corpus& corpus, const nlohmann::json& j) {
+  const size_t row = corpus.sentences.size() - 1;
+  for (const auto& [key, value] : j.items()) {
+    if (key == "text" || !(value.is_string() || value.is_number() || value.is_boolean())) continue;
+    if (!utf8::is_valid(key)) continue;
+    auto at = std::find(corpus.field_names.begin(), corpus.field_names.end(), key);
+    if (at == corpus.field_names.end()) {
+      if (corpus.field_names.size() >= Corpus::kMaxFields) continue;
+      corpus.field_names.push_back(key);
+      corpus.field_values.emplace_back(row + 1);
+      at = corpus.field_names.end() - 1;
+    }
+    std::string v = value.is_string() ? value.get<std::string>() : value.dump();
+    if (!utf8::is_valid(v)) continue;
+    v = utf8::normalize_whitespace(v);
+    if (utf8::length(v) > Corpus::kMaxFieldChars) v = truncate_chars(v, Corpus::kMaxFieldChars);
+    auto& column = corpus.field_values[static_cast<size_t>(at - corpus.field_names.begin())];
+    column.resize(row + 1);
+    column[row] = std::move(v);
+  }
+}
+
 Corpus parse_corpus(const std::string& bytes, const std::string& path, const CorpusOptions& options) {
   Corpus corpus;
   corpus.path = path;
@@ -88,6 +111,7 @@ Corpus parse_corpus(const std::string& bytes, const std::string& path, const Cor
       continue;
     }
     std::string text;
+    nlohmann::json fields;
     if (corpus.format == CorpusFormat::Jsonl) {
       if (utf8::normalize_whitespace(line).empty()) {
         note(stats, stats.skipped, reason::kEmpty, line_no);
@@ -108,6 +132,7 @@ Corpus parse_corpus(const std::string& bytes, const std::string& path, const Cor
         note(stats, stats.skipped, reason::kInvalidUtf8, line_no);
         continue;
       }
+      if (options.keep_fields) fields = std::move(j);
     } else {
       text = std::move(line);
     }
@@ -129,6 +154,8 @@ Corpus parse_corpus(const std::string& bytes, const std::string& path, const Cor
       continue;
     }
     corpus.sentences.push_back(std::move(text));
+    if (options.keep_fields && fields.is_object()) keep_fields(corpus, fields);
+    for (auto& values : corpus.field_values) values.resize(corpus.sentences.size());
   }
   stats.kept = corpus.sentences.size();
   return corpus;

@@ -18,6 +18,7 @@ struct CorpusOptions {
   size_t max_chars = 512;                    // longer lines are truncated (or skipped) at this many code points
   bool skip_long = false;                    // true: skip long lines instead of truncating them
   bool deduplicate = false;                  // drop exact repeats (counted as "duplicate")
+  bool keep_fields = false;                  // JSONL: keep the other scalar fields (Corpus::fields)
 };
 
 // Reasons a line is skipped or changed; the names are stable (CLI and JSON output).
@@ -47,6 +48,12 @@ struct Corpus {
   CorpusFormat format = CorpusFormat::Text;
   std::vector<std::string> sentences;  // whitespace-normalised, valid UTF-8, non-empty
   CorpusStats stats;
+  // JSONL with keep_fields: the scalar fields besides "text" (strings, numbers, booleans),
+  // the first kMaxFields names in order of appearance, each with one value per sentence
+  // ("" where a line lacks it; strings cut at kMaxFieldChars code points).
+  static constexpr size_t kMaxFields = 16, kMaxFieldChars = 100;
+  std::vector<std::string> field_names;
+  std::vector<std::vector<std::string>> field_values;  // [field][sentence]
 };
 
 // Throws latent::Error when the file cannot be read; bad lines are counted, not thrown.

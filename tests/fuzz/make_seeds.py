@@ -143,6 +143,7 @@ def main():
         "text": b"\x00The cat sat on the mat.\n\n  spaced   out \t line  \ncaf\xc3\xa9 \xe6\x9d\xb1\xe4\xba\xac\n\xff\xfe bad utf8\n",
         "jsonl": b'\x01{"text": "one sentence", "label": 1}\n{"text": 3}\nnot json\n{"other": "x"}\n[1,2]\n',
         "dedupe_long": b"\x06same\nsame\n" + b"long " * 40 + b"\n",
+        "jsonl_fields": b'\x09{"text": "good", "label": "pos", "stars": 5, "meta": {"a": 1}}\n{"text": "bad", "ok": false}\n',
     })
 
     train = {"type": "train", "step": 10, "epoch": 0, "loss": 2.5, "rec": 2.1, "ddpm": 0.4, "kl": 0.0,

@@ -46,12 +46,43 @@ QWidget* DirectionsView::setBox(const QString& title, const QString& example, QL
   auto* regexRow = new QHBoxLayout;
   regexRow->addWidget(regex, 1);
   regexRow->addWidget(fromRegex);
+  auto* fieldEdit = new QLineEdit;
+  fieldEdit->setPlaceholderText(tr("JSONL field=value of the mapped corpus, e.g. label=%1").arg(example == tr("negative") ? "neg" : "pos"));
+  auto* fromField = new QPushButton(tr("Take"));
+  regexRow->addWidget(fieldEdit, 1);
+  regexRow->addWidget(fromField);
   v->addWidget(label);
   v->addWidget(text, 1);
   v->addLayout(buttons);
   v->addLayout(regexRow);
   QPlainTextEdit* target = text;
   QLineEdit* re = regex;
+  connect(fromField, &QPushButton::clicked, this, [this, target, fieldEdit] {
+    const QString spec = fieldEdit->text();
+    const int eq = spec.indexOf('=');
+    const LatentMap* m = map_ ? map_() : nullptr;
+    if (eq <= 0) {
+      result_->setText(tr("Write field=value, e.g. label=pos."));
+      return;
+    }
+    if (!m || m->sentences.isEmpty()) {
+      result_->setText(tr("Map a JSONL corpus in the Latent map tab first."));
+      return;
+    }
+    const QString name = spec.left(eq).trimmed(), value = spec.mid(eq + 1).trimmed();
+    const int f = m->fieldNames.indexOf(name);
+    if (f < 0 || f >= m->fieldValues.size()) {
+      result_->setText(tr("The mapped corpus has no field \"%1\" (it has: %2).")
+                           .arg(name, m->fieldNames.isEmpty() ? tr("none") : m->fieldNames.join(", ")));
+      return;
+    }
+    QStringList hits;
+    for (int i = 0; i < m->sentences.size() && hits.size() < kMaxRegexSet; ++i)
+      if (m->fieldValues[f].value(i) == value) hits << m->sentences[i];
+    target->setPlainText(hits.join('\n'));
+    result_->setText(tr("%1 sentences of the mapped corpus have %2 = %3 (at most %4 are kept).")
+                         .arg(hits.size()).arg(name, value).arg(kMaxRegexSet));
+  });
   connect(load, &QPushButton::clicked, this, [this, target] {
     const QString f = QFileDialog::getOpenFileName(this, tr("Load a sentence set"));
     QFile file(f);
@@ -69,7 +100,8 @@ QWidget* DirectionsView::setBox(const QString& title, const QString& example, QL
       result_->setText(rx.isValid() ? tr("Type a regular expression first.") : tr("Invalid regular expression: %1").arg(rx.errorString()));
       return;
     }
-    const QStringList corpus = mapCorpus_ ? mapCorpus_() : QStringList();
+    const LatentMap* m = map_ ? map_() : nullptr;
+    const QStringList corpus = m ? m->sentences : QStringList();
     if (corpus.isEmpty()) {
       result_->setText(tr("Map a corpus in the Latent map tab first."));
       return;
@@ -179,9 +211,9 @@ DirectionsView::DirectionsView(QWidget* parent) : QWidget(parent) {
   setModelReady(false);
 }
 
-void DirectionsView::setMapAccess(std::function<QStringList()> selection, std::function<QStringList()> corpus) {
+void DirectionsView::setMapAccess(std::function<QStringList()> selection, std::function<const LatentMap*()> map) {
   mapSelection_ = std::move(selection);
-  mapCorpus_ = std::move(corpus);
+  map_ = std::move(map);
 }
 
 void DirectionsView::setSets(const QStringList& a, const QStringList& b) {

@@ -42,8 +42,9 @@ class DirectionsView : public QWidget {
   QString tableText() const;  // "alpha<TAB>sentence" per row
   QString analogyText() const;
   void setAnalogy(const QString& a, const QString& b, const QString& c);
-  // Where "From map selection" and "Regex over the mapped corpus" take their sentences.
-  void setMapAccess(std::function<QStringList()> selection, std::function<QStringList()> corpus);
+  // Where "From map selection", "Matches" (a regular expression over the mapped corpus) and
+  // "Take" (a JSONL field's value, e.g. label=pos) take their sentences.
+  void setMapAccess(std::function<QStringList()> selection, std::function<const LatentMap*()> map);
 
  public Q_SLOTS:
   void compute();
@@ -92,7 +93,8 @@ class DirectionsView : public QWidget {
   QLabel* anOut_;
   QTimer* debounce_;
 
-  std::function<QStringList()> mapSelection_, mapCorpus_;
+  std::function<QStringList()> mapSelection_;
+  std::function<const LatentMap*()> map_;
   bool hasDirection_ = false, modelReady_ = false;
   int nextId_ = 1, computeId_ = 0, sliderId_ = 0, tableId_ = 0, analogyId_ = 0;
   bool sliderInFlight_ = false, sliderDirty_ = false;

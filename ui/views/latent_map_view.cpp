@@ -10,7 +10,9 @@
 #include <QLineEdit>
 #include <QProgressBar>
 #include <QPushButton>
+#include <QHash>
 #include <QRegularExpression>
+#include <QSignalBlocker>
 #include <QTextStream>
 #include <QVBoxLayout>
 #include <algorithm>
@@ -67,6 +69,12 @@ LatentMapView::LatentMapView(QWidget* parent) : QWidget(parent) {
   colorBy_->addItem(tr("Single colour"), "single");
   colorBy_->addItem(tr("Sentence length"), "length");
   colorBy_->addItem(tr("Regular expression"), "regex");
+  colorBy_->addItem(tr("JSONL field"), "field");
+  colorBy_->addItem(tr("Reconstruction BLEU"), "bleu");
+  field_ = new QComboBox;
+  field_->setMinimumWidth(120);
+  bleuButton_ = new QPushButton(tr("Compute BLEU"));
+  bleuButton_->setToolTip(tr("Reconstructs every sentence of the map (greedy) and scores it: sentence BLEU, nltk's method1"));
   regex_ = new QLineEdit;
   regex_->setPlaceholderText(tr("regular expression over the text, e.g. \\b(was|were|had)\\b"));
   legend_ = new QLabel;
@@ -79,6 +87,8 @@ LatentMapView::LatentMapView(QWidget* parent) : QWidget(parent) {
   regex_->setMinimumWidth(240);
   regex_->setMaximumWidth(380);
   controls->addWidget(regex_);
+  controls->addWidget(field_);
+  controls->addWidget(bleuButton_);
   controls->addWidget(legend_, 1);
   controls->addSpacing(12);
   controls->addWidget(showPath_);
@@ -105,6 +115,7 @@ LatentMapView::LatentMapView(QWidget* parent) : QWidget(parent) {
   cancel_->setEnabled(false);
   progress_->setVisible(false);
   setModelReady(false);
+  recolor();
 
   connect(mapOpen_, &QPushButton::clicked, this, [this] { mapCorpus(corpusPath_); });
   connect(mapFile_, &QPushButton::clicked, this, [this] {
@@ -116,6 +127,10 @@ LatentMapView::LatentMapView(QWidget* parent) : QWidget(parent) {
     Q_EMIT cancelRequested();
   });
   connect(colorBy_, &QComboBox::currentIndexChanged, this, [this] { recolor(); });
+  connect(field_, &QComboBox::currentIndexChanged, this, [this] {
+    if (colorBy_->currentData().toString() == "field") recolor();
+  });
+  connect(bleuButton_, &QPushButton::clicked, this, &LatentMapView::computeBleu);
   connect(regex_, &QLineEdit::editingFinished, this, [this] {
     if (colorBy_->currentData().toString() == "regex") recolor();
   });
@@ -153,14 +168,40 @@ void LatentMapView::setModelReady(bool ready) {
   mapFile_->setEnabled(ready && !busy_);
 }
 
-void LatentMapView::mapCorpus(const QString& path) {
-  if (path.isEmpty() || busy_) return;
-  busy_ = true;
+void LatentMapView::setBusy(bool busy) {
+  busy_ = busy;
+  progress_->setVisible(busy);
+  cancel_->setEnabled(busy);
+  setModelReady(modelReady_);
+  bleuButton_->setEnabled(!busy && !map_.x.isEmpty());
+}
+
+void LatentMapView::computeBleu() {
+  if (busy_ || map_.x.isEmpty()) return;
   pending_ = nextRequest_++;
   progress_->setRange(0, 0);
-  progress_->setVisible(true);
-  cancel_->setEnabled(true);
-  setModelReady(modelReady_);
+  setBusy(true);
+  Q_EMIT requestBleu(pending_);
+}
+
+void LatentMapView::showBleu(int requestId, const QVector<float>& bleu) {
+  if (requestId != pending_) return;
+  setBusy(false);
+  bleu_ = bleu;
+  recolor();
+}
+
+void LatentMapView::setField(const QString& name) {
+  const int i = field_->findText(name);
+  if (i >= 0) field_->setCurrentIndex(i);
+  if (colorBy_->currentData().toString() == "field") recolor();
+}
+
+void LatentMapView::mapCorpus(const QString& path) {
+  if (path.isEmpty() || busy_) return;
+  pending_ = nextRequest_++;
+  progress_->setRange(0, 0);
+  setBusy(true);
   info_->setText(tr("Encoding %1…").arg(QFileInfo(path).fileName()));
   Q_EMIT requestMap(pending_, path, projection_->currentData().toString());
 }
@@ -178,29 +219,26 @@ void LatentMapView::setProjection(const QString& projection) {
 
 void LatentMapView::mapCancelled(int requestId) {
   if (requestId != pending_) return;
-  busy_ = false;
-  progress_->setVisible(false);
-  cancel_->setEnabled(false);
-  setModelReady(modelReady_);
+  setBusy(false);
   info_->setText(map_.x.isEmpty() ? tr("Cancelled.") : tr("Cancelled; the map below is the previous one."));
 }
 
 void LatentMapView::mapFailed() {
   if (!busy_) return;
-  busy_ = false;
-  progress_->setVisible(false);
-  cancel_->setEnabled(false);
-  setModelReady(modelReady_);
-  info_->setText(tr("The map could not be made (see the message)."));
+  setBusy(false);
+  info_->setText(tr("The request failed (see the message)."));
 }
 
 void LatentMapView::showMap(const LatentMap& map) {
   if (map.requestId != pending_) return;
-  busy_ = false;
-  progress_->setVisible(false);
-  cancel_->setEnabled(false);
-  setModelReady(modelReady_);
   map_ = map;
+  bleu_.clear();
+  setBusy(false);
+  {
+    const QSignalBlocker block(field_);
+    field_->clear();
+    field_->addItems(map_.fieldNames);
+  }
   hoverIndex_ = firstPick_ = -1;
   selection_.clear();
   selectionLabel_->clear();
@@ -240,7 +278,10 @@ void LatentMapView::setRegex(const QString& pattern) {
 
 void LatentMapView::recolor() {
   const QString mode = colorBy_->currentData().toString();
-  regex_->setEnabled(mode == "regex");
+  regex_->setVisible(mode == "regex");
+  field_->setVisible(mode == "field");
+  bleuButton_->setVisible(mode == "bleu");
+  bleuButton_->setEnabled(!busy_ && !map_.x.isEmpty());
   const int n = map_.sentences.size();
   if (mode == "single" || n == 0) {
     cloud_->setColors({});
@@ -256,6 +297,68 @@ void LatentMapView::recolor() {
     const int lo = sorted[n / 100], hi = std::max(lo + 1, sorted[std::min(n - 1, n * 99 / 100)]);
     for (int i = 0; i < n; ++i) colors[i] = ramp(static_cast<double>(len[i] - lo) / (hi - lo));
     legend_->setText(tr("length: %1 words (purple) to %2+ (yellow)").arg(lo).arg(hi));
+  } else if (mode == "bleu") {
+    if (!hasBleu()) {
+      legend_->setText(tr("reconstruction BLEU: not computed for this map yet"));
+      cloud_->setColors({});
+      return;
+    }
+    double mean = 0;
+    for (int i = 0; i < n; ++i) {
+      colors[i] = ramp(bleu_[i] / 100.0);
+      mean += bleu_[i];
+    }
+    legend_->setText(tr("sentence BLEU: 0 (purple) to 100 (yellow); mean %1").arg(mean / n, 0, 'f', 1));
+  } else if (mode == "field") {
+    const int f = map_.fieldNames.indexOf(field_->currentText());
+    if (f < 0 || f >= map_.fieldValues.size()) {
+      legend_->setText(map_.fieldNames.isEmpty() ? tr("this corpus has no JSONL fields besides text") : tr("choose a field"));
+      cloud_->setColors({});
+      return;
+    }
+    const QStringList& values = map_.fieldValues[f];
+    // Numbers: a ramp from the 1st to the 99th percentile. Otherwise: the ten most frequent
+    // values in ten colours, the rest grey.
+    QVector<double> numbers;
+    bool numeric = true;
+    for (const auto& v : values) {
+      if (v.isEmpty()) continue;
+      bool ok = false;
+      const double d = v.toDouble(&ok);
+      if (!ok || !std::isfinite(d)) {
+        numeric = false;
+        break;
+      }
+      numbers << d;
+    }
+    static const QRgb palette[10] = {0xff1f77b4, 0xffff7f0e, 0xff2ca02c, 0xffd62728, 0xff9467bd,
+                                     0xff8c564b, 0xffe377c2, 0xff7f7f7f, 0xffbcbd22, 0xff17becf};
+    const QRgb missing = qRgb(225, 225, 230);
+    if (numeric && !numbers.isEmpty()) {
+      std::sort(numbers.begin(), numbers.end());
+      const double lo = numbers[numbers.size() / 100], hi = std::max(lo + 1e-12, numbers[numbers.size() * 99 / 100]);
+      for (int i = 0; i < n; ++i)
+        colors[i] = values[i].isEmpty() ? missing : ramp((values[i].toDouble() - lo) / (hi - lo));
+      legend_->setText(tr("%1: %2 (purple) to %3 (yellow)").arg(map_.fieldNames[f]).arg(lo).arg(hi));
+    } else {
+      QHash<QString, int> counts;
+      for (const auto& v : values) ++counts[v];
+      QVector<QPair<int, QString>> order;
+      for (auto it = counts.begin(); it != counts.end(); ++it)
+        if (!it.key().isEmpty()) order << qMakePair(-it.value(), it.key());
+      std::sort(order.begin(), order.end());
+      QHash<QString, QRgb> colorOf;
+      QStringList parts;
+      for (int k = 0; k < order.size() && k < 10; ++k) {
+        colorOf[order[k].second] = palette[k];
+        parts << QString("<span style='color:#%1'>■</span> %2 (%3)")
+                     .arg(palette[k] & 0xffffff, 6, 16, QChar('0'))
+                     .arg(order[k].second.toHtmlEscaped())
+                     .arg(-order[k].first);
+      }
+      for (int i = 0; i < n; ++i) colors[i] = colorOf.value(values[i], missing);
+      legend_->setText(parts.join("  ") + (order.size() > 10 ? tr("  other: grey") : QString()));
+    }
   } else {
     const QRegularExpression re(regex_->text(), QRegularExpression::CaseInsensitiveOption);
     if (!re.isValid() || regex_->text().isEmpty()) {

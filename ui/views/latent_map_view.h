@@ -35,8 +35,12 @@ class LatentMapView : public QWidget {
   QVector<int> selection() const { return selection_; }
   // The lasso selection as a sentence set: one sentence per line.
   bool saveSelection(const QString& path, QString* error = nullptr) const;
-  // "single", "length" or "regex" (with setRegex).
+  // "single", "length", "regex" (with setRegex), "field" (with setField: a JSONL field) or
+  // "bleu" (reconstruction BLEU of each sentence, computed on request: computeBleu).
   void setColorMode(const QString& mode);
+  void setField(const QString& name);
+  void computeBleu();
+  bool hasBleu() const { return bleu_.size() == map_.sentences.size() && !bleu_.isEmpty(); }
   void setRegex(const QString& pattern);
   void setProjection(const QString& projection);  // pca | umap: for the next map
   QString legend() const;
@@ -48,6 +52,7 @@ class LatentMapView : public QWidget {
   void showMap(const latent::ui::LatentMap& map);
   void showProgress(int requestId, const QString& stage, qint64 done, qint64 total);
   void mapCancelled(int requestId);
+  void showBleu(int requestId, const QVector<float>& bleu);
   void mapFailed();
   void setModelReady(bool ready);
   // Overlays from the other views' answers (they carry map coordinates while a map is open).
@@ -60,11 +65,13 @@ class LatentMapView : public QWidget {
  Q_SIGNALS:
   void requestMap(int requestId, const QString& corpusPath, const QString& projection);
   void cancelRequested();
+  void requestBleu(int requestId);
   void sendToReconstruct(const QString& sentence);
   void sendToInterpolate(const QString& a, const QString& b);
 
  private:
   void recolor();
+  void setBusy(bool busy);
   void onClicked(int index, Qt::KeyboardModifiers mods);
   void onLasso(const QVector<int>& indices);
   void updateOverlays();
@@ -78,6 +85,8 @@ class LatentMapView : public QWidget {
   QComboBox* projection_;
   QComboBox* colorBy_;
   QLineEdit* regex_;
+  QComboBox* field_;
+  QPushButton* bleuButton_;
   QLabel* legend_;
   QCheckBox* showPath_;
   QCheckBox* showSamples_;
@@ -92,6 +101,7 @@ class LatentMapView : public QWidget {
   bool busy_ = false, modelReady_ = false;
   int hoverIndex_ = -1, firstPick_ = -1;
   QVector<int> selection_;
+  QVector<float> bleu_;
   GenerateTrace trace_;
   int frame_ = 0;
 };
