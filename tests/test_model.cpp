@@ -1,6 +1,7 @@
 // The VAE_DDPM model: configuration, parameter names, the latent memory slot and
 // position ids, KV-cached decoding against full recomputation, save/load.
 #include <torch/torch.h>
+#include <ATen/CPUGeneratorImpl.h>
 
 #include <QTemporaryDir>
 #include <filesystem>
@@ -12,7 +13,9 @@
 #include "model/attention.h"
 #include "model/config.h"
 #include "model/model_io.h"
+#include "model/regularizers.h"
 #include "model/vae_ddpm.h"
+#include "train/trainer.h"
 #include "test_util.h"
 
 using namespace latent;
@@ -247,6 +250,94 @@ class TestModel : public QObject {
     out.loss.backward();
     QVERIFY(m->encoder->linear->weight.grad().abs().sum().item<double>() > 0);     // through z and the diffusion loss
     QVERIFY(m->decoder->named_parameters()["transformer.wte.weight"].grad().abs().sum().item<double>() > 0);
+  }
+
+  // t5-vae's MMD, against the formula computed here with plain loops:
+  // k(x, y) = exp(-mean_i (x_i - y_i)^2 / dim); mean Kxx + mean Kyy - 2 mean Kxy.
+  void mmdMatchesTheFormula() {
+    const auto x = torch::tensor({{0.0, 1.0, 2.0}, {1.0, -1.0, 0.5}}, torch::kDouble);
+    const auto y = torch::tensor({{0.5, 0.5, 0.5}, {-1.0, 2.0, 0.0}, {0.0, 0.0, 1.0}}, torch::kDouble);
+    auto k = [](const at::Tensor& a, const at::Tensor& b) {
+      double sum = 0;
+      for (int64_t i = 0; i < a.size(0); ++i)
+        for (int64_t j = 0; j < b.size(0); ++j) {
+          double d = 0;
+          for (int64_t t = 0; t < 3; ++t) d += std::pow(a[i][t].item<double>() - b[j][t].item<double>(), 2);
+          sum += std::exp(-(d / 3) / 3);
+        }
+      return sum / static_cast<double>(a.size(0) * b.size(0));
+    };
+    const double expected = k(x, x) + k(y, y) - 2 * k(x, y);
+    QVERIFY(std::abs(mmd(x, y).item<double>() - expected) < 1e-12);
+    QVERIFY(mmd(y, y).item<double>() < 1e-12);
+    // mmd_loss: / batch x latent tokens; (B, n, d) latents are flattened to (B n, d).
+    auto gen = at::make_generator<at::CPUGeneratorImpl>(3);
+    const auto z = torch::randn({4, 2, 3}, torch::kDouble);
+    const double loss = mmd_loss(z, gen).item<double>();
+    auto gen2 = at::make_generator<at::CPUGeneratorImpl>(3);
+    const auto prior = at::randn({8, 3}, gen2, torch::kDouble);
+    QVERIFY(std::abs(loss - mmd(z.reshape({8, 3}), prior).item<double>() / 4 * 2) < 1e-12);
+  }
+
+  // DAVAE's adversarial prior: the discriminator's loss is BCE(D(z), 0) + BCE(D(n), 1) and
+  // moves only the discriminator; the encoder's term BCE(D(z), 1) moves only the encoder.
+  void adversarialPriorTrainsEachSideOnItsOwnTerm() {
+    Config c = preset("tiny");
+    c.model.regularizer = "adversarial";
+    c.model.alpha_ddpm = 0;
+    VaeDdpm m = tinyModel(c, 300);
+    QVERIFY(hasParam(*m, "discriminator.hidden.weight"));
+    QCOMPARE(m->discriminator->hidden->weight.size(0), int64_t(4 * c.model.latent_dim));
+    QVERIFY(VaeDdpmImpl::trainable("discriminator.out.bias", "latent", true));
+    const auto z = torch::randn({5, c.model.latent_dim}, torch::requires_grad());
+    auto gen = at::make_generator<at::CPUGeneratorImpl>(11);
+    const AdversarialLoss a = adversarial_loss(*m->discriminator, z, gen);
+    auto gen2 = at::make_generator<at::CPUGeneratorImpl>(11);
+    const auto prior = at::randn(z.sizes(), gen2, z.options());
+    auto bce = [](const at::Tensor& logits, double t) {  // -mean(t log s + (1 - t) log(1 - s))
+      const auto p = torch::sigmoid(logits);
+      return -(t * torch::log(p) + (1 - t) * torch::log(1 - p)).mean().item<double>();
+    };
+    const double expected = bce(m->discriminator->forward(z), 0) + bce(m->discriminator->forward(prior), 1);
+    QVERIFY(std::abs(a.discriminator.item<double>() - expected) < 1e-5);
+    QVERIFY(std::abs(a.encoder.item<double>() - bce(m->discriminator->forward(z), 1)) < 1e-5);
+    a.encoder.backward();
+    QVERIFY(z.grad().abs().sum().item<double>() > 0);
+    QVERIFY(!m->discriminator->hidden->weight.grad().defined());  // the encoder's term does not move D
+    a.discriminator.backward();
+    QVERIFY(m->discriminator->hidden->weight.grad().abs().sum().item<double>() > 0);
+    // In the model's loss, with the MMD too; config.json keeps the choice.
+    m->train();
+    Batch b{torch::tensor({{2, 10, 11, 3}, {2, 12, 3, 0}}, torch::kLong), torch::tensor({{2, 10, 11, 3}, {2, 12, 3, 0}}, torch::kLong)};
+    const LossOutput out = m->forward(b, at::Generator());
+    QVERIFY(out.reg.item<double>() > 0);
+    QVERIFY(std::abs(out.loss.item<double>() - (out.vae.mean() + out.reg).item<double>()) < 1e-5);
+    c.model.regularizer = "mmd";
+    VaeDdpm mm = tinyModel(c, 300);
+    QVERIFY(!mm->discriminator);
+    QVERIFY(mm->forward(b, at::Generator()).reg.item<double>() > 0);
+    const Config back = config_from_json(config_to_json(c), "round trip");
+    QCOMPARE(back.model.regularizer, std::string("mmd"));
+  }
+
+  // Optimus's frange_cycle_zero_linear, values printed by its Python function
+  // (examples/big_ae/utils.py) for the same arguments.
+  void optimusScheduleMatchesOptimus() {
+    const std::vector<double> two_cycles = {0, 0, 0, 0, 0, 0, 0.4, 0.8, 1, 1, 0, 0, 0, 0, 0, 0, 0.4, 0.8, 1, 1};
+    for (int s = 0; s < 20; ++s) QVERIFY(std::abs(optimus_beta(s, 20, 2, 0.25, 0.5, 1.0) - two_cycles[s]) < 1e-9);
+    const std::vector<double> half = {0, 0, 0, 0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.5};
+    for (int s = 0; s < 10; ++s) QVERIFY(std::abs(optimus_beta(s, 10, 1, 0.5, 0.3, 0.5) - half[s]) < 1e-9);
+    const std::vector<double> odd = {0, 0, 0, 0, 0, 0.571429, 1};
+    for (int s = 0; s < 7; ++s) QVERIFY(std::abs(optimus_beta(s, 7, 1, 0.25, 0.5, 1.0) - odd[s]) < 1e-6);
+    QCOMPARE(optimus_beta(25, 20, 2, 0.25, 0.5, 1.0), 1.0);  // past the schedule: stop
+    Config c = preset("tiny");
+    c.model.posterior = "learned";
+    c.model.kl_schedule = "optimus";
+    c.model.kl_anneal_steps = 20;
+    c.model.kl_cycles = 2;
+    c.model.kl_ratio_zero = 0.5;
+    c.model.kl_ratio_increase = 0.25;
+    QCOMPARE(kl_weight_at(c.model, 7), 0.8);
   }
 };
 

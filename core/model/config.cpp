@@ -206,11 +206,16 @@ template <class V> void fields(V& v, ModelConfig& c) {
   v.field("alpha_ddpm", c.alpha_ddpm, Range::NonNegative);
   v.field("loss_pairing", c.loss_pairing, Range::Any, {"dmlp", "per_sample"});
   v.field("posterior", c.posterior, Range::Any, {"fixed", "learned"});
-  v.field("kl_schedule", c.kl_schedule, Range::Any, {"constant", "linear", "cyclical"});
+  v.field("kl_schedule", c.kl_schedule, Range::Any, {"constant", "linear", "cyclical", "optimus"});
   v.field("kl_anneal_steps", c.kl_anneal_steps, Range::NonNegative);
+  v.field("kl_cycles", c.kl_cycles, Range::Positive);
+  v.field("kl_ratio_zero", c.kl_ratio_zero, Range::Probability);
+  v.field("kl_ratio_increase", c.kl_ratio_increase, Range::Positive);
   v.field("kl_weight", c.kl_weight, Range::NonNegative);
   v.field("free_bits", c.free_bits, Range::NonNegative);
   v.field("word_dropout", c.word_dropout, Range::Probability);
+  v.field("regularizer", c.regularizer, Range::Any, {"none", "mmd", "adversarial"});
+  v.field("regularizer_weight", c.regularizer_weight, Range::NonNegative);
 }
 template <class V> void fields(V& v, TrainConfig& c) {
   v.field("optimizer", c.optimizer, Range::Any, {"adam", "adamw"});

@@ -96,13 +96,26 @@ struct ModelConfig {
   std::string loss_pairing = "dmlp";  // dmlp (mean(w) * mean(vae)) | per_sample
   std::string posterior = "fixed";    // fixed (logvar = log beta, DMLP) | learned
   // posterior: learned only
-  std::string kl_schedule = "linear"; // constant | linear | cyclical
-  int kl_anneal_steps = 2000;    // warm-up length (linear) or cycle length (cyclical)
+  std::string kl_schedule = "linear"; // constant | linear | cyclical | optimus
+  int kl_anneal_steps = 2000;    // warm-up length (linear), cycle length (cyclical), or the
+                                 // schedule's length (optimus: n_iter; after it, kl_weight)
+  // optimus: Optimus's frange_cycle_zero_linear: kl_cycles cycles over kl_anneal_steps,
+  // each zero for kl_ratio_zero of the cycle, then rising linearly by kl_weight /
+  // (period x kl_ratio_increase) a step while it stays <= kl_weight, then kl_weight.
+  int kl_cycles = 1;
+  double kl_ratio_zero = 0.5;
+  double kl_ratio_increase = 0.25;
   double kl_weight = 1.0;        // final KL weight
   double free_bits = 0.0;        // floor per latent dimension on the KL term (nats)
   // Decoder input tokens replaced by <unk> with this probability during training
   // (Bowman et al. 2016): a decoder trained from scratch otherwise learns to ignore z.
   double word_dropout = 0.0;     // 0 = DMLP
+  // A regulariser pulling the aggregate of z towards N(0, I), added to the loss with
+  // regularizer_weight (model/regularizers.h): none (DMLP: the DDPM prior learns where z
+  // lies); mmd (t5-vae: MMD against N(0, I) samples); adversarial (DAVAE: a discriminator
+  // Linear(D, 4D) -> ReLU -> Linear(4D, 1), trained in the same step).
+  std::string regularizer = "none";
+  double regularizer_weight = 1.0;
 };
 
 struct TrainConfig {

@@ -16,6 +16,8 @@ VaeDdpmImpl::VaeDdpmImpl(const ModelConfig& c, const VocabSpec& enc, const Vocab
   encoder = register_module("encoder", encoder_family(c.encoder.arch, "model.encoder.arch").make(c.encoder, enc, c.latent_dim));
   decoder = register_module("decoder", decoder_family(c.decoder.arch, "model.decoder.arch").make(c.decoder, dec, c.latent_dim));
   eps_model = register_module("eps_model", make_noise_net(c.noise_net, c.latent_dim));
+  if (c.regularizer == "adversarial")
+    discriminator = register_module("discriminator", std::make_shared<DiscriminatorImpl>(c.latent_dim));
   schedule_ = make_schedule(c.diffusion);
 }
 
@@ -70,15 +72,25 @@ LossOutput VaeDdpmImpl::forward(const Batch& batch, at::Generator gen, double kl
     out.vae = out.rec / len;
   }
 
+  // The regulariser on z (t5-vae's MMD, DAVAE's adversarial prior); the discriminator's
+  // own loss is added unweighted: it trains the discriminator only.
+  out.reg = at::zeros({}, out.vae.options());
+  if (config.regularizer == "mmd") {
+    out.reg = config.regularizer_weight * mmd_loss(z.to(at::kFloat), gen);
+  } else if (config.regularizer == "adversarial" && discriminator) {
+    const AdversarialLoss a = adversarial_loss(*discriminator, z.to(at::kFloat), gen);
+    out.reg = config.regularizer_weight * a.encoder + a.discriminator;
+  }
+
   if (config.alpha_ddpm > 0) {
     const auto x = detach_prior ? z.detach() : z;
     const auto mu = detach_prior ? post.mu.detach() : post.mu;
     const DiffusionLoss d = diffusion_loss(*eps_model, schedule_, x.to(at::kFloat), mu.to(at::kFloat), gen);
     out.ddpm = d.loss;
-    out.loss = joint_loss(out.vae, d.weight, d.loss, config.alpha_ddpm, config.diffusion.steps, config.loss_pairing);
+    out.loss = joint_loss(out.vae, d.weight, d.loss, config.alpha_ddpm, config.diffusion.steps, config.loss_pairing) + out.reg;
   } else {
     out.ddpm = at::zeros_like(out.vae);
-    out.loss = out.vae.mean();
+    out.loss = out.vae.mean() + out.reg;
   }
   return out;
 }
@@ -92,6 +104,7 @@ bool VaeDdpmImpl::dmlp_trainable(const std::string& name) {
 
 bool VaeDdpmImpl::trainable(const std::string& name, const std::string& mode, bool extra_first_block) {
   if (mode == "all") return true;
+  if (name.rfind("discriminator.", 0) == 0) return true;  // the adversarial prior's, whatever the mode
   if (mode == "dmlp") return dmlp_trainable(name);
   if (name.rfind("encoder.", 0) == 0 || name.rfind("eps_model.", 0) == 0) return true;
   if (name.rfind("decoder.", 0) != 0) return false;

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "model/config.h"
+#include "model/regularizers.h"
 #include "model/decoder.h"
 #include "model/diffusion.h"
 #include "model/encoder.h"
@@ -32,6 +33,7 @@ struct LossOutput {
   at::Tensor ddpm;  // (B,) diffusion loss per sample (zeros when alpha_ddpm == 0)
   at::Tensor vae;   // (B,) vae loss per sentence (rec [+ kl] / len)
   at::Tensor mu;    // (B, D)
+  at::Tensor reg;   // scalar: the regulariser's terms in the loss (0 with regularizer "none")
 };
 
 struct VaeDdpmImpl : torch::nn::Module {
@@ -67,6 +69,7 @@ struct VaeDdpmImpl : torch::nn::Module {
   Encoder encoder{nullptr};
   Decoder decoder{nullptr};
   std::shared_ptr<NoiseNet> eps_model;
+  std::shared_ptr<DiscriminatorImpl> discriminator;  // regularizer "adversarial" only
 
  private:
   Schedule schedule_;

@@ -105,4 +105,10 @@ struct TrainResult {
 
 TrainResult train(const TrainOptions& options, TrainControl& control, const TrainCallbacks& callbacks = {});
 
+// The KL weight at an optimiser step (model.kl_schedule; posterior "learned" only).
+double kl_weight_at(const ModelConfig& m, int64_t step);
+// Optimus's frange_cycle_zero_linear(n_iter, 0, stop, cycles, ratio_increase, ratio_zero)[step]
+// (examples/big_ae/utils.py), computed for one step; `stop` past the end.
+double optimus_beta(int64_t step, int64_t n_iter, int cycles, double ratio_increase, double ratio_zero, double stop);
+
 }  // namespace latent
