@@ -219,10 +219,18 @@ void PointCloud::paintEvent(QPaintEvent*) {
     p.drawEllipse(toPixel(point(hover_)), 6, 6);
   }
   if (!xLabel_.isEmpty()) {
-    p.setPen(QColor(90, 90, 90));
+    // On a light backing, so they stay readable over a million points.
     const QFontMetrics fm(font());
-    p.drawText(QPointF(width() - fm.horizontalAdvance(xLabel_ + " →") - 8, height() - 8), xLabel_ + " →");
-    p.drawText(QPointF(8, fm.ascent() + 6), "↑ " + yLabel_);
+    const QString x = xLabel_ + " →", y = "↑ " + yLabel_;
+    const QRectF xr(width() - fm.horizontalAdvance(x) - 12, height() - fm.height() - 8, fm.horizontalAdvance(x) + 8, fm.height() + 4);
+    const QRectF yr(4, 4, fm.horizontalAdvance(y) + 8, fm.height() + 4);
+    p.setPen(Qt::NoPen);
+    p.setBrush(QColor(255, 255, 255, 220));
+    p.drawRect(xr);
+    p.drawRect(yr);
+    p.setPen(QColor(60, 60, 60));
+    p.drawText(xr, Qt::AlignCenter, x);
+    p.drawText(yr, Qt::AlignCenter, y);
   }
   if (lassoing_ && lasso_.size() > 1) {
     p.setPen(QPen(QColor(40, 40, 40), 1, Qt::DashLine));
