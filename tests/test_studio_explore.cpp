@@ -138,6 +138,12 @@ class TestStudioExplore : public QObject {
     // The path starts at the first point's latent (the map's projection of the same mu).
     const QPointF start = m.cloud->overlay("path").points.first(), a = m.cloud->point(m.cloud->pointAt(m.cloud->toPixel(m.cloud->point(5))));
     QVERIFY2(std::abs(start.x() - a.x()) < 1e-3 && std::abs(start.y() - a.y()) < 1e-3, "path does not start at A");
+    // Another model: the map is the old one's, so its overlays go and it says so.
+    QSignalSpy reopened(&m.w, &ui::MainWindow::modelReady);
+    m.w.openModel(ui::defaultModelPath());
+    QVERIFY(reopened.wait(30000));
+    QTRY_VERIFY_WITH_TIMEOUT(m.v->infoText().contains("map again"), 5000);
+    QVERIFY(!m.cloud->hasOverlay("path"));
     Q_UNUSED(first);
     Q_UNUSED(second);
   }

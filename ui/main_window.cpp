@@ -167,6 +167,7 @@ void MainWindow::connectInference() {
           [this](const QString& dir) { statusBar()->showMessage(tr("Model saved to %1").arg(dir), 8000); });
   connect(worker_, &InferenceWorker::snapshotInUse, this, [this](qint64 step) {
     modelLabel_->setText(tr("model: training snapshot, step %1").arg(step));
+    map_->modelChanged();
   });
   inferenceThread_->start();
 }
@@ -346,6 +347,7 @@ void MainWindow::onModelOpened(const ModelSummary& s) {
   modelLabel_->setText(tr("model: %1").arg(s.name));
   modelPanel_->showModel(s);
   directions_->showSaved(s.directions);
+  map_->modelChanged();
   setModelReady(true);
   QSettings settings;
   QStringList recent = settings.value("model/recent").toStringList();

@@ -232,6 +232,7 @@ void LatentMapView::mapFailed() {
 void LatentMapView::showMap(const LatentMap& map) {
   if (map.requestId != pending_) return;
   map_ = map;
+  stale_ = false;
   bleu_.clear();
   setBusy(false);
   {
@@ -263,6 +264,14 @@ void LatentMapView::showMap(const LatentMap& map) {
                      .arg(map_.fromCache ? tr(" (from the cache)") : QString()));
   for (const char* o : {"path", "slider", "samples", "typed", "pair"}) cloud_->clearOverlay(o);
   recolor();
+}
+
+void LatentMapView::modelChanged() {
+  if (map_.x.isEmpty() || stale_) return;
+  stale_ = true;
+  for (const char* o : {"path", "slider", "samples", "typed"}) cloud_->clearOverlay(o);
+  trace_ = GenerateTrace();
+  info_->setText(info_->text() + tr(" · made with another model: map again to draw overlays"));
 }
 
 void LatentMapView::setColorMode(const QString& mode) {

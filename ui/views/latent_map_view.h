@@ -55,6 +55,9 @@ class LatentMapView : public QWidget {
   void showBleu(int requestId, const QVector<float>& bleu);
   void mapFailed();
   void setModelReady(bool ready);
+  // Another model (or a new training snapshot) is in use: the map shows the previous one's
+  // latents, so its overlays go and the info line says to map again.
+  void modelChanged();
   // Overlays from the other views' answers (they carry map coordinates while a map is open).
   void showInterpolation(const latent::ui::InterpolateResult& r);
   void showDecodeAt(const latent::ui::DecodeAtResult& r);
@@ -98,7 +101,7 @@ class LatentMapView : public QWidget {
   QString corpusPath_;
   LatentMap map_;
   int nextRequest_ = 1, pending_ = 0;
-  bool busy_ = false, modelReady_ = false;
+  bool busy_ = false, modelReady_ = false, stale_ = false;
   int hoverIndex_ = -1, firstPick_ = -1;
   QVector<int> selection_;
   QVector<float> bleu_;
