@@ -61,7 +61,6 @@ std::vector<std::string> cleanSet(const QStringList& set) {
 }  // namespace
 
 void InferenceWorker::encodeMap(int requestId, const QString& corpusPath, const QString& cacheDir, const QString& projection) {
-  cancelMap_ = false;
   if (!ensureModel(tr("Latent map"))) return;
   try {
     QElapsedTimer timer;
@@ -87,7 +86,7 @@ void InferenceWorker::encodeMap(int requestId, const QString& corpusPath, const 
                                                 std::to_string(kMaxUmapPoints) + " (exact neighbours); choose PCA, or map a sample");
     const at::Tensor mu = encode_corpus_cached(g, corpus.sentences, cacheDir.toStdString(), [&](size_t done, size_t total) {
       Q_EMIT mapProgress(requestId, tr("encoding"), static_cast<qint64>(done), static_cast<qint64>(total));
-      return !cancelMap_.load();
+      return cancelledMap_.load() != requestId;
     }, &cached);
     const Pca p = fit_pca(mu, 2);
     at::Tensor xy;
@@ -99,7 +98,7 @@ void InferenceWorker::encodeMap(int requestId, const QString& corpusPath, const 
       bool layoutCached = false;
       xy = umap_cached(mu, o, path, [&](const std::string& stage, double f) {
         Q_EMIT mapProgress(requestId, tr("UMAP: %1").arg(QString::fromStdString(stage)), static_cast<qint64>(1000 * f), 1000);
-        return !cancelMap_.load();
+        return cancelledMap_.load() != requestId;
       }, &layoutCached).contiguous();
       cached = cached && layoutCached;
     } else {
@@ -145,7 +144,6 @@ void InferenceWorker::encodeMap(int requestId, const QString& corpusPath, const 
 }
 
 void InferenceWorker::mapBleu(int requestId) {
-  cancelMap_ = false;
   if (!ensureModel(tr("Latent map"))) return;
   try {
     c10::InferenceMode guard;
@@ -157,7 +155,7 @@ void InferenceWorker::mapBleu(int requestId) {
     constexpr int64_t chunk = 1024;
     for (int64_t s = 0; s < n; s += chunk) {
       Q_EMIT mapProgress(requestId, tr("BLEU"), s, n);
-      if (cancelMap_) {
+      if (cancelledMap_.load() == requestId) {
         Q_EMIT mapCancelled(requestId);
         return;
       }

@@ -27,9 +27,10 @@ class InferenceWorker : public QObject {
   explicit InferenceWorker(std::shared_ptr<SnapshotSlot> snapshots = nullptr, QObject* parent = nullptr);
   ~InferenceWorker() override;
 
-  // Thread-safe (called directly from the window): the running encodeMap stops after its
-  // current batch and answers mapCancelled.
-  void cancelMap() { cancelMap_ = true; }
+  // Thread-safe (called directly from the window): the map request requestId (encodeMap or
+  // mapBleu) stops after its current batch and answers mapCancelled, whether it is running
+  // or still queued.
+  void cancelMap(int requestId) { cancelledMap_ = requestId; }
 
  public Q_SLOTS:
   // Loads a model folder (or a run folder). On failure the previous model stays. An
@@ -51,10 +52,10 @@ class InferenceWorker : public QObject {
   // cacheDir, keyed by the encoder's weights and the sentences), projects mu to 2-D
   // (projection "pca": its first two principal components; "umap": a UMAP layout, at most
   // 200,000 points, cached too), and keeps the projection for the overlays of later
-  // answers. Progress by stage (mapProgress); cancelMap() stops it.
+  // answers. Progress by stage (mapProgress); cancelMap(requestId) stops it.
   void encodeMap(int requestId, const QString& corpusPath, const QString& cacheDir, const QString& projection);
   // Reconstruction BLEU of every sentence of the current map (greedy, sentence BLEU with
-  // nltk's method1 smoothing): mapProgress, then mapBleuReady; cancelMap() stops it.
+  // nltk's method1 smoothing): mapProgress, then mapBleuReady; cancelMap(requestId) stops it.
   void mapBleu(int requestId);
   // Attribute directions: computed from two sentence sets (method "logistic" or "mean"),
   // it becomes the current direction; saveDirection writes the current one into the model
@@ -92,7 +93,7 @@ class InferenceWorker : public QObject {
   bool ensureModel(const QString& context);  // adopts a newer snapshot; false (and failed) when none
   struct State;
   std::unique_ptr<State> state_;
-  std::atomic<bool> cancelMap_{false};
+  std::atomic<int> cancelledMap_{0};  // the map request to stop (ids start at 1)
 };
 
 }  // namespace latent::ui

@@ -181,7 +181,7 @@ void MainWindow::connectMap() {
           [this, cacheDir](int id, const QString& path, const QString& projection) {
             worker_->encodeMap(id, path, cacheDir, projection);
           });
-  connect(map_, &LatentMapView::cancelRequested, this, [this] { worker_->cancelMap(); });
+  connect(map_, &LatentMapView::cancelRequested, this, [this](int id) { worker_->cancelMap(id); });
   connect(worker_, &InferenceWorker::mapProgress, map_, &LatentMapView::showProgress);
   connect(worker_, &InferenceWorker::mapReady, map_, &LatentMapView::showMap);
   connect(worker_, &InferenceWorker::mapCancelled, map_, &LatentMapView::mapCancelled);

@@ -311,6 +311,7 @@ void DirectionsView::showApplied(const DirectionApplied& r) {
   if (r.requestId == sliderId_) {
     sliderInFlight_ = false;
     sliderText_ = r.texts.value(0);
+    sliderShownAlpha_ = r.alphas.value(0);
     sliderOut_->setText(QString("α = %1: %2").arg(r.alphas.value(0), 0, 'f', 1).arg(sliderText_));
     if (sliderDirty_) sendSlider();
   } else if (r.requestId == tableId_) {

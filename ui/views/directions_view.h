@@ -37,6 +37,7 @@ class DirectionsView : public QWidget {
   void setSentence(const QString& sentence);
   QSlider* slider() const { return slider_; }
   QString sliderText() const { return sliderText_; }
+  double sliderShownAlpha() const { return sliderShownAlpha_; }  // the alpha sliderText() was decoded at
   double sliderAlpha() const;
   QString resultText() const;
   QString tableText() const;  // "alpha<TAB>sentence" per row
@@ -99,6 +100,7 @@ class DirectionsView : public QWidget {
   int nextId_ = 1, computeId_ = 0, sliderId_ = 0, tableId_ = 0, analogyId_ = 0;
   bool sliderInFlight_ = false, sliderDirty_ = false;
   QString sliderText_, analogyText_;
+  double sliderShownAlpha_ = 0;
 };
 
 }  // namespace latent::ui

@@ -124,7 +124,7 @@ LatentMapView::LatentMapView(QWidget* parent) : QWidget(parent) {
   });
   connect(cancel_, &QPushButton::clicked, this, [this] {
     cancel_->setEnabled(false);
-    Q_EMIT cancelRequested();
+    Q_EMIT cancelRequested(pending_);
   });
   connect(colorBy_, &QComboBox::currentIndexChanged, this, [this] { recolor(); });
   connect(field_, &QComboBox::currentIndexChanged, this, [this] {

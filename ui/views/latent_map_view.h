@@ -67,7 +67,7 @@ class LatentMapView : public QWidget {
 
  Q_SIGNALS:
   void requestMap(int requestId, const QString& corpusPath, const QString& projection);
-  void cancelRequested();
+  void cancelRequested(int requestId);
   void requestBleu(int requestId);
   void sendToReconstruct(const QString& sentence);
   void sendToInterpolate(const QString& a, const QString& b);
