@@ -17,6 +17,7 @@
 #include "explore/umap.h"
 #include "infer/generator.h"
 #include "io/npy.h"
+#include "io/safetensors.h"
 #include "model/model_io.h"
 #include "test_util.h"
 
@@ -243,6 +244,14 @@ class TestExplore : public QObject {
     for (const char* bad : {"", ".hidden", "a/b", "spaces here"}) {
       d.name = bad;
       LATENT_VERIFY_CONTAINS(test::errorOf([&] { save_direction(dir, d); }), "must be 1-64 letters");
+    }
+    // Numbers out of range in the metadata are refused by name (no int overflow).
+    {
+      const std::string f = dir + "/directions/bad.safetensors";
+      io::save(f, {{"direction", at::zeros({4})}},
+               {{"latent.direction", R"({"method": "mean", "accuracy": 0.5, "folds": 1e300, "n_a": 2, "n_b": 2})"}});
+      LATENT_VERIFY_CONTAINS(test::errorOf([&] { load_directions(dir); }), f + ": folds is out of range");
+      std::filesystem::remove(f);
     }
     const std::string file = dir + "/directions/tense.past.safetensors";
     const std::string bytes = test::slurp(file);

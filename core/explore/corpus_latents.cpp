@@ -107,15 +107,15 @@ at::Tensor encode_corpus_cached(Generator& g, const std::vector<std::string>& se
           if (progress) progress(sentences.size(), sentences.size());
           return t;
         }
-    } catch (const Error&) {
-      // damaged: encoded again and rewritten below
+    } catch (const std::exception&) {
+      // damaged or unreadable: encoded again and rewritten below
     }
   }
   auto mu = encode_corpus(g, sentences, progress);
   try {
     std::filesystem::create_directories(cache_dir, ec);
     io::save(path, {{"mu", mu}}, {{"sentences", std::to_string(n)}});
-  } catch (const Error&) {
+  } catch (const std::exception&) {
     // a cache that cannot be written (disk full, read-only) only costs the next open time
   }
   return mu;

@@ -161,18 +161,20 @@ std::vector<Direction> load_directions(const std::string& model_dir) {
       if (j.contains(key) && !j[key].is_string()) throw Error(where, std::string(key) + " must be a string");
       if (j.contains(key)) v = j[key].get<std::string>();
     };
-    auto num = [&](const char* key) {
+    auto num = [&](const char* key, double lo, double hi) {
       if (!j.contains(key) || !j[key].is_number()) throw Error(where, std::string(key) + " must be a number");
-      return j[key].get<double>();
+      const double v = j[key].get<double>();
+      if (!(v >= lo && v <= hi)) throw Error(where, std::string(key) + " is out of range");
+      return v;
     };
     str("method", d.method);
     str("label_a", d.label_a);
     str("label_b", d.label_b);
     if (d.method != "mean" && d.method != "logistic") throw Error(where, "method must be mean or logistic");
-    d.accuracy = num("accuracy");
-    d.folds = static_cast<int>(num("folds"));
-    d.n_a = static_cast<int64_t>(num("n_a"));
-    d.n_b = static_cast<int64_t>(num("n_b"));
+    d.accuracy = num("accuracy", 0, 1);
+    d.folds = static_cast<int>(num("folds", 0, 1e6));
+    d.n_a = static_cast<int64_t>(num("n_a", 0, 1e12));
+    d.n_b = static_cast<int64_t>(num("n_b", 0, 1e12));
     for (const auto& [name, t] : tensors)
       if (name == "direction") d.vector = t;
     if (!d.vector.defined() || d.vector.dim() != 1 || d.vector.size(0) < 1)

@@ -284,8 +284,8 @@ at::Tensor umap_cached(const at::Tensor& x, const UmapOptions& o, const std::str
           if (from_cache) *from_cache = true;
           return t;
         }
-    } catch (const Error&) {
-      // damaged: computed again and rewritten
+    } catch (const std::exception&) {
+      // damaged or unreadable: computed again and rewritten
     }
   }
   auto layout = umap(x, o, progress);
@@ -293,7 +293,7 @@ at::Tensor umap_cached(const at::Tensor& x, const UmapOptions& o, const std::str
     try {
       std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
       io::save(path, {{"layout", layout}}, {{"options", umap_options_key(o)}});
-    } catch (const Error&) {
+    } catch (const std::exception&) {
       // an unwritable cache only costs the next open time
     }
   }
