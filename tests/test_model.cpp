@@ -320,16 +320,23 @@ class TestModel : public QObject {
     QCOMPARE(back.model.regularizer, std::string("mmd"));
   }
 
-  // Optimus's frange_cycle_zero_linear, values printed by its Python function
-  // (examples/big_ae/utils.py) for the same arguments.
+  // Optimus's frange_cycle_zero_linear: every value of the cases that
+  // tests/fixtures/optimus/make_schedule_fixture.py took from Optimus's own function.
   void optimusScheduleMatchesOptimus() {
-    const std::vector<double> two_cycles = {0, 0, 0, 0, 0, 0, 0.4, 0.8, 1, 1, 0, 0, 0, 0, 0, 0, 0.4, 0.8, 1, 1};
-    for (int s = 0; s < 20; ++s) QVERIFY(std::abs(optimus_beta(s, 20, 2, 0.25, 0.5, 1.0) - two_cycles[s]) < 1e-9);
-    const std::vector<double> half = {0, 0, 0, 0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.5};
-    for (int s = 0; s < 10; ++s) QVERIFY(std::abs(optimus_beta(s, 10, 1, 0.5, 0.3, 0.5) - half[s]) < 1e-9);
-    const std::vector<double> odd = {0, 0, 0, 0, 0, 0.571429, 1};
-    for (int s = 0; s < 7; ++s) QVERIFY(std::abs(optimus_beta(s, 7, 1, 0.25, 0.5, 1.0) - odd[s]) < 1e-6);
-    QCOMPARE(optimus_beta(25, 20, 2, 0.25, 0.5, 1.0), 1.0);  // past the schedule: stop
+    const auto ref = test::readJson(test::fixture("optimus/schedule.json"));
+    QCOMPARE(ref["cases"].size(), size_t{5});
+    for (const auto& c : ref["cases"]) {
+      const int64_t n = c["n_iter"].get<int64_t>();
+      const auto& values = c["values"];
+      QCOMPARE(values.size(), static_cast<size_t>(n));
+      for (int64_t s = 0; s < n; ++s) {
+        const double ours = optimus_beta(s, n, c["n_cycle"].get<int>(), c["ratio_increase"].get<double>(),
+                                         c["ratio_zero"].get<double>(), c["stop"].get<double>());
+        QVERIFY2(std::abs(ours - values[static_cast<size_t>(s)].get<double>()) < 1e-9,
+                 (c.dump().substr(0, 80) + " step " + std::to_string(s)).c_str());
+      }
+      QCOMPARE(optimus_beta(n + 5, n, 1, 0.5, 0.5, c["stop"].get<double>()), c["stop"].get<double>());  // past the end: stop
+    }
     Config c = preset("tiny");
     c.model.posterior = "learned";
     c.model.kl_schedule = "optimus";

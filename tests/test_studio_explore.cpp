@@ -118,7 +118,6 @@ class TestStudioExplore : public QObject {
   void clicksFillReconstructAndInterpolate() {
     Mapped m;
     QVERIFY(open(m, QString::fromStdString(test::corpusFile("valid.txt"))));
-    const QString first = m.v->map().sentences[5], second = m.v->map().sentences[700];
     QSignalSpy interpolated(m.w.interpolateView(), &ui::InterpolateView::requestInterpolate);
     mouse(m.cloud, QEvent::MouseButtonPress, m.cloud->toPixel(m.cloud->point(5)), Qt::LeftButton, Qt::LeftButton);
     mouse(m.cloud, QEvent::MouseButtonRelease, m.cloud->toPixel(m.cloud->point(5)), Qt::LeftButton, Qt::NoButton);
@@ -144,8 +143,6 @@ class TestStudioExplore : public QObject {
     QVERIFY(reopened.wait(30000));
     QTRY_VERIFY_WITH_TIMEOUT(m.v->infoText().contains("map again"), 5000);
     QVERIFY(!m.cloud->hasOverlay("path"));
-    Q_UNUSED(first);
-    Q_UNUSED(second);
   }
 
   void generationFramesAndLassoAreDrawn() {

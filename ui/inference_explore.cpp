@@ -7,6 +7,7 @@
 
 #include "data/corpus.h"
 #include "eval/bleu.h"
+#include "eval/metrics.h"
 #include "explore/corpus_latents.h"
 #include "explore/pca.h"
 #include "explore/umap.h"
@@ -160,15 +161,12 @@ void InferenceWorker::mapBleu(int requestId) {
         return;
       }
       const int64_t e = std::min(n, s + chunk);
-      std::vector<int> caps;
+      const std::vector<std::string> part(refs.begin() + s, refs.begin() + e);
+      // The reconstruction the evaluation scores (eval/metrics.h), scored per sentence here.
+      const ReconstructionScore r = decoded_bleu(g, state_->mapLatents.slice(0, s, e), part);
       for (int64_t i = s; i < e; ++i)
-        caps.push_back(static_cast<int>(g.tokenizers().decoder->encode(refs[static_cast<size_t>(i)]).size()) + 5);
-      const auto ids = g.decode_ids(state_->mapLatents.slice(0, s, e), DecodeOptions{}, caps);
-      for (int64_t i = s; i < e; ++i) {
-        const std::string out = g.tokenizers().decoder->decode(ids[static_cast<size_t>(i - s)]);
-        bleu[static_cast<int>(i)] = static_cast<float>(
-            100.0 * sentence_bleu_method1({utf8::split_whitespace(refs[static_cast<size_t>(i)])}, utf8::split_whitespace(out)));
-      }
+        bleu[static_cast<int>(i)] = static_cast<float>(100.0 * sentence_bleu_method1(
+            {utf8::split_whitespace(refs[static_cast<size_t>(i)])}, utf8::split_whitespace(r.hypotheses[static_cast<size_t>(i - s)])));
     }
     Q_EMIT mapProgress(requestId, tr("BLEU"), n, n);
     Q_EMIT mapBleuReady(requestId, bleu);

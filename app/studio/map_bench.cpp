@@ -19,22 +19,35 @@
 #include "views/point_cloud.h"
 
 int main(int argc, char** argv) {
-  QApplication app(argc, argv);
   long points = 1000000, frames = 240;
   std::string xy;
-  for (int i = 1; i + 1 < argc; i += 2) {
+  auto usage = [] {
+    std::fprintf(stderr, "usage: latent-map-bench [--points N] [--frames F] [--xy FILE.npy]  (N, F >= 1)\n");
+    return 2;
+  };
+  for (int i = 1; i < argc; i += 2) {
     const std::string k = argv[i];
-    if (k == "--points") points = std::stol(argv[i + 1]);
-    else if (k == "--frames") frames = std::stol(argv[i + 1]);
-    else if (k == "--xy") xy = argv[i + 1];
-    else {
-      std::fprintf(stderr, "usage: latent-map-bench [--points N] [--frames F] [--xy FILE.npy]\n");
-      return 2;
+    if (i + 1 >= argc) return usage();
+    try {
+      if (k == "--points") points = std::stol(argv[i + 1]);
+      else if (k == "--frames") frames = std::stol(argv[i + 1]);
+      else if (k == "--xy") xy = argv[i + 1];
+      else return usage();
+    } catch (const std::exception&) {
+      return usage();
     }
   }
+  if (points < 1 || points > 100000000 || frames < 1 || frames > 100000) return usage();
+  QApplication app(argc, argv);  // after the arguments: a usage error needs no display
   QVector<float> x(static_cast<int>(points)), y(static_cast<int>(points));
   if (!xy.empty()) {
-    const auto a = latent::io::npy_load(xy);
+    latent::io::NpyArray a;
+    try {
+      a = latent::io::npy_load(xy);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "error: %s\n", e.what());
+      return 1;
+    }
     if (a.shape.size() != 2 || a.shape[1] < 2 || a.shape[0] < 1) {
       std::fprintf(stderr, "%s: expected (N, 2) coordinates\n", xy.c_str());
       return 1;

@@ -262,7 +262,7 @@ void LatentMapView::showMap(const LatentMap& map) {
                               : QFileInfo(map_.model).fileName())
                      .arg(map_.seconds, 0, 'f', 1)
                      .arg(map_.fromCache ? tr(" (from the cache)") : QString()));
-  for (const char* o : {"path", "slider", "samples", "typed", "pair"}) cloud_->clearOverlay(o);
+  for (const char* o : {"path", "slider", "samples", "typed"}) cloud_->clearOverlay(o);
   recolor();
 }
 
