@@ -136,6 +136,32 @@ class TestBpe : public QObject {
     }
   }
 
+  // DeBERTa v1's tokenizer (deberta-bpe: RoBERTa's byte-level BPE with [CLS] ... [SEP],
+  // [PAD], [MASK] swallowing the space before it) against transformers' DebertaTokenizer
+  // (tests/fixtures/hf/make_deberta_fixtures.py); saved, it loads back as the same kind.
+  void debertaCodecMatchesDebertaTokenizer() {
+    const auto fx = test::readJson(test::fixture("hf/deberta_cases.json"));
+    const CodecPtr c = load_codec(test::fixture("hf/tiny-deberta"));
+    QCOMPARE(c->kind(), std::string("deberta-bpe"));
+    QCOMPARE(c->vocab_size(), fx["vocab_size"].get<int>());
+    const SpecialIds ids = c->specials();
+    QCOMPARE(ids.bos, fx["special_ids"]["cls"].get<int>());
+    QCOMPARE(ids.eos, fx["special_ids"]["sep"].get<int>());
+    QCOMPARE(ids.pad, fx["special_ids"]["pad"].get<int>());
+    QCOMPARE(ids.unk, fx["special_ids"]["unk"].get<int>());
+    QVERIFY(test::checkCodecCases(c, fx["cases"]) > 30);
+    for (const auto& k : fx["cases"]) {  // decoding, where transformers' clean-up does not apply
+      const std::string text = k["text"];
+      if (!text.empty() && text.find('[') == std::string::npos && text.find_first_of(" \t\n", 0) != 0 && text.back() != ' ')
+        QCOMPARE(c->decode(c->encode(text)), k["decoded"].get<std::string>());
+    }
+    QTemporaryDir out;
+    c->save(out.path().toStdString());
+    const CodecPtr back = load_codec(out.path().toStdString());
+    QCOMPARE(back->kind(), std::string("deberta-bpe"));
+    QCOMPARE(back->encode("a [MASK] token"), c->encode("a [MASK] token"));
+  }
+
   void missingFilesAreNamed() {
     QTemporaryDir dir;
     LATENT_VERIFY_CONTAINS(test::errorOf([&] { ByteLevelBpe::load(dir.path().toStdString()); }), "vocab.json");

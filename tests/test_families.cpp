@@ -77,6 +77,21 @@ class TestFamilies : public QObject {
       QVERIFY(params["linear_forbert.output.dense.weight"].grad().abs().sum().item<double>() > 0);
       QVERIFY(params["pooler.dense.weight"].grad().defined());
     }
+    {  // DeBERTa's New: the same, but the shared relative embeddings train through the extra
+       // layer, which reads them outside no_grad (as DMLP's DebertaForLatentConnectorNew does).
+      const EncoderClass dn = encoder_class_for_dmlp("DebertaForLatentConnectorNew", "test");
+      EncoderConfig c = merge_encoder_config(with_encoder_arch(preset("tiny").model.encoder, "deberta", "test"),
+                                             nlohmann::json::parse(dn.dmlp->overrides), "t");
+      QVERIFY(c.extra_layer && c.pooling == "avg");
+      Encoder e = dn.family->make(c, VocabSpec{300, SpecialIds{1, 3, 0, 2}}, 8);
+      auto params = e->named_parameters();
+      const auto ids = torch::tensor({{0, 10, 11, 2}, {0, 12, 2, 1}}, torch::kLong);
+      e->forward(ids).mu.sum().backward();
+      QVERIFY(!params["encoder.layer.0.attention.self.in_proj.weight"].grad().defined());
+      QVERIFY(!params["embeddings.word_embeddings.weight"].grad().defined());
+      QVERIFY(params["encoder.rel_embeddings.weight"].grad().abs().sum().item<double>() > 0);
+      QVERIFY(params["linear_forbert.attention.self.pos_q_proj.weight"].grad().abs().sum().item<double>() > 0);
+    }
     const DecoderClass new2 = decoder_class_for_dmlp("GPT2ForLatentConnectorNew2", "test");
     DecoderConfig dc = merge_decoder_config(preset("tiny").model.decoder, nlohmann::json::parse(new2.dmlp->overrides), "t");
     Decoder d = new2.family->make(dc, VocabSpec{300, {}}, 8);
@@ -111,7 +126,7 @@ class TestFamilies : public QObject {
     });
     LATENT_VERIFY_CONTAINS(e, "cfg.json: model.encoder.arch");
     LATENT_VERIFY_CONTAINS(e, "\"robrta\" is not a registered encoder family");
-    LATENT_VERIFY_CONTAINS(e, "albert, bert, roberta, t5");
+    LATENT_VERIFY_CONTAINS(e, "albert, bert, deberta, roberta, t5");
     LATENT_VERIFY_CONTAINS(test::errorOf([] {
       config_from_json(nlohmann::json::parse(R"({"model": {"decoder": {"arch": 3}}})"), "cfg.json");
     }), "model.decoder.arch: must be a string");
@@ -147,6 +162,12 @@ class TestFamilies : public QObject {
     LATENT_VERIFY_CONTAINS(error(R"({"model": {"encoder": {"arch": "roberta", "extra_layer": true, "head_dim": 8}}})"),
                            "head_dim: the roberta family has no such setting");
     LATENT_VERIFY_CONTAINS(error(R"({"model": {"decoder": {"extra_block_mlp_ratio": 1000}}})"), "extra_block_mlp_ratio");
+    LATENT_VERIFY_CONTAINS(error(R"({"model": {"encoder": {"relative_attention": "c2p"}}})"),
+                           "relative_attention: the bert family has no such setting");
+    LATENT_VERIFY_CONTAINS(error(R"({"model": {"encoder": {"type_vocab": 0}}})"),
+                           "type_vocab: the bert family needs at least one token type");
+    LATENT_VERIFY_CONTAINS(error(R"({"model": {"encoder": {"arch": "deberta", "relative_attention": "p2p"}}})"),
+                           "relative_attention");
     // RoBERTa numbers positions from its pad id + 1, with 2 ids reserved.
     LATENT_VERIFY_CONTAINS(test::errorOf([] {
       encoder_family("roberta", "t").make(with_encoder_arch(preset("tiny").model.encoder, "roberta", "t"),

@@ -206,6 +206,64 @@ class TestHf : public QObject {
   }
 
 
+  // DeBERTa v1 through its family (in_proj grouped per head, c2p and p2c relative terms with
+  // the span clamped at max_relative_positions 5, XSoftmax masking), against transformers'
+  // DebertaModel at every position of a padded batch, and DMLP's DebertaForLatentConnector
+  // (ContextPooler: GELU(dense) of [CLS]); tiny-deberta-abs covers absolute positions, token
+  // types, embed_proj and c2p alone (make_deberta_fixtures.py).
+  void tinyDebertaMatchesTransformersAndDmlp() {
+    c10::InferenceMode guard;
+    const auto want = expected("deberta_expected.safetensors");
+    const std::string dir = test::fixture("hf/tiny-deberta");
+    const EncoderConfig c = hf_encoder_config(dir);
+    QCOMPARE(c.arch, std::string("deberta"));
+    QCOMPARE(c.relative_attention, std::string("c2p|p2c"));
+    QCOMPARE(c.max_relative_positions, 5);
+    QVERIFY(!c.position_biased_input);
+    QCOMPARE(c.type_vocab, 0);
+    const auto ids = want.at("input_ids");
+    const auto mask = want.at("attention_mask").to(at::kBool);
+    QVERIFY(mask.logical_not().any().item<bool>() && ids.size(1) > 5);  // padded, and longer than the span
+    Encoder enc = loadEncoder(dir, "cls");
+    const auto h = enc->hidden_states(ids);
+    QVERIFY2(maxDiff(h, want.at("last_hidden_state")) < 1e-4, std::to_string(maxDiff(h, want.at("last_hidden_state"))).c_str());
+    auto params = enc->named_parameters();
+    params["pooler.dense.weight"].copy_(want.at("dmlp_pooler_weight"));
+    params["pooler.dense.bias"].copy_(want.at("dmlp_pooler_bias"));
+    params["linear.weight"].copy_(want.at("dmlp_linear_weight"));
+    QVERIFY(maxDiff(enc->pool(h, mask), want.at("dmlp_pooled")) < 1e-4);
+    const auto out = enc->forward(ids);
+    QVERIFY2(maxDiff(out.mu, want.at("dmlp_mu")) < 1e-4, "mu differs from DMLP's");
+    QVERIFY(maxDiff(out.logvar, want.at("dmlp_logvar")) < 1e-4);
+
+    const std::string abs_dir = test::fixture("hf/tiny-deberta-abs");
+    const EncoderConfig a = hf_encoder_config(abs_dir);
+    QCOMPARE(a.relative_attention, std::string("c2p"));
+    QVERIFY(a.position_biased_input && a.type_vocab == 2 && a.embedding_size == 24 && a.max_relative_positions == 0);
+    Encoder abs = loadEncoder(abs_dir, "cls");
+    const double d = maxDiff(abs->hidden_states(ids), want.at("abs_last_hidden_state"));
+    QVERIFY2(d < 1e-4, std::to_string(d).c_str());
+  }
+
+  // DeBERTa settings the family cannot honour are refused, naming the key.
+  void debertaConfigErrorsNameTheKey() {
+    QTemporaryDir tmp;
+    const std::string dir = tmp.path().toStdString();
+    auto cfg = test::readJson(test::fixture("hf/tiny-deberta/config.json"));
+    auto refused = [&](const char* key, const nlohmann::json& value) {
+      auto c = cfg;
+      c[key] = value;
+      test::spit(dir + "/config.json", c.dump());
+      return test::errorOf([&] { hf_encoder_config(dir); });
+    };
+    LATENT_VERIFY_CONTAINS(refused("pos_att_type", {"c2p", "p2p"}), "pos_att_type: DeBERTa v1 has \"c2p\" and \"p2c\", got \"p2p\"");
+    LATENT_VERIFY_CONTAINS(refused("talking_head", true), "talking_head");
+    LATENT_VERIFY_CONTAINS(refused("relative_attention", false), "pos_att_type");
+    LATENT_VERIFY_CONTAINS(refused("pooler_hidden_act", "tanh"), "pooler_hidden_act");
+    LATENT_VERIFY_CONTAINS(refused("max_relative_positions", 1e12), "max_relative_positions");
+    LATENT_VERIFY_CONTAINS(refused("type_vocab_size", -3), "type_vocab_size");
+  }
+
   void badFoldersSayWhatIsWrong() {
     QTemporaryDir tmp;
     const std::string dir = tmp.path().toStdString();

@@ -94,7 +94,7 @@ class TestImport : public QObject {
                                       QString::fromStdString(bad), "--preset", "tiny"});
     QCOMPARE(e.code, 1);
     LATENT_VERIFY_CONTAINS(e.err, "config.json: model_type");
-    LATENT_VERIFY_CONTAINS(e.err, "\"gpt2\" is not supported as the encoder (supported: albert, bert, roberta, t5)");
+    LATENT_VERIFY_CONTAINS(e.err, "\"gpt2\" is not supported as the encoder (supported: albert, bert, deberta, roberta, t5)");
     QVERIFY(!fs::exists(bad));
   }
 
@@ -296,6 +296,11 @@ class TestImport : public QObject {
   void dmlpAlbertMatchesDmlp() { matchesDmlp("dmlp/trained-albert", "hf/tiny-albert", "dmlp-albert"); }
   // T5's encoder side has no BOS: text </s> (our framing skips a bos of -1).
   void dmlpT5EncoderMatchesDmlp() { matchesDmlp("dmlp/trained-t5", "hf/tiny-t5", "dmlp-t5"); }
+  // DeBERTa v1 (disentangled relative attention): DebertaForLatentConnector (ContextPooler
+  // on [CLS]) + GPT2ForLatentConnectorNew, and DebertaForLatentConnectorNew (extra DebertaLayer,
+  // masked mean) + GPT2ForLatentConnector.
+  void dmlpDebertaMatchesDmlp() { matchesDmlp("dmlp/trained-deberta", "hf/tiny-deberta", "dmlp-deberta"); }
+  void dmlpDebertaNewMatchesDmlp() { matchesDmlp("dmlp/trained-deberta-new", "hf/tiny-deberta", "dmlp-deberta-new"); }
 
   // An Optimus checkpoint made with Optimus's own classes (BertForLatentConnector +
   // GPT2ForLatentConnector, learned posterior, a GPT-2 tokenizer with a prefix space),

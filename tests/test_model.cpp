@@ -4,6 +4,7 @@
 #include <ATen/CPUGeneratorImpl.h>
 
 #include <QTemporaryDir>
+#include <set>
 #include <filesystem>
 
 #include "bench/benchmarks.h"
@@ -12,6 +13,8 @@
 #include "io/model_dir.h"
 #include "model/attention.h"
 #include "model/config.h"
+#include "model/families/bert.h"
+#include "model/family.h"
 #include "model/model_io.h"
 #include "model/regularizers.h"
 #include "model/vae_ddpm.h"
@@ -71,7 +74,7 @@ class TestModel : public QObject {
     QTest::newRow("unknown key") << R"({"model": {"encoder": {"hiden": 3}}})" << "cfg.json: model.encoder.hiden: unknown key";
     QTest::newRow("wrong type") << R"({"model": {"latent_dim": "64"}})" << "cfg.json: model.latent_dim: must be an integer";
     QTest::newRow("negative size") << R"({"model": {"decoder": {"layers": -2}}})" << "cfg.json: model.decoder.layers: must be positive";
-    QTest::newRow("bad enum") << R"({"model": {"posterior": "maybe"}})" << "cfg.json: model.posterior: must be one of fixed, learned";
+    QTest::newRow("bad enum") << R"({"model": {"posterior": "maybe"}})" << "cfg.json: model.posterior: must be one of fixed, learned, deterministic";
     QTest::newRow("bool") << R"({"model": {"decoder": {"latent_as_memory": 1}}})" << "model.decoder.latent_as_memory: must be true or false";
     QTest::newRow("heads") << R"({"model": {"encoder": {"heads": 3}}})" << "model.encoder.heads: must divide";
     QTest::newRow("top unknown") << R"({"trian": {}})" << "cfg.json: trian: unknown key";
@@ -345,6 +348,204 @@ class TestModel : public QObject {
     c.model.kl_ratio_zero = 0.5;
     c.model.kl_ratio_increase = 0.25;
     QCOMPARE(kl_weight_at(c.model, 7), 0.8);
+  }
+
+  // DAVAE's repetition penalty, by hand: a plain greedy loop over the decoder that lowers the
+  // logit of every token already in the row (BOS included) by ln(penalty) gives the same ids
+  // as the batched, cached decoder (rows finish at different steps); a huge penalty never
+  // repeats a token; 1 is off. Paraphrases: k different decodings around mu, reproducible.
+  void repetitionPenaltyByHandAndParaphrases() {
+    c10::InferenceMode guard;
+    Config c = preset("tiny");
+    VaeDdpm m = tinyModel(c, 300);
+    Generator gen(m, tinyTokenizer());
+    torch::manual_seed(4);
+    const auto zs = torch::randn({5, c.model.latent_dim}) * 3;
+    DecodeOptions o;
+    o.max_tokens = 12;
+    o.repetition_penalty = 1.7;
+    const auto ids = gen.decode_ids(zs, o);
+    const SpecialIds sp = m->dec_vocab.ids;
+    for (int64_t r = 0; r < zs.size(0); ++r) {
+      KVCache cache = m->decoder->start(zs.narrow(0, r, 1), 13);
+      std::vector<int> row, seen{sp.bos};
+      int64_t next = sp.bos;
+      for (int t = 0; t < 12; ++t) {
+        auto logits = m->decoder->step(cache, torch::tensor({{next}}, torch::kLong)).select(1, 0)[0].clone();
+        for (int s : std::set<int>(seen.begin(), seen.end())) logits[s] -= std::log(1.7);
+        next = logits.argmax().item<int64_t>();
+        if (next == sp.eos) break;
+        row.push_back(static_cast<int>(next));
+        seen.push_back(static_cast<int>(next));
+      }
+      QCOMPARE(ids[static_cast<size_t>(r)], row);
+    }
+    o.repetition_penalty = 1e6;
+    for (const auto& row : gen.decode_ids(zs, o)) QCOMPARE(std::set<int>(row.begin(), row.end()).size(), row.size());
+    o.repetition_penalty = 1.0;
+    DecodeOptions plain;
+    plain.max_tokens = 12;
+    QCOMPARE(gen.decode_ids(zs, o), gen.decode_ids(zs, plain));
+    o.repetition_penalty = 0;
+    LATENT_VERIFY_CONTAINS(test::errorOf([&] { gen.decode_ids(zs, o); }), "repetition penalty");
+    const auto a = gen.posterior_samples("the cat sat on the mat", 4, 30.0, 1, plain);
+    QCOMPARE(a.size(), size_t(4));
+    QCOMPARE(gen.posterior_samples("the cat sat on the mat", 4, 30.0, 1, plain), a);
+    QVERIFY(std::set<std::string>(a.begin(), a.end()).size() > 1);
+  }
+
+  // The trapezoid schedule, by hand: per cycle zero, a linear rise, a hold, a linear fall.
+  void trapezoidScheduleByHand() {
+    auto beta = [](int64_t step, int cycles = 1, double down = 0.2) { return trapezoid_beta(step, 100, cycles, 0.2, 0.3, down, 2.0); };
+    QCOMPARE(beta(0), 0.0);
+    QCOMPARE(beta(19), 0.0);
+    QVERIFY(std::abs(beta(35) - 1.0) < 1e-12);  // halfway up: 2 x 15 / 30
+    QCOMPARE(beta(50), 2.0);
+    QCOMPARE(beta(80), 2.0);                    // the fall starts at 100 - 20
+    QVERIFY(std::abs(beta(90) - 1.0) < 1e-12);  // halfway down
+    QCOMPARE(beta(100), 0.0);                   // past the end: the end's value
+    QCOMPARE(beta(100, 1, 0.0), 2.0);           // no fall: it holds
+    QVERIFY(std::abs(beta(70, 2) - 4.0 / 3) < 1e-12);  // second cycle of 50: 10 steps into a 15-step rise
+    Config c = preset("tiny");
+    c.model.posterior = "learned";
+    c.model.kl_schedule = "trapezoid";
+    c.model.kl_anneal_steps = 100;
+    c.model.kl_ratio_zero = 0.2;
+    c.model.kl_ratio_increase = 0.3;
+    c.model.kl_ratio_decrease = 0.2;
+    c.model.kl_weight = 2.0;
+    QVERIFY(std::abs(kl_weight_at(c.model, 90) - 1.0) < 1e-12);
+    c.model.posterior = "fixed";  // no KL term: the schedule does not apply
+    QCOMPARE(kl_weight_at(c.model, 90), 2.0);
+    LATENT_VERIFY_CONTAINS(test::errorOf([] {
+      merge_config(preset("tiny"), nlohmann::json::parse(R"({"model": {"kl_schedule": "trapezoid", "kl_ratio_zero": 0.5,
+                                                                        "kl_ratio_increase": 0.4, "kl_ratio_decrease": 0.2}})"),
+                   "cfg.json");
+    }), "cfg.json: model.kl_ratio_decrease");
+  }
+
+  // The KL modes and the length weighting, against the formulas on the model's own
+  // posterior: full KL; Optimus's / DAVAE's mask (dim_target_kl); Kingma's floor; the
+  // deterministic posterior (logvar 0: KL = |mu|^2 / 2); rec divided by BOS..EOS or not.
+  void klModesAndLengthWeightingByHand() {
+    Config c = preset("tiny");
+    c.model.alpha_ddpm = 0;
+    c.model.posterior = "learned";
+    VaeDdpm m = tinyModel(c, 300);
+    {
+      torch::NoGradGuard g;  // a posterior with KL of order 1 per dimension, spread out
+      m->encoder->linear->weight.normal_(0, 1);
+    }
+    const Batch b{torch::tensor({{2, 10, 11, 3}, {2, 12, 3, 0}}, torch::kLong),
+                  torch::tensor({{2, 10, 11, 13, 3}, {2, 12, 3, 0, 0}}, torch::kLong)};
+    const auto len = torch::tensor({5.0, 3.0});
+    const double w = 0.7;
+    auto run = [&] { return m->forward(b, at::make_generator<at::CPUGeneratorImpl>(5), w); };
+    torch::NoGradGuard g;
+    const EncoderOutput post = m->posterior(b.enc_ids);
+    const auto kl = 0.5 * (post.mu.pow(2) + post.logvar.exp() - post.logvar - 1);  // (B, D)
+    auto close = [](const at::Tensor& a, const at::Tensor& e) { return (a - e).abs().max().item<double>() < 1e-4; };
+
+    const LossOutput full = run();
+    QVERIFY(close(full.kl, kl.sum(1)));
+    QVERIFY(close(full.vae, full.rec / len + w * kl.sum(1)));
+    const double lambda = kl.flatten().median().item<double>();
+    m->config.free_bits = lambda;
+    m->config.free_bits_mode = "mask";
+    QVERIFY(close(run().vae, full.rec / len + w * (kl * kl.gt(lambda)).sum(1)));
+    m->config.free_bits_mode = "floor";
+    QVERIFY(close(run().vae, full.rec / len + w * kl.mean(0).clamp_min(lambda).sum()));
+    m->config.free_bits = 0;
+    m->config.length_weighted_loss = false;
+    QVERIFY(close(run().vae, full.rec + w * kl.sum(1)));
+    m->config.posterior = "deterministic";
+    const LossOutput det = run();
+    QVERIFY(close(m->posterior(b.enc_ids).logvar, torch::zeros_like(post.mu)));
+    QVERIFY(close(det.kl, 0.5 * post.mu.pow(2).sum(1)));
+    m->config.posterior = "fixed";  // DMLP: no KL term
+    QVERIFY(close(run().vae, run().rec));
+  }
+
+  // DAVAE's input noise: in training, N(0, s^2) of the global generator's next draw added to
+  // the embeddings after their LayerNorm (recomputed here from BERT's modules); none in eval.
+  void embeddingNoiseIsAddedWhileTraining() {
+    EncoderConfig c = preset("tiny").model.encoder;
+    c.dropout = 0;
+    c.embedding_noise = 0.5;
+    torch::manual_seed(1);
+    Encoder e = encoder_family("bert", "t").make(c, VocabSpec{300, SpecialIds{0, 1, 2, 3}}, 8);
+    auto* bert = dynamic_cast<BertEncoderImpl*>(e.get());
+    QVERIFY(bert);
+    torch::NoGradGuard g;
+    const auto ids = torch::tensor({{2, 10, 11, 12, 3}}, torch::kLong);
+    const auto key_mask = ids.ne(0).unsqueeze(1).unsqueeze(1);
+    auto by_hand = [&](const at::Tensor& noise) {
+      auto x = bert->emb_norm(bert->word(ids) + bert->position(torch::arange(5)).unsqueeze(0) + bert->token_type(torch::zeros_like(ids)));
+      x = x + noise;
+      for (auto& layer : bert->layers) x = layer(x, key_mask);
+      return x;
+    };
+    e->eval();
+    QVERIFY((e->hidden_states(ids) - by_hand(torch::zeros({1, 5, c.hidden}))).abs().max().item<double>() < 1e-5);
+    e->train();
+    torch::manual_seed(9);
+    const auto noisy = e->hidden_states(ids);
+    torch::manual_seed(9);
+    const auto noise = torch::randn({1, 5, c.hidden}) * 0.5;
+    QVERIFY((noisy - by_hand(noise)).abs().max().item<double>() < 1e-5);
+    QVERIFY((noisy - by_hand(torch::zeros({1, 5, c.hidden}))).abs().max().item<double>() > 1e-2);
+    LATENT_VERIFY_CONTAINS(test::errorOf([] {
+      merge_config(preset("tiny"), nlohmann::json::parse(R"({"model": {"encoder": {"embedding_noise": -1}}})"), "cfg.json");
+    }), "model.encoder.embedding_noise");
+  }
+
+  // DAVAE's latent after every layer: with blocks made the identity (their output
+  // projections zeroed), the residual stream is embeddings + (blocks + 1) x linear_emb(z), so
+  // the logits are final_norm(that) x the tied embedding; with real blocks, the KV cache
+  // still equals recomputation.
+  void latentAfterEveryLayerByHand() {
+    for (const std::string arch : {"gpt2", "llama"}) {
+      DecoderConfig c = with_decoder_arch(preset("tiny").model.decoder, arch, "t");
+      c.layers = 2;
+      c.latent_as_memory = false;
+      c.latent_every_layer = true;
+      torch::manual_seed(3);
+      Decoder d = decoder_family(arch, "t").make(c, VocabSpec{300, {}}, 8);
+      d->eval();
+      torch::NoGradGuard g;
+      const auto ids = torch::tensor({{2, 10, 11, 12}}, torch::kLong);
+      const auto z = torch::randn({1, 8});
+      const auto full = d->forward(ids, z);
+      KVCache cache = d->start(z, 4);
+      for (int64_t t = 0; t < 4; ++t)
+        QVERIFY2(torch::allclose(d->step(cache, ids.narrow(1, t, 1)).select(1, 0), full.select(1, t), 1e-5, 1e-5), arch.c_str());
+      auto p = d->named_parameters();
+      for (auto& kv : p)
+        if (kv.key().find("c_proj") != std::string::npos || kv.key().find("o_proj") != std::string::npos ||
+            kv.key().find("down_proj") != std::string::npos)
+          kv.value().zero_();
+      const int blocks = d->num_blocks();
+      QVERIFY(blocks >= 2);
+      at::Tensor expected;
+      if (arch == "gpt2") {
+        const auto e = torch::matmul(z, p["transformer.linear_emb.weight"].t());
+        const auto x = p["transformer.wte.weight"].index_select(0, ids[0]) + p["transformer.wpe.weight"].narrow(0, 0, 4) +
+                       (blocks + 1) * e;
+        const auto h = torch::layer_norm(x, {c.hidden}, p["transformer.ln_f.weight"], p["transformer.ln_f.bias"], 1e-5);
+        expected = torch::matmul(h, p["transformer.wte.weight"].t()).unsqueeze(0);
+      } else {
+        const auto e = torch::matmul(z, p["model.linear_emb.weight"].t());
+        const auto x = p["model.embed_tokens.weight"].index_select(0, ids[0]) + (blocks + 1) * e;
+        const auto h = x * torch::rsqrt(x.pow(2).mean(-1, true) + c.rms_norm_eps) * p["model.norm.weight"];
+        expected = torch::matmul(h, p["model.embed_tokens.weight"].t()).unsqueeze(0);
+      }
+      const double diff = (d->forward(ids, z) - expected).abs().max().item<double>();
+      QVERIFY2(diff < 1e-4, (arch + " " + std::to_string(diff)).c_str());
+    }
+    LATENT_VERIFY_CONTAINS(test::errorOf([] {
+      merge_config(preset("tiny"), nlohmann::json::parse(R"({"model": {"decoder": {"latent_every_layer": true,
+                                                                                      "latent_as_embedding": false}}})"), "cfg.json");
+    }), "model.decoder.latent_every_layer");
   }
 };
 

@@ -306,6 +306,8 @@ class TestStudio : public QObject {
     for (const auto& [fixture, encoder, family] : std::vector<std::tuple<std::string, std::string, QString>>{
              {"dmlp/trained-albert", "hf/tiny-albert", "encoder albert"},
              {"dmlp/trained-roberta", "hf/tiny-roberta", "encoder roberta"},
+             {"dmlp/trained-deberta", "hf/tiny-deberta", "encoder deberta"},
+             {"dmlp/trained-t5", "hf/tiny-t5", "encoder t5"},
              {"dmlp/trained-new", "dmlp/trained/bert", "encoder bert"}}) {
       const QString dir = tmp_.filePath(QString::fromStdString(fixture).replace('/', '-'));
       const test::CliRun r = test::cli({"import-dmlp", "--checkpoint", QString::fromStdString(test::fixture(fixture + "/export")),

@@ -100,6 +100,7 @@ DecodeOptions toOptions(const DecodeSettings& s) {
   o.strategy = s.strategy.toStdString();
   o.temperature = s.temperature;
   o.top_p = s.topP;
+  o.repetition_penalty = s.repetitionPenalty;
   o.top_k = s.topK;
   o.seed = s.seed;
   return o;

@@ -16,6 +16,7 @@ struct DecodeSettings {
   double topP = 1.0;
   int topK = 0;
   quint64 seed = 0;
+  double repetitionPenalty = 1.0;  // DAVAE's: divides the probability of tokens already decoded
 };
 
 struct ModelSummary {

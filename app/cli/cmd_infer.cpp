@@ -115,10 +115,17 @@ void add_reconstruct(CLI::App& app) {
   auto* cmd = app.add_subcommand("reconstruct", "Encode sentences and decode them back (stdin lines when no TEXT)");
   struct Args : ModelArgs {
     std::vector<std::string> texts;
+    int paraphrases = 0;
+    double std_scale = 1.0;
   };
   auto a = std::make_shared<Args>();
   a->add(cmd);
   cmd->add_option("TEXT", a->texts, "Sentences");
+  cmd->add_option("--paraphrases", a->paraphrases,
+                  "Also decode K latents around each sentence's posterior mean (DAVAE's simulate_batch)")
+      ->check(CLI::Range(0, 1000));
+  cmd->add_option("--std-scale", a->std_scale, "Paraphrases: mu + std-scale x posterior std x N(0, I)")
+      ->check(CLI::NonNegativeNumber)->capture_default_str();
   cmd->callback([a] {
     if (a->texts.empty())
       for (std::string line; std::getline(std::cin, line);)
@@ -128,8 +135,16 @@ void add_reconstruct(CLI::App& app) {
     nlohmann::json arr = nlohmann::json::array();
     for (size_t i = 0; i < out.size(); ++i) {
       const double bleu = 100.0 * corpus_bleu(std::vector<std::vector<std::string>>{{a->texts[i]}}, std::vector<std::string>{out[i]}).bleu;
-      if (a->json) arr.push_back({{"input", a->texts[i]}, {"output", out[i]}, {"bleu", bleu}});
-      else std::printf("%s\n  -> %s\n", a->texts[i].c_str(), out[i].c_str());
+      std::vector<std::string> para;
+      if (a->paraphrases > 0) para = g.posterior_samples(a->texts[i], a->paraphrases, a->std_scale, a->seed + i, a->options());
+      if (a->json) {
+        nlohmann::json row{{"input", a->texts[i]}, {"output", out[i]}, {"bleu", bleu}};
+        if (a->paraphrases > 0) row["paraphrases"] = para;
+        arr.push_back(std::move(row));
+      } else {
+        std::printf("%s\n  -> %s\n", a->texts[i].c_str(), out[i].c_str());
+        for (const auto& p : para) std::printf("  ~> %s\n", p.c_str());
+      }
     }
     if (a->json) print_json({{"reconstructions", arr}});
   });

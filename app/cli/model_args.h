@@ -30,6 +30,9 @@ struct ModelArgs {
     cmd->add_option("--top-k", decode.top_k, "Sample among the k most likely tokens (0: off)")->check(CLI::NonNegativeNumber);
     cmd->add_option("--top-p", decode.top_p, "Nucleus sampling mass (1: off)")->check(CLI::Range(0.0, 1.0));
     cmd->add_option("--seed", seed, "Seed for sampling");
+    cmd->add_option("--repetition-penalty", decode.repetition_penalty,
+                    "Divide the probability of tokens already in the sentence by this (DAVAE's; 1: off)")
+        ->check(CLI::PositiveNumber);
   }
   Generator open() {
     if (device == "cuda" && !at::hasCUDA()) throw Error("--device cuda", "CUDA is not available on this machine");

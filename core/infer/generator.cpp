@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "model/diffusion.h"
+#include "util/error.h"
 
 namespace latent {
 
@@ -88,15 +89,23 @@ std::vector<std::vector<int>> Generator::decode_batch(const at::Tensor& z, const
   for (int64_t i = 0; i < B; ++i) active[static_cast<size_t>(i)] = i;
   auto next_in = at::full({B, 1}, model_->dec_vocab.ids.bos, at::TensorOptions().dtype(at::kLong).device(device_));
   const int eos = model_->dec_vocab.ids.eos;
+  if (!(opt.repetition_penalty > 0)) throw Error("repetition penalty", "must be positive");
+  const double penalty = std::log(opt.repetition_penalty);  // subtracted from the logits of tokens seen
+  at::Tensor seen;                                          // (b, V) float: 1 where the row holds the token
   for (int t = 0; t < max_tokens && !active.empty(); ++t) {
     auto logits = model_->decoder->step(cache, next_in).select(1, 0).to(at::kFloat);  // (b, V)
+    if (opt.strategy == "sample") logits = filter_logits(logits / std::max(opt.temperature, 1e-6), opt.top_k, opt.top_p);
+    if (penalty != 0) {
+      if (!seen.defined()) seen = at::zeros_like(logits).scatter_(1, next_in, 1.0);  // BOS
+      logits = logits - penalty * seen;
+    }
     at::Tensor next;
     if (opt.strategy == "sample") {
-      logits = filter_logits(logits / std::max(opt.temperature, 1e-6), opt.top_k, opt.top_p);
       next = at::multinomial(logits.softmax(-1), 1, false, gen).squeeze(1);
     } else {
       next = logits.argmax(-1);
     }
+    if (seen.defined()) seen.scatter_(1, next.unsqueeze(1), 1.0);
     const auto next_cpu = next.to(at::kCPU);
     const auto* ids = next_cpu.data_ptr<int64_t>();
     std::vector<int64_t> keep_rows, keep_active;
@@ -114,6 +123,7 @@ std::vector<std::vector<int>> Generator::decode_batch(const at::Tensor& z, const
       const auto keep = at::tensor(keep_rows, at::kLong).to(device_);
       cache.select_rows(keep);
       next = next.index_select(0, keep);
+      if (seen.defined()) seen = seen.index_select(0, keep);
     }
     active.swap(keep_active);
     next_in = next.unsqueeze(1);
@@ -195,9 +205,16 @@ std::string Generator::analogy(const std::string& a, const std::string& b, const
 
 std::vector<std::string> Generator::posterior_samples(const std::string& sentence, int k, double noise_scale,
                                                       uint64_t seed, const DecodeOptions& opt) {
-  const auto mu = encode({sentence});  // (1, D)
+  EncoderOutput post;
+  {
+    c10::InferenceMode guard;
+    auto ids = tok_.encoder->encode(sentence);
+    if (static_cast<int>(ids.size()) > model_->config.max_length) ids.resize(static_cast<size_t>(model_->config.max_length));
+    post = model_->posterior(pad_sequences({ids}, model_->enc_vocab.ids).to(device_));
+  }
+  const auto mu = post.mu.to(at::kCPU, at::kFloat);                             // (1, D)
+  const auto sigma = (0.5 * post.logvar).exp().to(at::kCPU, at::kFloat);       // (1, D)
   at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(seed);
-  const double sigma = std::exp(0.5 * std::log(model_->config.diffusion.beta));  // the fixed posterior's std
   const auto eps = at::randn({k, mu.size(1)}, gen, mu.options());
   return decode(mu + noise_scale * sigma * eps, opt);
 }

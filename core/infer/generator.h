@@ -22,6 +22,11 @@ struct DecodeOptions {
   int max_tokens = 0;               // 0 = the model's max_length + 1 (room for EOS)
   uint64_t seed = 0;                // sample only (CPU; on CUDA the device generator is used)
   bool stop_at_eos = true;          // false: EOS is a token like any other (benchmarks: fixed length)
+  // DAVAE's repetition penalty (simulate_batch, as its code runs it): the probability of
+  // every distinct token already in the row (BOS included) is divided by it, after the
+  // temperature and top-k/top-p, i.e. its logit is lowered by ln(penalty); greedy decoding
+  // takes the argmax of the penalised logits. 1 = off; below 1 favours repeats.
+  double repetition_penalty = 1.0;
 };
 
 struct Interpolation {
@@ -47,7 +52,9 @@ class Generator {
   Interpolation interpolate(const std::string& a, const std::string& b, int n, bool slerp, const DecodeOptions& opt = {});
   // b - a + c, as Optimus.
   std::string analogy(const std::string& a, const std::string& b, const std::string& c, const DecodeOptions& opt = {});
-  // k decodings of mu + noise_scale * sigma * eps around a sentence's posterior.
+  // Paraphrases (DAVAE's simulate_batch): k decodings of mu + noise_scale * sigma * eps around
+  // a sentence's posterior, sigma = exp(logvar / 2) of the model's posterior (the fixed
+  // variance of DMLP's, the encoder's own with a learned one, 1 with a deterministic one).
   std::vector<std::string> posterior_samples(const std::string& sentence, int k, double noise_scale, uint64_t seed,
                                              const DecodeOptions& opt = {});
 

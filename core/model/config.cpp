@@ -142,11 +142,12 @@ template <class V> void fields(V& v, EncoderConfig& c) {
   v.field("heads", c.heads, Range::Positive);
   v.field("intermediate", c.intermediate, Range::Positive);
   v.field("max_positions", c.max_positions, Range::Positive);
-  v.field("type_vocab", c.type_vocab, Range::Positive);
+  v.field("type_vocab", c.type_vocab, Range::NonNegative);
   v.field("pooling", c.pooling, Range::Any, {"avg", "cls"});
   v.field("layer_norm_eps", c.layer_norm_eps, Range::Positive);
   v.field("extra_layer", c.extra_layer);
   v.field("activation", c.activation, Range::Any, {"gelu", "gelu_new", "relu", "gated-gelu"});
+  v.field("embedding_noise", c.embedding_noise, Range::NonNegative);
   const EncoderConfig p, f = is_encoder_family(c.arch) ? encoder_family(c.arch, "model.encoder.arch").defaults : p;
   v.family_field("embedding_size", c.embedding_size, p.embedding_size, f.embedding_size, Range::NonNegative);
   v.family_field("layer_groups", c.layer_groups, p.layer_groups, f.layer_groups, Range::Positive);
@@ -154,6 +155,11 @@ template <class V> void fields(V& v, EncoderConfig& c) {
   v.family_field("head_dim", c.head_dim, p.head_dim, f.head_dim, Range::NonNegative);
   v.family_field("relative_buckets", c.relative_buckets, p.relative_buckets, f.relative_buckets, Range::Positive);
   v.family_field("relative_max_distance", c.relative_max_distance, p.relative_max_distance, f.relative_max_distance, Range::Positive);
+  v.family_field("relative_attention", c.relative_attention, p.relative_attention, f.relative_attention, Range::Any,
+                 {"none", "c2p", "p2c", "c2p|p2c"});
+  v.family_field("max_relative_positions", c.max_relative_positions, p.max_relative_positions, f.max_relative_positions,
+                 Range::NonNegative);
+  v.family_field("position_biased_input", c.position_biased_input, p.position_biased_input, f.position_biased_input);
   v.field("dropout", c.dropout, Range::Probability);
 }
 template <class V> void fields(V& v, DecoderConfig& c) {
@@ -166,6 +172,7 @@ template <class V> void fields(V& v, DecoderConfig& c) {
   v.field("extra_block_mlp_ratio", c.extra_block_mlp_ratio, Range::Positive);
   v.field("latent_as_embedding", c.latent_as_embedding);
   v.field("latent_as_memory", c.latent_as_memory);
+  v.field("latent_every_layer", c.latent_every_layer);
   v.field("dropout", c.dropout, Range::Probability);
   const DecoderConfig p, f = is_decoder_family(c.arch) ? decoder_family(c.arch, "model.decoder.arch").defaults : p;
   v.family_field("intermediate", c.intermediate, p.intermediate, f.intermediate, Range::NonNegative);
@@ -205,14 +212,17 @@ template <class V> void fields(V& v, ModelConfig& c) {
   v.section("noise_net", c.noise_net);
   v.field("alpha_ddpm", c.alpha_ddpm, Range::NonNegative);
   v.field("loss_pairing", c.loss_pairing, Range::Any, {"dmlp", "per_sample"});
-  v.field("posterior", c.posterior, Range::Any, {"fixed", "learned"});
-  v.field("kl_schedule", c.kl_schedule, Range::Any, {"constant", "linear", "cyclical", "optimus"});
+  v.field("posterior", c.posterior, Range::Any, {"fixed", "learned", "deterministic"});
+  v.field("kl_schedule", c.kl_schedule, Range::Any, {"constant", "linear", "cyclical", "optimus", "trapezoid"});
   v.field("kl_anneal_steps", c.kl_anneal_steps, Range::NonNegative);
   v.field("kl_cycles", c.kl_cycles, Range::Positive);
   v.field("kl_ratio_zero", c.kl_ratio_zero, Range::Probability);
   v.field("kl_ratio_increase", c.kl_ratio_increase, Range::Positive);
+  v.field("kl_ratio_decrease", c.kl_ratio_decrease, Range::Probability);
   v.field("kl_weight", c.kl_weight, Range::NonNegative);
   v.field("free_bits", c.free_bits, Range::NonNegative);
+  v.field("free_bits_mode", c.free_bits_mode, Range::Any, {"floor", "mask"});
+  v.field("length_weighted_loss", c.length_weighted_loss);
   v.field("word_dropout", c.word_dropout, Range::Probability);
   v.field("regularizer", c.regularizer, Range::Any, {"none", "mmd", "adversarial"});
   v.field("regularizer_weight", c.regularizer_weight, Range::NonNegative);
@@ -300,6 +310,10 @@ void validate(const Config& c, const std::string& where) {
   if (m.diffusion.schedule == "linear" && !(m.diffusion.beta_start < m.diffusion.beta_end))
     fail("model.diffusion.beta_start", "must be below beta_end");
   if (!(m.diffusion.beta > 0)) fail("model.diffusion.beta", "must be positive");
+  if (m.decoder.latent_every_layer && !m.decoder.latent_as_embedding)
+    fail("model.decoder.latent_every_layer", "adds the embedding projection of z after every block: it needs latent_as_embedding");
+  if (m.kl_schedule == "trapezoid" && m.kl_ratio_zero + m.kl_ratio_increase + m.kl_ratio_decrease > 1 + 1e-12)
+    fail("model.kl_ratio_decrease", "kl_ratio_zero + kl_ratio_increase + kl_ratio_decrease must be at most 1 (one cycle)");
 }
 
 std::vector<std::string> preset_names() { return {"tiny", "small", "dmlp", "pretrained"}; }

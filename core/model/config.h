@@ -27,7 +27,7 @@ struct EncoderConfig {  // the family's own keys: model/family.h, `latent-cli mo
   int heads = 4;
   int intermediate = 1024;       // FFN width
   int max_positions = 128;
-  int type_vocab = 2;            // token types (BERT); only type 0 is used
+  int type_vocab = 2;            // token types (BERT); only type 0 is used; 0: none (DeBERTa)
   std::string pooling = "avg";   // avg (DMLP's BertForLatentConnectorAVG) | cls
   double layer_norm_eps = 1e-12; // BERT's; RoBERTa's 1e-5
   std::string activation = "gelu"; // FFN: gelu (erf, BERT) | gelu_new (tanh, ALBERT) | relu | gated-gelu (T5)
@@ -37,10 +37,19 @@ struct EncoderConfig {  // the family's own keys: model/family.h, `latent-cli mo
   int head_dim = 0;              // T5: d_kv, the width of one attention head (0 = hidden / heads)
   int relative_buckets = 32;     // T5: relative_attention_num_buckets
   int relative_max_distance = 128;  // T5: relative_attention_max_distance
+  // DeBERTa (v1): disentangled attention "none" | "c2p" | "p2c" | "c2p|p2c" (Hugging Face
+  // relative_attention + pos_att_type), its relative span (0 = max_positions), and whether
+  // absolute position embeddings are added to the input (position_biased_input).
+  std::string relative_attention = "none";
+  int max_relative_positions = 0;
+  bool position_biased_input = true;
   // DMLP's *ForLatentConnectorNew: one more layer ("linear_forbert") on the pretrained
   // model's last hidden states; the pretrained part runs without gradient (frozen).
   bool extra_layer = false;
   double dropout = 0.1;
+  // DAVAE: Gaussian noise of this standard deviation added to the encoder's input embeddings
+  // (after their LayerNorm and dropout) while training; 0 = off (every family reads it).
+  double embedding_noise = 0.0;
 };
 
 struct DecoderConfig {  // the family's own keys: model/family.h, `latent-cli models`
@@ -53,6 +62,9 @@ struct DecoderConfig {  // the family's own keys: model/family.h, `latent-cli mo
   int extra_block_mlp_ratio = 4; // MLP width of the extra first block / hidden (New: 4, New2: 12)
   bool latent_as_embedding = true;
   bool latent_as_memory = true;
+  // DAVAE: the embedding projection of z (linear_emb, so latent_as_embedding) is also added
+  // to every block's output, before the final norm: num_blocks + 1 additions in all.
+  bool latent_every_layer = false;
   double dropout = 0.1;
   // Llama family (SmolLM2, Llama, Qwen2: model/families/llama.cpp); GPT-2 keeps the defaults.
   int intermediate = 0;          // SwiGLU width; 0: 8/3 x hidden rounded up to a multiple of 32
@@ -94,19 +106,33 @@ struct ModelConfig {
   NoiseNetConfig noise_net;
   double alpha_ddpm = 10.0;      // weight of the diffusion loss; 0 = plain autoencoder
   std::string loss_pairing = "dmlp";  // dmlp (mean(w) * mean(vae)) | per_sample
-  std::string posterior = "fixed";    // fixed (logvar = log beta, DMLP) | learned
-  // posterior: learned only
-  std::string kl_schedule = "linear"; // constant | linear | cyclical | optimus
+  // fixed (logvar = log beta, DMLP) | learned | deterministic (Optimus's and DAVAE's
+  // fb_mode 2: logvar = 0, so z = mu + N(0, I) noise, and the KL is |mu|^2 / 2)
+  std::string posterior = "fixed";
+  // posterior: learned or deterministic only
+  std::string kl_schedule = "linear"; // constant | linear | cyclical | optimus | trapezoid
   int kl_anneal_steps = 2000;    // warm-up length (linear), cycle length (cyclical), or the
                                  // schedule's length (optimus: n_iter; after it, kl_weight)
   // optimus: Optimus's frange_cycle_zero_linear: kl_cycles cycles over kl_anneal_steps,
   // each zero for kl_ratio_zero of the cycle, then rising linearly by kl_weight /
   // (period x kl_ratio_increase) a step while it stays <= kl_weight, then kl_weight.
+  // trapezoid: kl_cycles cycles, each zero for kl_ratio_zero, rising linearly to kl_weight
+  // over kl_ratio_increase, holding, then falling linearly to 0 over the last
+  // kl_ratio_decrease of the cycle; after the schedule, the value at its end.
   int kl_cycles = 1;
   double kl_ratio_zero = 0.5;
   double kl_ratio_increase = 0.25;
+  double kl_ratio_decrease = 0.25;
   double kl_weight = 1.0;        // final KL weight
-  double free_bits = 0.0;        // floor per latent dimension on the KL term (nats)
+  double free_bits = 0.0;        // per latent dimension on the KL term (nats); 0 = off
+  // floor: each dimension's batch-mean KL counts as at least free_bits (Kingma et al. 2016);
+  // mask: Optimus's and DAVAE's dim_target_kl: a sample's dimension counts only where its
+  // KL exceeds free_bits (the others give no gradient).
+  std::string free_bits_mode = "floor";
+  // The reconstruction term per sentence: true, its summed cross-entropy divided by the
+  // sentence's tokens (BOS..EOS), then + kl_weight x KL (DMLP; Optimus and DAVAE with
+  // length_weighted_loss); false, the summed cross-entropy + kl_weight x KL.
+  bool length_weighted_loss = true;
   // Decoder input tokens replaced by <unk> with this probability during training
   // (Bowman et al. 2016): a decoder trained from scratch otherwise learns to ignore z.
   double word_dropout = 0.0;     // 0 = DMLP

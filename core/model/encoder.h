@@ -40,6 +40,9 @@ struct EncoderImpl : torch::nn::Module {
  protected:
   // Registers "linear" (H -> 2D, no bias) with an O(1) start; call last in the constructor.
   void init_latent_projection(int hidden);
+  // DAVAE's input noise: emb + N(0, embedding_noise^2) while training (config.embedding_noise
+  // > 0), emb unchanged otherwise. Families call it on their input embeddings.
+  at::Tensor noisy_embeddings(const at::Tensor& emb) const;
 };
 using Encoder = std::shared_ptr<EncoderImpl>;
 

@@ -17,6 +17,7 @@ namespace latent {
 // Each family's file defines its entry.
 EncoderFamily albert_family();
 EncoderFamily bert_family();
+EncoderFamily deberta_family();
 EncoderFamily roberta_family();
 EncoderFamily t5_encoder_family();
 DecoderFamily gpt2_family();
@@ -50,7 +51,7 @@ struct Registry {
 const Registry& registry() {
   static const Registry r = [] {
     Registry r;
-    for (auto family : {bert_family, roberta_family, albert_family, t5_encoder_family}) Registry::add(r.encoders, family(), "encoder");
+    for (auto family : {bert_family, roberta_family, deberta_family, albert_family, t5_encoder_family}) Registry::add(r.encoders, family(), "encoder");
     for (auto family : {gpt2_family, llama_family}) Registry::add(r.decoders, family(), "decoder");
     return r;
   }();
@@ -217,12 +218,18 @@ void check_unread_encoder_keys(const EncoderConfig& c, const std::string& where,
       {"extra_layer", c.extra_layer != d.extra_layer},       {"embedding_size", c.embedding_size != d.embedding_size},
       {"layer_groups", c.layer_groups != d.layer_groups},    {"inner_group_num", c.inner_group_num != d.inner_group_num},
       {"head_dim", c.head_dim != d.head_dim},                {"relative_buckets", c.relative_buckets != d.relative_buckets},
-      {"relative_max_distance", c.relative_max_distance != d.relative_max_distance}};
+      {"relative_max_distance", c.relative_max_distance != d.relative_max_distance},
+      {"relative_attention", c.relative_attention != d.relative_attention},
+      {"max_relative_positions", c.max_relative_positions != d.max_relative_positions},
+      {"position_biased_input", c.position_biased_input != d.position_biased_input}};
   for (const auto& [key, changed] : keys) {
     bool read = false;
     for (const char* r : reads) read = read || std::string(r) == key;
     require(read || !changed, where, key, "the " + family + " family has no such setting (its default is kept only)");
   }
+  bool no_types = false;  // type_vocab 0 (no token-type embedding): DeBERTa's only
+  for (const char* r : reads) no_types = no_types || std::string(r) == "type_vocab";
+  require(no_types || c.type_vocab >= 1, where, "type_vocab", "the " + family + " family needs at least one token type, got 0");
 }
 
 void check_unread_decoder_keys(const DecoderConfig& c, const std::string& where, const std::string& family,
@@ -255,6 +262,11 @@ EncoderOutput EncoderImpl::forward(const at::Tensor& ids) {
   const auto pooled = pool(hidden_states(ids, mask), mask);  // (B, H)
   const auto both = linear(pooled).chunk(2, -1);             // 2 x (B, D)
   return {both[0], both[1]};
+}
+
+at::Tensor EncoderImpl::noisy_embeddings(const at::Tensor& emb) const {
+  if (!is_training() || !(config.embedding_noise > 0)) return emb;
+  return emb + at::randn_like(emb) * config.embedding_noise;
 }
 
 void EncoderImpl::init_latent_projection(int hidden) {

@@ -106,8 +106,9 @@ Warnings load_by_name(torch::nn::Module& module, io::NamedTensors tensors, const
 // For family checks: throws Error(where + ": " + key, why) unless ok.
 void require(bool ok, const std::string& where, const char* key, const std::string& why);
 // The family-specific encoder keys (extra_layer, embedding_size, layer_groups,
-// inner_group_num, head_dim, relative_buckets, relative_max_distance) that `family` does not
-// read must keep their defaults, so that no setting is silently ignored.
+// inner_group_num, head_dim, relative_buckets, relative_max_distance, relative_attention,
+// max_relative_positions, position_biased_input) that `family` does not read must keep their
+// defaults, so that no setting is silently ignored; type_vocab 0 only where it reads "type_vocab".
 void check_unread_encoder_keys(const EncoderConfig& c, const std::string& where, const std::string& family,
                                std::initializer_list<const char*> reads);
 // The same for the family-specific decoder keys (intermediate, kv_heads, rms_norm_eps,

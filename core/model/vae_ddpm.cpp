@@ -29,6 +29,7 @@ void VaeDdpmImpl::to_device(const at::Device& d) {
 EncoderOutput VaeDdpmImpl::posterior(const at::Tensor& enc_ids) {
   EncoderOutput out = encoder->forward(enc_ids);
   if (config.posterior == "fixed") out.logvar = at::full_like(out.mu, std::log(config.diffusion.beta));
+  if (config.posterior == "deterministic") out.logvar = at::zeros_like(out.mu);  // Optimus's / DAVAE's fb_mode 2
   return out;
 }
 
@@ -60,16 +61,19 @@ LossOutput VaeDdpmImpl::forward(const Batch& batch, at::Generator gen, double kl
   const auto len = y.ne(dec_vocab.ids.pad).sum(1).to(at::kFloat);    // (B,) BOS..EOS
   const auto kl_dims = 0.5 * (post.mu.pow(2) + post.logvar.exp() - post.logvar - 1.0);  // (B, D)
   out.kl = kl_dims.sum(1);
-  if (config.posterior == "learned") {
-    // Free bits: each dimension's batch-mean KL is floored at free_bits (Kingma et al.).
+  const auto rec = config.length_weighted_loss ? out.rec / len : out.rec;  // (B,)
+  if (config.posterior != "fixed") {
     at::Tensor kl_term = out.kl;
-    if (config.free_bits > 0) {
-      const auto per_dim = kl_dims.mean(0).clamp_min(config.free_bits);  // (D,)
-      kl_term = per_dim.sum().expand_as(out.kl);
+    if (config.free_bits > 0 && config.free_bits_mode == "mask") {
+      // Optimus / DAVAE (dim_target_kl): only a sample's dimensions above the target count.
+      kl_term = (kl_dims * kl_dims.gt(config.free_bits).to(kl_dims.scalar_type())).sum(1);
+    } else if (config.free_bits > 0) {
+      // Each dimension's batch-mean KL is floored at free_bits (Kingma et al.).
+      kl_term = kl_dims.mean(0).clamp_min(config.free_bits).sum().expand_as(out.kl);
     }
-    out.vae = (out.rec + kl_weight * kl_term) / len;
+    out.vae = rec + kl_weight * kl_term;
   } else {
-    out.vae = out.rec / len;
+    out.vae = rec;
   }
 
   // The regulariser on z (t5-vae's MMD, DAVAE's adversarial prior); the discriminator's

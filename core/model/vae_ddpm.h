@@ -29,9 +29,9 @@ struct Batch {
 struct LossOutput {
   at::Tensor loss;  // scalar, differentiable
   at::Tensor rec;   // (B,) summed token cross-entropy per sentence
-  at::Tensor kl;    // (B,) KL per sentence (logged; in the loss only with posterior "learned")
+  at::Tensor kl;    // (B,) KL per sentence (logged; in the loss unless posterior "fixed")
   at::Tensor ddpm;  // (B,) diffusion loss per sample (zeros when alpha_ddpm == 0)
-  at::Tensor vae;   // (B,) vae loss per sentence (rec [+ kl] / len)
+  at::Tensor vae;   // (B,) vae loss per sentence: rec / len (length_weighted_loss) or rec, [+ kl_weight x kl]
   at::Tensor mu;    // (B, D)
   at::Tensor reg;   // scalar: the regulariser's terms in the loss (0 with regularizer "none")
 };
@@ -44,11 +44,12 @@ struct VaeDdpmImpl : torch::nn::Module {
   VaeDdpmImpl(const ModelConfig& c, int vocab_size) : VaeDdpmImpl(c, VocabSpec{vocab_size, {}}, VocabSpec{vocab_size, {}}) {}
   VaeDdpmImpl(const ModelConfig& c, const Tokenizers& t) : VaeDdpmImpl(c, t.encoder->spec(), t.decoder->spec()) {}
 
-  // Posterior parameters; with posterior "fixed", logvar = log(beta) everywhere (DMLP).
+  // Posterior parameters; with posterior "fixed", logvar = log(beta) everywhere (DMLP); with
+  // "deterministic", logvar = 0 (Optimus's and DAVAE's fb_mode 2).
   EncoderOutput posterior(const at::Tensor& enc_ids);
   // z = mu + exp(logvar/2) * eps with eps from gen.
   at::Tensor reparameterize(const EncoderOutput& post, at::Generator gen);
-  // The training loss. kl_weight applies to posterior "learned" only; detach_prior keeps
+  // The training loss. kl_weight applies unless posterior "fixed"; detach_prior keeps
   // the diffusion loss from reaching the encoder (train.ddpm_detach_steps).
   LossOutput forward(const Batch& batch, at::Generator gen, double kl_weight = 1.0, bool detach_prior = false);
 

@@ -100,21 +100,33 @@ class Gpt2Codec final : public TextCodec {
   SpecialIds ids_;
 };
 
-// RoBERTa's byte-level BPE (also DeBERTa v1's): <s> text </s>, padded with <pad>; the
-// special tokens are in vocab.json and kept whole in text, <mask> strips the space before it.
-class RobertaCodec final : public TextCodec {
+// A byte-level BPE framed by special tokens of its vocabulary: RoBERTa's (<s> text </s>,
+// padded with <pad>) and DeBERTa v1's ([CLS] text [SEP], padded with [PAD]). The special
+// tokens are kept whole in text; the mask token strips the space before it (lstrip), as
+// both transformers tokenizers declare it.
+struct BpeFraming {
+  const char* kind;             // "roberta-bpe"
+  const char* tokenizer_class;  // written to tokenizer_config.json: what load_codec reads back
+  const char *bos, *eos, *pad, *unk, *mask;
+  const char* family;           // "RoBERTa", for errors
+};
+constexpr BpeFraming kRobertaFraming{"roberta-bpe", "RobertaTokenizer", "<s>", "</s>", "<pad>", "<unk>", "<mask>", "RoBERTa"};
+constexpr BpeFraming kDebertaFraming{"deberta-bpe", "DebertaTokenizer", "[CLS]", "[SEP]", "[PAD]", "[UNK]", "[MASK]", "DeBERTa"};
+
+class FramedBpeCodec final : public TextCodec {
  public:
-  RobertaCodec(ByteLevelBpe t, const std::string& where) : t_(std::move(t)) {
-    for (const char* tok : {"<s>", "</s>", "<pad>", "<unk>"})
-      if (t_.id(tok) < 0) throw Error(where, std::string("the vocabulary has no ") + tok + " token, which RoBERTa's framing needs");
-    t_.add_special_tokens({"<s>", "</s>", "<unk>", "<pad>"});
-    if (t_.id("<mask>") >= 0) {
-      t_.add_special_tokens({"<mask>"});
-      t_.set_lstrip("<mask>");
+  FramedBpeCodec(ByteLevelBpe t, const BpeFraming& f, const std::string& where) : t_(std::move(t)), f_(f) {
+    for (const char* tok : {f.bos, f.eos, f.pad, f.unk})
+      if (t_.id(tok) < 0)
+        throw Error(where, std::string("the vocabulary has no ") + tok + " token, which " + f.family + "'s framing needs");
+    t_.add_special_tokens({f.bos, f.eos, f.unk, f.pad});
+    if (t_.id(f.mask) >= 0) {
+      t_.add_special_tokens({f.mask});
+      t_.set_lstrip(f.mask);
     }
-    ids_ = {t_.id("<pad>"), t_.id("<unk>"), t_.id("<s>"), t_.id("</s>")};
+    ids_ = {t_.id(f.pad), t_.id(f.unk), t_.id(f.bos), t_.id(f.eos)};
   }
-  std::string kind() const override { return "roberta-bpe"; }
+  std::string kind() const override { return f_.kind; }
   std::vector<int> encode(const std::string& text) const override { return t_.encode(text); }
   std::vector<std::string> pieces(const std::string& text) const override { return t_.tokenize(text); }
   std::string decode(const std::vector<int>& ids) const override { return trim(t_.decode(ids, /*skip_special=*/true)); }
@@ -122,13 +134,14 @@ class RobertaCodec final : public TextCodec {
   SpecialIds specials() const override { return ids_; }
   void save(const std::string& dir) const override {
     t_.save(dir);
-    // What tells load_codec that this vocab.json + merges.txt is RoBERTa's.
+    // What tells load_codec whose vocab.json + merges.txt this is.
     write_file_atomic((fs::path(dir) / "tokenizer_config.json").string(),
-                      nlohmann::json{{"tokenizer_class", "RobertaTokenizer"}}.dump(1) + "\n");
+                      nlohmann::json{{"tokenizer_class", f_.tokenizer_class}}.dump(1) + "\n");
   }
 
  private:
   ByteLevelBpe t_;
+  BpeFraming f_;
   SpecialIds ids_;
 };
 
@@ -216,11 +229,14 @@ CodecPtr gpt2_with_prefix_space(const CodecPtr& codec, const std::string& where)
 }
 CodecPtr hf_spm_codec(HfSentencePiece tokenizer) { return std::make_shared<HfSpmCodec>(std::move(tokenizer)); }
 CodecPtr roberta_codec(ByteLevelBpe tokenizer, const std::string& where) {
-  return std::make_shared<RobertaCodec>(std::move(tokenizer), where);
+  return std::make_shared<FramedBpeCodec>(std::move(tokenizer), kRobertaFraming, where);
+}
+CodecPtr deberta_codec(ByteLevelBpe tokenizer, const std::string& where) {
+  return std::make_shared<FramedBpeCodec>(std::move(tokenizer), kDebertaFraming, where);
 }
 
 namespace {
-enum class FolderKind { None, SentencePiece, WordPiece, Gpt2, Roberta, Albert, T5, Llama };
+enum class FolderKind { None, SentencePiece, WordPiece, Gpt2, Roberta, Deberta, Albert, T5, Llama };
 
 // tokenizer_config.json's special tokens: "<s>" or {"content": "<s>", ...}; "" when absent.
 LlamaSpecialNames special_names(const fs::path& dir) {
@@ -275,6 +291,7 @@ FolderKind folder_kind(const fs::path& p) {
   if ((present(p / "vocab.json") && present(p / "merges.txt")) || present(p / "tokenizer.json")) {
     const std::string c = bpe_class(p);
     if (c == "RobertaTokenizer" || c == "RobertaTokenizerFast" || c == "roberta") return FolderKind::Roberta;
+    if (c == "DebertaTokenizer" || c == "DebertaTokenizerFast" || c == "deberta") return FolderKind::Deberta;
     for (const char* llama : {"PreTrainedTokenizerFast", "LlamaTokenizerFast", "Qwen2Tokenizer", "Qwen2TokenizerFast", "llama", "qwen2"})
       if (c == llama) return FolderKind::Llama;
     return FolderKind::Gpt2;
@@ -294,6 +311,7 @@ static CodecPtr load_codec_files(const std::string& path) {
     case FolderKind::WordPiece: return wordpiece_codec(WordPieceTokenizer::load(path), (p / "vocab.txt").string());
     case FolderKind::Gpt2: return gpt2_codec(ByteLevelBpe::load(path), bpe_flag(p, "add_prefix_space"));
     case FolderKind::Roberta: return roberta_codec(ByteLevelBpe::load(path), (p / "vocab.json").string());
+    case FolderKind::Deberta: return deberta_codec(ByteLevelBpe::load(path), (p / "vocab.json").string());
     case FolderKind::Albert: return hf_spm_codec(HfSentencePiece::load(path, HfSentencePiece::Flavor::Albert));
     case FolderKind::T5: return hf_spm_codec(HfSentencePiece::load(path, HfSentencePiece::Flavor::T5));
     case FolderKind::Llama:
@@ -301,7 +319,7 @@ static CodecPtr load_codec_files(const std::string& path) {
     case FolderKind::None: break;
   }
   throw Error(path, "no tokenizer here: expected tokenizer.model (SentencePiece), vocab.txt (BERT WordPiece), "
-                    "spiece.model (ALBERT, T5), or vocab.json + merges.txt / tokenizer.json (GPT-2, RoBERTa or Llama-family byte-level BPE)");
+                    "spiece.model (ALBERT, T5), or vocab.json + merges.txt / tokenizer.json (GPT-2, RoBERTa, DeBERTa or Llama-family byte-level BPE)");
 }
 
 CodecPtr load_codec(const std::string& path) {

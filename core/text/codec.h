@@ -5,7 +5,8 @@
 // "wordpiece" (a BERT folder: [CLS] text [SEP], padded with [PAD]), "gpt2-bpe" (a
 // GPT-2 folder with DMLP's added <PAD>, <BOS>, <EOS>) and "roberta-bpe" (a RoBERTa folder,
 // told by tokenizer_config.json's tokenizer_class or config.json's model_type:
-// <s> text </s>, padded with <pad>), "albert-spm" (an ALBERT folder's spiece.model with
+// <s> text </s>, padded with <pad>), "deberta-bpe" (a DeBERTa v1 folder, told the same way by
+// DebertaTokenizer / model_type deberta: [CLS] text [SEP], padded with [PAD]), "albert-spm" (an ALBERT folder's spiece.model with
 // AlbertTokenizer's preprocessing: [CLS] text [SEP], padded with <pad>) and "t5-spm" (a T5
 // folder's spiece.model: text </s>, no BOS) and "llama-bpe" (a SmolLM2 / Llama 3 / Qwen2
 // tokenizer.json with tokenizer_config.json's bos/eos/pad tokens: bos text eos; told by
@@ -68,6 +69,8 @@ CodecPtr gpt2_codec(ByteLevelBpe tokenizer, bool add_prefix_space = false);
 CodecPtr gpt2_with_prefix_space(const CodecPtr& codec, const std::string& where);
 // RoBERTa's: <s> text </s>, padded with <pad> (all in the vocabulary); where: the vocabulary file.
 CodecPtr roberta_codec(ByteLevelBpe tokenizer, const std::string& where);
+// DeBERTa v1's: [CLS] text [SEP], padded with [PAD] (RoBERTa's byte-level BPE otherwise).
+CodecPtr deberta_codec(ByteLevelBpe tokenizer, const std::string& where);
 // ALBERT's ([CLS] text [SEP], padded with <pad>, ALBERT's text preprocessing) or T5's
 // (text </s>, no BOS: SpecialIds::bos is -1), by the tokenizer's flavour.
 CodecPtr hf_spm_codec(HfSentencePiece tokenizer);
@@ -76,7 +79,7 @@ CodecPtr hf_spm_codec(HfSentencePiece tokenizer);
 // tokenizer.model -> sentencepiece; vocab.txt -> wordpiece; spiece.model -> albert-spm or
 // t5-spm (by tokenizer_config.json's tokenizer_class, else config.json's model_type);
 // vocab.json + merges.txt or tokenizer.json -> roberta-bpe (RobertaTokenizer, or model_type
-// roberta), llama-bpe (as above) or gpt2-bpe. Errors name the folder and what is missing.
+// roberta), deberta-bpe (DebertaTokenizer, or model_type deberta), llama-bpe (as above) or gpt2-bpe. Errors name the folder and what is missing.
 CodecPtr load_codec(const std::string& path);
 bool is_tokenizer_folder(const std::string& dir);  // one that load_codec reads
 

@@ -78,10 +78,24 @@ double optimus_beta(int64_t step, int64_t n_iter, int cycles, double ratio_incre
   return value;
 }
 
+double trapezoid_beta(int64_t step, int64_t n_iter, int cycles, double ratio_zero, double ratio_increase,
+                      double ratio_decrease, double stop) {
+  const double period = static_cast<double>(n_iter) / std::max(cycles, 1);
+  const double pos = step >= n_iter ? period : std::fmod(static_cast<double>(step), period);
+  const double zero = ratio_zero * period, up = ratio_increase * period, down = ratio_decrease * period;
+  if (pos < zero) return 0.0;
+  if (pos < zero + up) return stop * (pos - zero) / up;
+  if (down <= 0 || pos <= period - down) return stop;
+  return stop * (period - pos) / down;
+}
+
 double kl_weight_at(const ModelConfig& m, int64_t step) {
-  if (m.posterior != "learned" || m.kl_schedule == "constant" || m.kl_anneal_steps == 0) return m.kl_weight;
+  if (m.posterior == "fixed" || m.kl_schedule == "constant" || m.kl_anneal_steps == 0) return m.kl_weight;
   if (m.kl_schedule == "optimus")
     return optimus_beta(step, m.kl_anneal_steps, m.kl_cycles, m.kl_ratio_increase, m.kl_ratio_zero, m.kl_weight);
+  if (m.kl_schedule == "trapezoid")
+    return trapezoid_beta(step, m.kl_anneal_steps, m.kl_cycles, m.kl_ratio_zero, m.kl_ratio_increase,
+                          m.kl_ratio_decrease, m.kl_weight);
   const double n = m.kl_anneal_steps;
   const double pos = m.kl_schedule == "cyclical" ? std::fmod(static_cast<double>(step), n) : static_cast<double>(step);
   // cyclical: rise over the first half of each cycle, then hold (Fu et al. 2019)

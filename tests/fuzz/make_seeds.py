@@ -114,6 +114,8 @@ def main():
         "gpt2": pack(folder(hf + ("tiny-gpt2",), ["vocab.json", "merges.txt"])),
         "roberta": pack(folder(hf + ("tiny-roberta",), ["vocab.json", "merges.txt", "tokenizer_config.json",
                                                         "special_tokens_map.json", "config.json"])),
+        "deberta": pack(folder(hf + ("tiny-deberta",), ["vocab.json", "merges.txt", "tokenizer_config.json",
+                                                        "special_tokens_map.json", "config.json"])),
         "albert": pack(folder(hf + ("tiny-albert",), ["spiece.model", "tokenizer_config.json",
                                                       "special_tokens_map.json", "config.json"])),
         "t5": pack(folder(hf + ("tiny-t5",), ["spiece.model", "tokenizer_config.json", "added_tokens.json",
@@ -173,6 +175,8 @@ def main():
         name: pack([("encoder/config.json", cfg(*enc)), ("decoder/config.json", cfg(*dec))])
         for name, enc, dec in [("bert_gpt2", bert, gpt2), ("roberta_gpt2", hf + ("tiny-roberta",), gpt2),
                                ("albert_gpt2", hf + ("tiny-albert",), gpt2), ("t5_gpt2", hf + ("tiny-t5",), gpt2),
+                               ("deberta_gpt2", hf + ("tiny-deberta",), gpt2),
+                               ("deberta_abs_gpt2", hf + ("tiny-deberta-abs",), gpt2),
                                ("bert_llama", bert, hf + ("tiny-llama",)), ("bert_qwen2", bert, hf + ("tiny-qwen2",)),
                                ("bert_llama_linear", bert, hf + ("tiny-llama-linear",))]
     })

@@ -11,12 +11,14 @@ that latent-studio's DMLP loaders read.
 BertForLatentConnector(AVG/New), a RoBERTa one (RobertaModel + RobertaTokenizer, as
 transformers' save_pretrained writes them) for RobertaForLatentConnector(New), an ALBERT one
 (AlbertModel + AlbertTokenizer with its spiece.model) for AlbertForLatentConnector, a T5 one
-(T5EncoderModel or T5Model + T5Tokenizer with its spiece.model) for T5EncoderForLatentConnector.
-The base's config.json model_type must be the class's (bert / roberta / albert / t5).
+(T5EncoderModel or T5Model + T5Tokenizer with its spiece.model) for T5EncoderForLatentConnector,
+a DeBERTa (v1) one (DebertaModel + DebertaTokenizer) for DebertaForLatentConnector(New).
+The base's config.json model_type must be the class's (bert / roberta / albert / t5 / deberta).
 
 --encoder-class: BertForLatentConnectorAVG (default), BertForLatentConnector,
 BertForLatentConnectorNew, RobertaForLatentConnector, RobertaForLatentConnectorNew,
-AlbertForLatentConnector, T5EncoderForLatentConnector.
+AlbertForLatentConnector, T5EncoderForLatentConnector, DebertaForLatentConnector,
+DebertaForLatentConnectorNew.
 --decoder-class: GPT2ForLatentConnectorNew (default), GPT2ForLatentConnector (no extra
 block), GPT2ForLatentConnectorNew2 (extra first block, MLP inner size 12 x n_embd).
 
@@ -63,8 +65,13 @@ over the masked mean of the last hidden states. ALBERT's layers share weights by
 the number of layers (num_hidden_layers) is not in the tensors: it comes from the base's
 config.json (dmlp.json's encoder.layers is null when converting without --encoder).
 
-The "New" encoders (BertForLatentConnectorNew, RobertaForLatentConnectorNew) add one more
-transformer layer, "linear_forbert" (a BertLayer / RobertaLayer, freshly initialised by
+DebertaForLatentConnector (pooling "cls"): DebertaModel (disentangled relative attention), then
+DeBERTa's ContextPooler, GELU(dense) of the first token's last hidden state. Its New class
+pools the masked mean of linear_forbert's output (pooling "avg").
+
+The "New" encoders (BertForLatentConnectorNew, RobertaForLatentConnectorNew,
+DebertaForLatentConnectorNew) add one more transformer layer, "linear_forbert" (a BertLayer /
+RobertaLayer / DebertaLayer, freshly initialised by
 from_pretrained, so it must come from the checkpoint), run over the base model's last hidden
 states (the base itself under torch.no_grad), then the masked mean and the pooler.
 
@@ -79,7 +86,10 @@ Writes into --out:
                         (block 0 also "...relative_attention_bias.weight"), "...layer.0.layer_norm.weight",
                         "...layer.1.DenseReluDense.wi(_0/_1)/wo.weight", "...layer.1.layer_norm.weight",
                         "encoder.final_layer_norm.weight", "pooler.dense.weight/bias";
-                        encoder.embed_tokens.weight, the same tensor as shared.weight, left out)
+                        encoder.embed_tokens.weight, the same tensor as shared.weight, left out;
+                        for DeBERTa DebertaModel's names, "encoder.layer.N.attention.self.in_proj.weight",
+                        "...q_bias", "...v_bias", "...pos_proj.weight", "...pos_q_proj.weight/bias",
+                        "encoder.rel_embeddings.weight", "pooler.dense.weight/bias")
   decoder.safetensors   GPT2ForLatentConnector(New) state_dict after change_order
                         ("transformer.*", "lm_head.bias"); lm_head.weight left out when tied.
                         New/New2: block 0 is DMLP's extra block (New2's MLP: mlp.c_fc.weight
@@ -99,7 +109,10 @@ Writes into --out:
                         <unk> [CLS] [SEP] [MASK]); for T5 "model_type": "t5", hidden_size
                         (d_model), layers (num_layers), d_kv, d_ff, num_heads,
                         relative_attention_num_buckets, relative_attention_max_distance,
-                        feed_forward_proj (special_token_ids <pad> </s> <unk>); without
+                        feed_forward_proj (special_token_ids <pad> </s> <unk>); for DeBERTa
+                        "model_type": "deberta", the tensor sizes, and relative_attention,
+                        pos_att_type, max_relative_positions, position_biased_input from the
+                        base's config (special_token_ids [PAD] [CLS] [SEP] [UNK] [MASK]); without
                         model_type the encoder is a BERT. Its "decoder"
                         section: class, extra_first_block (false only for
                         GPT2ForLatentConnector), "extra_block_inner": 12 * n_embd for
@@ -124,20 +137,23 @@ from DMLP.models.my_transformers import MODEL_CLASS, T5EncoderForLatentConnector
 
 ENCODER_CLASSES = ["BertForLatentConnectorAVG", "BertForLatentConnector", "BertForLatentConnectorNew",
                    "RobertaForLatentConnector", "RobertaForLatentConnectorNew", "AlbertForLatentConnector",
-                   "T5EncoderForLatentConnector"]
+                   "T5EncoderForLatentConnector", "DebertaForLatentConnector", "DebertaForLatentConnectorNew"]
 ENCODER_MODEL_TYPE = {"BertForLatentConnectorAVG": "bert", "BertForLatentConnector": "bert",
                       "BertForLatentConnectorNew": "bert", "RobertaForLatentConnector": "roberta",
                       "RobertaForLatentConnectorNew": "roberta",
                       "AlbertForLatentConnector": "albert",
-                      "T5EncoderForLatentConnector": "t5"}  # the Hugging Face model_type of each class's base
+                      "T5EncoderForLatentConnector": "t5",
+                      "DebertaForLatentConnector": "deberta", "DebertaForLatentConnectorNew": "deberta"}  # the Hugging Face model_type of each class's base
 ENCODER_POOLING = {"BertForLatentConnectorAVG": "avg", "BertForLatentConnector": "cls",
                    "BertForLatentConnectorNew": "avg", "RobertaForLatentConnector": "avg",
                    "RobertaForLatentConnectorNew": "avg",
                    "AlbertForLatentConnector": "avg",
-                   "T5EncoderForLatentConnector": "avg"}  # RoBERTa's, ALBERT's, T5's, New's: pooler over the masked mean
+                   "T5EncoderForLatentConnector": "avg",
+                   "DebertaForLatentConnector": "cls",  # DeBERTa's ContextPooler on the first token
+                   "DebertaForLatentConnectorNew": "avg"}  # RoBERTa's, ALBERT's, T5's, New's: pooler over the masked mean
 # Classes with DMLP's extra encoder layer "linear_forbert" (a BertLayer / RobertaLayer over the
 # base's last hidden states, before the masked mean and the pooler).
-ENCODER_EXTRA_LAYER = {"BertForLatentConnectorNew", "RobertaForLatentConnectorNew"}
+ENCODER_EXTRA_LAYER = {"BertForLatentConnectorNew", "RobertaForLatentConnectorNew", "DebertaForLatentConnectorNew"}
 DECODER_CLASSES = ["GPT2ForLatentConnectorNew", "GPT2ForLatentConnector", "GPT2ForLatentConnectorNew2"]
 NEW2_INNER_FACTOR = 12  # GPT2ModelForVAENew2: the extra block's n_inner = 12 * hidden_size
 SPECIAL_TOKENS = {"pad_token": "<PAD>", "bos_token": "<BOS>", "eos_token": "<EOS>"}  # DMLP's recipe
@@ -471,11 +487,34 @@ def check_complete_t5_encoder(st):
              "only what DMLP trained: pass --bert/--encoder BASE (the T5 the run started from)")
 
 
+DEBERTA_BLOCK = ["attention.self.in_proj.weight", "attention.self.q_bias", "attention.self.v_bias",
+                 "attention.output.dense.weight", "attention.output.dense.bias", "attention.output.LayerNorm.weight",
+                 "attention.output.LayerNorm.bias", "intermediate.dense.weight", "intermediate.dense.bias",
+                 "output.dense.weight", "output.dense.bias", "output.LayerNorm.weight", "output.LayerNorm.bias"]
+
+
+def check_complete_deberta_encoder(st, encoder_class):
+    """DeBERTa's optional tensors (position and token-type embeddings, embed_proj, the relative
+    ones) depend on its config, which a checkpoint does not hold: only the fixed ones are required."""
+    n = layer_indices(st, "encoder.layer.")
+    keys = ["embeddings.word_embeddings.weight", "embeddings.LayerNorm.weight", "embeddings.LayerNorm.bias",
+            "pooler.dense.weight", "pooler.dense.bias", "linear.weight"]
+    keys += [f"encoder.layer.{i}.{m}" for i in range(n) for m in DEBERTA_BLOCK]
+    if encoder_class in ENCODER_EXTRA_LAYER:
+        keys += [f"linear_forbert.{m}" for m in DEBERTA_BLOCK]
+    missing = [k for k in keys if k not in st]
+    if missing or n == 0:
+        fail(f"encoder: the checkpoint lacks {len(missing) or 'all layer'} tensors, e.g. {missing[:4]}; it holds "
+             "only what DMLP trained: pass --bert/--encoder BASE (the DeBERTa the run started from)")
+
+
 def check_complete_encoder(st, encoder_class):
     if ENCODER_MODEL_TYPE[encoder_class] == "albert":
         return check_complete_albert_encoder(st)
     if ENCODER_MODEL_TYPE[encoder_class] == "t5":
         return check_complete_t5_encoder(st)
+    if ENCODER_MODEL_TYPE[encoder_class] == "deberta":
+        return check_complete_deberta_encoder(st, encoder_class)
     n = layer_indices(st, "encoder.layer.")
     keys = ["embeddings.word_embeddings.weight", "embeddings.position_embeddings.weight",
             "embeddings.token_type_embeddings.weight", "embeddings.LayerNorm.weight", "embeddings.LayerNorm.bias",
@@ -582,11 +621,48 @@ def t5_encoder_info(st, a, base):
     return info
 
 
+def deberta_encoder_info(st, a, base):
+    """The DeBERTa encoder section: sizes from the tensors; the attention settings
+    (relative_attention, pos_att_type, max_relative_positions, position_biased_input) only from
+    the base's config.json (null without --encoder)."""
+    word = st["embeddings.word_embeddings.weight"]
+    hidden = int(st["embeddings.LayerNorm.weight"].shape[0])
+    info = {"class": a.encoder_class, "model_type": "deberta", "pooling": ENCODER_POOLING[a.encoder_class]}
+    if a.encoder_class in ENCODER_EXTRA_LAYER:
+        info["extra_layer"] = True
+    info.update({"vocab_size": int(word.shape[0]), "hidden_size": hidden, "embedding_size": int(word.shape[1]),
+                 "layers": layer_indices(st, "encoder.layer."),
+                 "intermediate_size": int(st["encoder.layer.0.intermediate.dense.weight"].shape[0]),
+                 "relative_attention": None, "pos_att_type": None, "max_relative_positions": None,
+                 "position_biased_input": None,
+                 "base": a.bert, "hf_config": None, "pad_token_id": None, "special_token_ids": None})
+    if base:
+        enc, _, tok = base
+        c = enc.config
+        for k in ("relative_attention", "pos_att_type", "max_relative_positions", "position_biased_input"):
+            info[k] = getattr(c, k, None)
+        keys = ["vocab_size", "hidden_size", "num_hidden_layers", "num_attention_heads", "intermediate_size",
+                "max_position_embeddings", "type_vocab_size", "layer_norm_eps", "hidden_act", "relative_attention",
+                "pos_att_type", "max_relative_positions", "position_biased_input", "pooler_hidden_act",
+                "pooler_hidden_size", "pad_token_id"]
+        info["hf_config"] = {k: getattr(c, k, None) for k in keys}
+        info["pad_token_id"] = tok.pad_token_id
+        order = [tok.pad_token, tok.cls_token, tok.sep_token, tok.unk_token, tok.mask_token]  # [PAD] [CLS] [SEP] [UNK] [MASK]
+        info["special_token_ids"] = {t: tok.convert_tokens_to_ids(t) for t in order if t}
+        info["tokenizer_length"] = len(tok)
+    else:
+        print("note: DeBERTa's attention settings are not in the tensors: dmlp.json has null for them; pass "
+              "--encoder BASE to record them", file=sys.stderr)
+    return info
+
+
 def encoder_info(st, a, base):
     if ENCODER_MODEL_TYPE[a.encoder_class] == "albert":
         return albert_encoder_info(st, a, base)
     if ENCODER_MODEL_TYPE[a.encoder_class] == "t5":
         return t5_encoder_info(st, a, base)
+    if ENCODER_MODEL_TYPE[a.encoder_class] == "deberta":
+        return deberta_encoder_info(st, a, base)
     word = st["embeddings.word_embeddings.weight"]
     n = layer_indices(st, "encoder.layer.")
     model_type = ENCODER_MODEL_TYPE[a.encoder_class]

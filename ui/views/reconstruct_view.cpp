@@ -39,6 +39,12 @@ ReconstructView::ReconstructView(QWidget* parent) : QWidget(parent) {
   topP_->setRange(0.05, 1.0);
   topP_->setSingleStep(0.05);
   topP_->setValue(0.9);
+  repetition_ = new QDoubleSpinBox(this);
+  repetition_->setRange(0.5, 5.0);
+  repetition_->setSingleStep(0.1);
+  repetition_->setValue(1.0);
+  repetition_->setToolTip(tr("DAVAE's repetition penalty: the probability of each token already in the sentence "
+                             "is divided by this (1: off); applies to greedy decoding too"));
   auto updateSampling = [this] {
     const bool sample = strategy_->currentData().toString() == "sample";
     temperature_->setEnabled(sample);
@@ -63,7 +69,8 @@ ReconstructView::ReconstructView(QWidget* parent) : QWidget(parent) {
   form->addRow(tr("Strategy"), strategy_);
   form->addRow(tr("Temperature"), temperature_);
   form->addRow(tr("Top-p"), topP_);
-  form->addRow(tr("Posterior samples"), samples_);
+  form->addRow(tr("Repetition penalty"), repetition_);
+  form->addRow(tr("Paraphrases (around mu)"), samples_);
   auto* noiseRow = new QHBoxLayout;
   noiseRow->addWidget(noise_);
   noiseRow->addWidget(noiseLabel_);
@@ -124,6 +131,7 @@ DecodeSettings ReconstructView::settings() const {
   s.strategy = strategy_->currentData().toString();
   s.temperature = temperature_->value();
   s.topP = topP_->value();
+  s.repetitionPenalty = repetition_->value();
   return s;
 }
 

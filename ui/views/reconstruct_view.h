@@ -50,6 +50,7 @@ class ReconstructView : public QWidget {
   QComboBox* strategy_;
   QDoubleSpinBox* temperature_;
   QDoubleSpinBox* topP_;
+  QDoubleSpinBox* repetition_;
   QSpinBox* samples_;
   QSlider* noise_;
   QLabel* noiseLabel_;

@@ -96,7 +96,7 @@ struct AlbertEncoderImpl : EncoderImpl {
   at::Tensor hidden_states(const at::Tensor& ids, const at::Tensor& mask) override {
     const auto pos = at::arange(ids.size(1), ids.options());                        // (L,)
     auto h = word(ids) + position(pos).unsqueeze(0) + token_type(at::zeros_like(ids));  // (B, L, E)
-    h = mapping(drop(emb_norm(h)));                                                  // (B, L, H)
+    h = mapping(noisy_embeddings(drop(emb_norm(h))));                                                  // (B, L, H)
     const auto key_mask = mask.unsqueeze(1).unsqueeze(1);                            // (B, 1, 1, L)
     const int per_group = config.layers / config.layer_groups;
     for (int i = 0; i < config.layers; ++i)

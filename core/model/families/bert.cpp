@@ -87,7 +87,7 @@ at::Tensor BertEncoderImpl::hidden_states(const at::Tensor& ids, const at::Tenso
     auto pos = position(position_ids(ids, mask));                                 // (L, H) or (B, L, H)
     if (pos.dim() == 2) pos = pos.unsqueeze(0);
     h = word(ids) + pos + token_type(at::zeros_like(ids));                        // (B, L, H)
-    h = drop(emb_norm(h));
+    h = noisy_embeddings(drop(emb_norm(h)));
     for (auto& layer : layers) h = layer(h, key_mask);
   }
   if (extra) h = extra(h, key_mask);

@@ -121,7 +121,11 @@ struct Gpt2DecoderImpl : DecoderImpl {
     auto x = wte(ids) + wpe(pos).unsqueeze(0);  // (B, L, H)
     if (cache.emb.defined()) x = x + cache.emb;
     x = drop(x);
-    for (int i = 0; i < num_blocks(); ++i) x = blocks[i](x, cache.layers[i]);
+    const bool every_layer = config.latent_every_layer && cache.emb.defined();  // DAVAE
+    for (int i = 0; i < num_blocks(); ++i) {
+      x = blocks[i](x, cache.layers[i]);
+      if (every_layer) x = x + cache.emb;
+    }
     cache.tokens += L;
     return at::matmul(ln_f(x), wte->weight.t());  // (B, L, V), tied head
   }

@@ -154,7 +154,11 @@ struct LlamaDecoderImpl : DecoderImpl {
     const auto freqs = at::outer(pos, inv_freq_.to(ids.device()));  // (L, d/2)
     const auto emb = at::cat({freqs, freqs}, -1).view({1, 1, L, -1});
     const auto cos = emb.cos().to(x.scalar_type()), sin = emb.sin().to(x.scalar_type());
-    for (int i = 0; i < num_blocks(); ++i) x = blocks[i](x, cache.layers[i], cos, sin);
+    const bool every_layer = config.latent_every_layer && cache.emb.defined();  // DAVAE
+    for (int i = 0; i < num_blocks(); ++i) {
+      x = blocks[i](x, cache.layers[i], cos, sin);
+      if (every_layer) x = x + cache.emb;
+    }
     cache.tokens += L;
     x = norm(x);
     return lm_head ? lm_head(x) : at::matmul(x, embed_tokens->weight.t());  // (B, L, V)

@@ -105,7 +105,7 @@ struct T5EncoderImpl : EncoderImpl {
 
   at::Tensor hidden_states(const at::Tensor& ids, const at::Tensor& mask) override {
     const int64_t L = ids.size(1);
-    auto h = drop(shared(ids));                                                              // (B, L, H)
+    auto h = noisy_embeddings(drop(shared(ids)));                                                              // (B, L, H)
     const auto rb = blocks[0]->relative_bias(relative_buckets(L, config.relative_buckets, config.relative_max_distance, ids.device()));
     const auto position_bias = rb.permute({2, 0, 1}).unsqueeze(0).to(h.scalar_type());       // (1, h, L, L)
     const double lowest = std::numeric_limits<float>::lowest();
