@@ -3,8 +3,8 @@
 #   dmlp     DMLP: fixed posterior variance, the DDPM prior trained jointly (alpha_ddpm)
 #   optimus  Optimus: learned posterior, its cyclical zero-then-linear beta, dim_target_kl
 #            free bits (mask), length-weighted loss; the prior learns the latents detached
-#   t5vae    t5-vae's MMD against N(0, I) on z (one latent token: n > 1 is not built yet),
-#            deterministic posterior; prior detached
+#   t5vae    t5-vae's MMD against N(0, I) on z (one latent token: n > 1 is not built yet); t5-vae
+#            has no reparameterisation: DMLP's small fixed variance is the nearest; prior detached
 #   davae    DAVAE: learned posterior, free bits (mask), the adversarial prior, Gaussian
 #            noise on the encoder's embeddings, z added after every decoder layer; prior detached
 # Each is `latent-cli train --preset small` with the design's JSON on top, then `latent-cli eval`.
@@ -31,8 +31,7 @@ config() {
     optimus) echo '{"model": {"posterior": "learned", "kl_schedule": "optimus", "kl_anneal_steps": '"$steps"',
                   "kl_cycles": 1, "kl_ratio_zero": 0.25, "kl_ratio_increase": 0.25, "kl_weight": 1.0,
                   "free_bits": 0.5, "free_bits_mode": "mask"}, '"$detached"'}' ;;
-    t5vae) echo '{"model": {"posterior": "deterministic", "kl_weight": 0.0, "regularizer": "mmd",
-                "regularizer_weight": 1.0}, '"$detached"'}' ;;
+    t5vae) echo '{"model": {"posterior": "fixed", "regularizer": "mmd", "regularizer_weight": 1.0}, '"$detached"'}' ;;
     davae) echo '{"model": {"posterior": "learned", "kl_schedule": "constant", "kl_weight": 1.0, "free_bits": 0.5,
                 "free_bits_mode": "mask", "regularizer": "adversarial", "regularizer_weight": 1.0,
                 "encoder": {"embedding_noise": 0.1}, "decoder": {"latent_every_layer": true}}, '"$detached"'}' ;;
