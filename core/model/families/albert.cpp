@@ -15,6 +15,7 @@
 #include <cmath>
 
 #include "model/attention.h"
+#include "model/families/bert.h"
 #include "model/family.h"
 #include "model/module_util.h"
 #include "util/error.h"
@@ -117,12 +118,7 @@ struct AlbertEncoderImpl : EncoderImpl {
 };
 
 EncoderConfig albert_from_hf(const nlohmann::json& j, const EncoderConfig& base, const std::string& path) {
-  EncoderConfig c = base;
-  c.hidden = hf_positive_int(j, "hidden_size", path);
-  c.layers = hf_positive_int(j, "num_hidden_layers", path);
-  c.heads = hf_positive_int(j, "num_attention_heads", path);
-  c.intermediate = hf_positive_int(j, "intermediate_size", path);
-  c.max_positions = hf_positive_int(j, "max_position_embeddings", path);
+  EncoderConfig c = hf_bert_shapes(j, base, path);
   c.embedding_size = hf_positive_int(j, "embedding_size", path);
   c.layer_groups = hf_positive_int(j, "num_hidden_groups", path, 1);
   c.inner_group_num = hf_positive_int(j, "inner_group_num", path, 1);
@@ -134,7 +130,6 @@ EncoderConfig albert_from_hf(const nlohmann::json& j, const EncoderConfig& base,
   const auto pos = j.value("position_embedding_type", nlohmann::json("absolute"));
   if (pos != "absolute") throw Error(path + ": position_embedding_type", "only \"absolute\" is supported, got " + pos.dump());
   c.layer_norm_eps = hf_positive_number(j, "layer_norm_eps", path, c.layer_norm_eps);
-  if (c.hidden % c.heads != 0) throw Error(path + ": num_attention_heads", "does not divide hidden_size");
   if (c.layers % c.layer_groups != 0) throw Error(path + ": num_hidden_groups", "does not divide num_hidden_layers");
   return c;
 }

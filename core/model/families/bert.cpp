@@ -99,20 +99,24 @@ at::Tensor BertEncoderImpl::pool(const at::Tensor& h, const at::Tensor& mask) {
   return at::tanh(pooler(pooled));
 }
 
-EncoderConfig bert_like_from_hf(const nlohmann::json& j, const EncoderConfig& base, const std::string& path) {
-  EncoderConfig c = base;
+EncoderConfig hf_bert_shapes(const nlohmann::json& j, EncoderConfig c, const std::string& path) {
   c.hidden = hf_positive_int(j, "hidden_size", path);
   c.layers = hf_positive_int(j, "num_hidden_layers", path);
   c.heads = hf_positive_int(j, "num_attention_heads", path);
   c.intermediate = hf_positive_int(j, "intermediate_size", path);
   c.max_positions = hf_positive_int(j, "max_position_embeddings", path);
+  if (c.hidden % c.heads != 0) throw Error(path + ": num_attention_heads", "does not divide hidden_size");
+  return c;
+}
+
+EncoderConfig bert_like_from_hf(const nlohmann::json& j, const EncoderConfig& base, const std::string& path) {
+  EncoderConfig c = hf_bert_shapes(j, base, path);
   c.type_vocab = hf_positive_int(j, "type_vocab_size", path, 2);
   const auto act = j.value("hidden_act", nlohmann::json("gelu"));
   if (act != "gelu") throw Error(path + ": hidden_act", "only \"gelu\" (erf) is supported, got " + act.dump());
   const auto pos = j.value("position_embedding_type", nlohmann::json("absolute"));
   if (pos != "absolute") throw Error(path + ": position_embedding_type", "only \"absolute\" is supported, got " + pos.dump());
   c.layer_norm_eps = hf_positive_number(j, "layer_norm_eps", path, c.layer_norm_eps);
-  if (c.hidden % c.heads != 0) throw Error(path + ": num_attention_heads", "does not divide hidden_size");
   return c;
 }
 

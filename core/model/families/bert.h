@@ -50,6 +50,10 @@ struct BertEncoderImpl : EncoderImpl {
   torch::nn::Linear pooler{nullptr};
 };
 
+// The shape keys BERT's config.json shares with RoBERTa's, ALBERT's and DeBERTa's (hidden_size,
+// num_hidden_layers, num_attention_heads, intermediate_size, max_position_embeddings), all
+// required and positive, heads dividing the width; into c, which keeps everything else.
+EncoderConfig hf_bert_shapes(const nlohmann::json& hf, EncoderConfig c, const std::string& where);
 // A BERT-like Hugging Face config.json (BERT, RoBERTa) -> shapes; base keeps pooling and dropout.
 EncoderConfig bert_like_from_hf(const nlohmann::json& hf, const EncoderConfig& base, const std::string& where);
 // The settings a BERT-like family reads: GELU (erf or tanh), the extra layer; nothing of ALBERT's or T5's.

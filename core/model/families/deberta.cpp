@@ -21,6 +21,7 @@
 #include <limits>
 #include <optional>
 
+#include "model/families/bert.h"
 #include "model/family.h"
 #include "model/module_util.h"
 #include "util/error.h"
@@ -180,12 +181,7 @@ struct DebertaEncoderImpl : EncoderImpl {
 
 // A Hugging Face DebertaConfig (model_type "deberta") -> the encoder's shapes.
 EncoderConfig deberta_from_hf(const nlohmann::json& j, const EncoderConfig& base, const std::string& path) {
-  EncoderConfig c = base;
-  c.hidden = hf_positive_int(j, "hidden_size", path);
-  c.layers = hf_positive_int(j, "num_hidden_layers", path);
-  c.heads = hf_positive_int(j, "num_attention_heads", path);
-  c.intermediate = hf_positive_int(j, "intermediate_size", path);
-  c.max_positions = hf_positive_int(j, "max_position_embeddings", path);
+  EncoderConfig c = hf_bert_shapes(j, base, path);
   auto boolean = [&](const char* key, bool fallback) {
     if (!j.contains(key)) return fallback;
     if (!j[key].is_boolean()) throw Error(path + ": " + key, "must be true or false, got " + j[key].dump());
@@ -246,7 +242,6 @@ EncoderConfig deberta_from_hf(const nlohmann::json& j, const EncoderConfig& base
   if (j.contains("pooler_hidden_size") && hf_positive_int(j, "pooler_hidden_size", path) != c.hidden)
     throw Error(path + ": pooler_hidden_size", "must equal hidden_size (DMLP's pooler feeds the latent projection)");
   c.layer_norm_eps = hf_positive_number(j, "layer_norm_eps", path, 1e-7);
-  if (c.hidden % c.heads != 0) throw Error(path + ": num_attention_heads", "does not divide hidden_size");
   return c;
 }
 
