@@ -33,8 +33,10 @@ double maxDiff(const at::Tensor& a, const at::Tensor& b) { return (a - b).abs().
 
 // A Hugging Face Llama-family folder as a plain decoder (no latent, no extra block) or with
 // the latent as a memory slot only.
-Decoder loadDecoder(const std::string& dir, bool memory) {
+Decoder loadDecoder(const std::string& dir, bool memory, int lora_rank = 0) {
   DecoderConfig base;
+  base.arch = "llama";  // from GPT-2, switching family would take the llama defaults (no adapters)
+  base.lora_rank = lora_rank;
   base.latent_as_memory = memory;
   base.latent_as_embedding = base.extra_first_block = false;
   base.dropout = 0.0;
@@ -136,6 +138,54 @@ class TestLlama : public QObject {
     QVERIFY(maxDiff(torch::cat(steps, 1), dec->forward(ids, z1)) < 1e-5);
   }
 
+  // lora_rank: adapters start at zero (the imported model is transformers' to 1e-4), and
+  // B A then acts as an update of the frozen weight: the logits equal those of a model
+  // whose q/k/v/o weights have B A added. The fresh extra block has none; they train
+  // under trainable "latent" while their blocks stay frozen.
+  void loraAdaptersAreALowRankWeightUpdate() {
+    c10::InferenceMode guard;
+    const std::string dir = test::fixture("hf/tiny-llama");
+    const auto want = expected(test::fixture("hf/llama_expected.safetensors"));
+    const auto ids = want.at("input_ids");
+    Decoder lora = loadDecoder(dir, /*memory=*/false, /*lora_rank=*/2);
+    const auto z = torch::zeros({ids.size(0), 8});
+    const double d0 = maxDiff(lora->forward(ids, z), want.at("logits"));
+    QVERIFY2(d0 < 1e-4, std::to_string(d0).c_str());
+
+    Decoder merged = loadDecoder(dir, /*memory=*/false);
+    std::map<std::string, at::Tensor> params;
+    for (auto& p : merged->named_parameters()) params.emplace(p.key(), p.value());
+    int adapters = 0;
+    torch::manual_seed(3);
+    for (auto& p : lora->named_parameters()) {
+      const std::string& name = p.key();
+      const auto at = name.find(".lora_");
+      if (at == std::string::npos || name.back() != 'A') continue;
+      const std::string stem = name.substr(0, name.size() - 1);  // "...self_attn.lora_q."
+      const char which = name[at + 6];
+      at::Tensor A = p.value(), B = lora->named_parameters()[stem + "B"];
+      A.normal_(0.0, 0.3);
+      B.normal_(0.0, 0.3);
+      params.at(name.substr(0, at) + "." + which + "_proj.weight").add_(at::matmul(B, A));
+      ++adapters;
+    }
+    QCOMPARE(adapters, 4 * lora->num_blocks());
+    const auto adapted = lora->forward(ids, z), reference = merged->forward(ids, z);
+    QVERIFY(maxDiff(adapted, want.at("logits")) > 1e-2);
+    const double d = maxDiff(adapted, reference);
+    QVERIFY2(d < 1e-4, std::to_string(d).c_str());
+
+    DecoderConfig base;
+    base.arch = "llama";
+    base.lora_rank = 2;
+    const DecoderConfig c = hf_decoder_config(dir, base);
+    Decoder extra = decoder_family(c.arch, dir).make(c, VocabSpec{hf_vocab_size(dir), {}}, 8);
+    QVERIFY(extra->named_parameters().find("model.layers.0.self_attn.lora_q.A") == nullptr);  // the fresh block
+    QVERIFY(extra->named_parameters().find("model.layers.1.self_attn.lora_q.A") != nullptr);
+    QVERIFY(VaeDdpmImpl::trainable("decoder.model.layers.1.self_attn.lora_v.B", "latent", true));
+    QVERIFY(!VaeDdpmImpl::trainable("decoder.model.layers.1.self_attn.v_proj.weight", "latent", true));
+  }
+
   void configErrorsNameTheKey() {
     auto fails = [](const nlohmann::json& j, const std::string& key) {
       try {
@@ -150,6 +200,16 @@ class TestLlama : public QObject {
     QVERIFY(fails({{"model", {{"decoder", {{"arch", "llama"}, {"heads", 4}, {"kv_heads", 3}}}}}}, "kv_heads"));
     QVERIFY(fails({{"model", {{"decoder", {{"arch", "llama"}, {"rope_scaling", "yarn"}}}}}}, "rope_scaling"));
     QVERIFY(fails({{"model", {{"decoder", {{"arch", "llama"}, {"extra_block_mlp_ratio", 12}}}}}}, "extra_block_mlp_ratio"));
+    QVERIFY(fails({{"model", {{"decoder", {{"lora_rank", 4}}}}}}, "model.decoder: lora_rank"));  // GPT-2 has no adapters
+    QVERIFY(fails({{"train", {{"freeze", "encoder."}}}}, "train.freeze"));
+    QVERIFY(fails({{"train", {{"freeze", {"encoder.", ""}}}}}, "train.freeze"));
+    const Config adapters = merge_config(Config{}, {{"model", {{"decoder", {{"arch", "llama"}, {"lora_rank", 8}}}}},
+                                                    {"train", {{"freeze", {"encoder.embeddings."}}}}}, "config.json");
+    QCOMPARE(adapters.model.decoder.lora_rank, 8);
+    QCOMPARE(adapters.train.freeze, std::vector<std::string>{"encoder.embeddings."});
+    const Config back = config_from_json(config_to_json(adapters), "round trip");
+    QCOMPARE(back.model.decoder.lora_rank, 8);
+    QCOMPARE(back.train.freeze, adapters.train.freeze);
     const Config ok = merge_config(Config{}, {{"model", {{"decoder", {{"arch", "llama"}, {"kv_heads", 2}}}}}}, "config.json");
     QCOMPARE(ok.model.decoder.kv_heads, 2);
     // A Hugging Face folder with a setting the family cannot honour.

@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "data/corpus.h"
+#include "io/safetensors.h"
 #include "io/model_dir.h"
 #include "model/model_io.h"
 #include "text/tokenizer.h"
@@ -261,6 +262,44 @@ class TestTrain : public QObject {
     TrainControl c3;
     const TrainResult from_best = train(n, c3);
     QVERIFY2(from_best.status == TrainResult::Status::Finished, from_best.message.c_str());
+  }
+
+  // train.freeze: parameters under the listed prefixes keep their starting values while the
+  // rest trains; a prefix that names nothing is refused by name.
+  void freezeKeepsTheListedParameters() {
+    TrainOptions o = tinyRun(dir("freeze"), 3, 16);
+    o.config.train.freeze = {"encoder.", "decoder.transformer.h.1."};
+    TrainControl c;
+    const TrainResult r = train(o, c);
+    QVERIFY2(r.status == TrainResult::Status::Finished, r.message.c_str());
+    TrainOptions ref = tinyRun(dir("freeze-ref"), 0, 16);  // the same seed's starting weights
+    ref.config.train.steps = 1;
+    ref.config.train.lr = 1e-30;  // one step that cannot move anything measurable
+    QVERIFY(train(ref, c).status == TrainResult::Status::Finished);
+    std::map<std::string, at::Tensor> before, after;
+    for (auto& [k, v] : io::load(dir("freeze-ref") + "/last/model.safetensors")) before.emplace(k, v);
+    for (auto& [k, v] : io::load(dir("freeze") + "/last/model.safetensors")) after.emplace(k, v);
+    size_t frozen = 0, moved = 0;
+    for (const auto& [name, t] : after) {
+      const bool listed = name.rfind("encoder.", 0) == 0 || name.rfind("decoder.transformer.h.1.", 0) == 0;
+      const double d = (t - before.at(name)).abs().max().item<double>();
+      if (listed) {
+        QVERIFY2(d < 1e-12, name.c_str());
+        ++frozen;
+      } else if (d > 1e-6) {
+        ++moved;
+      }
+    }
+    QVERIFY(frozen > 5);
+    QVERIFY2(moved > 5, std::to_string(moved).c_str());
+
+    o = tinyRun(dir("freeze-bad"), 1, 16);
+    o.config.train.freeze = {"encoder.no_such_part."};
+    const TrainResult bad = train(o, c);
+    QVERIFY(bad.status == TrainResult::Status::Failed);
+    LATENT_VERIFY_CONTAINS(bad.message, "train.freeze");
+    LATENT_VERIFY_CONTAINS(bad.message, "encoder.no_such_part.");
+    QVERIFY(!std::filesystem::exists(dir("freeze-bad") + "/last/model.safetensors"));
   }
 
   void badInputFailsWithAMessage() {

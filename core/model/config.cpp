@@ -42,6 +42,14 @@ class Reader {
       if (!it->is_number()) fail(name, "must be a number, got " + it->dump());
       value = it->template get<T>();
       check_range(name, value, range);
+    } else if constexpr (std::is_same_v<T, std::vector<std::string>>) {
+      if (!it->is_array()) fail(name, "must be a list of strings, got " + it->dump());
+      std::vector<std::string> items;
+      for (const auto& e : *it) {
+        if (!e.is_string() || e.template get<std::string>().empty()) fail(name, "must hold non-empty strings, got " + e.dump());
+        items.push_back(e.template get<std::string>());
+      }
+      value = std::move(items);
     } else {
       if (!it->is_string()) fail(name, "must be a string, got " + it->dump());
       value = it->template get<std::string>();
@@ -187,6 +195,7 @@ template <class V> void fields(V& v, DecoderConfig& c) {
                  f.rope_original_max_positions, Range::Positive);
   v.family_field("tied_head", c.tied_head, p.tied_head, f.tied_head);
   v.family_field("qkv_bias", c.qkv_bias, p.qkv_bias, f.qkv_bias);
+  v.family_field("lora_rank", c.lora_rank, p.lora_rank, f.lora_rank, Range::NonNegative);
 }
 template <class V> void fields(V& v, DiffusionConfig& c) {
   v.field("steps", c.steps, Range::Positive);
@@ -241,6 +250,7 @@ template <class V> void fields(V& v, TrainConfig& c) {
   v.field("steps", c.steps, Range::NonNegative);
   v.field("epochs", c.epochs, Range::Positive);
   v.field("trainable", c.trainable, Range::Any, {"all", "dmlp", "latent"});
+  v.field("freeze", c.freeze);
   v.field("seed", c.seed);
   v.field("precision", c.precision, Range::Any, {"bf16", "fp16", "fp32"});
   v.field("eval_every", c.eval_every, Range::NonNegative);

@@ -78,6 +78,10 @@ struct DecoderConfig {  // the family's own keys: model/family.h, `latent-cli mo
   int rope_original_max_positions = 8192;  // llama3
   bool tied_head = true;         // the LM head is the token embedding (GPT-2: always)
   bool qkv_bias = false;         // Qwen2: biases on the query, key and value projections
+  // Low-rank adapters (LoRA, Hu et al. 2021) on the pretrained blocks' q, k, v and o
+  // projections: W x + B A x with A (r, in) ~ N(0, 1/in), B (out, r) zero, so an imported
+  // model starts as the pretrained one. 0 = none. Trainable in every train.trainable mode.
+  int lora_rank = 0;
 };
 
 struct DiffusionConfig {
@@ -159,6 +163,9 @@ struct TrainConfig {
   int epochs = 1;
   std::string trainable = "all";      // all | dmlp (names with linear, wte / embed_tokens, decoder block 0, encoder, + eps_model)
                                       // | latent (pretrained decoder frozen: VaeDdpmImpl::trainable)
+  // Parameters whose names start with one of these stay frozen, whatever trainable says
+  // (e.g. "encoder.embeddings.", "encoder.encoder.layer.0."); each must name at least one.
+  std::vector<std::string> freeze;
   uint64_t seed = 42;
   std::string precision = "bf16";     // CUDA only: bf16 | fp16 | fp32 (CPU always fp32)
   int eval_every = 500;               // steps between evaluations (and checkpoints); 0 = only at the end

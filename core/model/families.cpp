@@ -247,6 +247,7 @@ void check_unread_decoder_keys(const DecoderConfig& c, const std::string& where,
       {"rope_original_max_positions", c.rope_original_max_positions != d.rope_original_max_positions},
       {"tied_head", c.tied_head != d.tied_head},
       {"qkv_bias", c.qkv_bias != d.qkv_bias},
+      {"lora_rank", c.lora_rank != d.lora_rank},
       {"extra_block_mlp_ratio", c.extra_block_mlp_ratio != d.extra_block_mlp_ratio}};
   for (const auto& [key, changed] : keys) {
     bool read = false;

@@ -109,6 +109,7 @@ bool VaeDdpmImpl::dmlp_trainable(const std::string& name) {
 bool VaeDdpmImpl::trainable(const std::string& name, const std::string& mode, bool extra_first_block) {
   if (mode == "all") return true;
   if (name.rfind("discriminator.", 0) == 0) return true;  // the adversarial prior's, whatever the mode
+  if (name.find(".lora_") != std::string::npos) return true;   // low-rank adapters (decoder lora_rank)
   if (mode == "dmlp") return dmlp_trainable(name);
   if (name.rfind("encoder.", 0) == 0 || name.rfind("eps_model.", 0) == 0) return true;
   if (name.rfind("decoder.", 0) != 0) return false;

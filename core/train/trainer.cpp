@@ -261,8 +261,15 @@ void Run::setup() {
 
   std::vector<std::pair<std::string, at::Tensor>> trainable;
   int64_t n_train = 0, n_all = 0;
+  const auto& freeze = config_.train.freeze;
+  std::vector<bool> freeze_used(freeze.size(), false);
   for (auto& p : model_->named_parameters()) {
-    const bool on = VaeDdpmImpl::trainable(p.key(), config_.train.trainable, config_.model.decoder.extra_first_block);
+    bool on = VaeDdpmImpl::trainable(p.key(), config_.train.trainable, config_.model.decoder.extra_first_block);
+    for (size_t i = 0; i < freeze.size(); ++i)
+      if (p.key().rfind(freeze[i], 0) == 0) {
+        freeze_used[i] = true;
+        on = false;
+      }
     p.value().set_requires_grad(on);
     n_all += p.value().numel();
     if (on) {
@@ -270,6 +277,10 @@ void Run::setup() {
       n_train += p.value().numel();
     }
   }
+  for (size_t i = 0; i < freeze.size(); ++i)
+    if (!freeze_used[i])
+      throw Error("train.freeze", "\"" + freeze[i] + "\" starts no parameter's name (names are the keys of the model's model.safetensors, e.g. \"encoder.embeddings.\")");
+  if (n_train == 0) throw Error("train.freeze", "leaves nothing to train");
   optim_ = std::make_unique<AdamOptimizer>(std::move(trainable), config_.train);
   if (opt_.resume) {
     try {

@@ -10,11 +10,13 @@
 //    ("linear"). Rotation at position 0 is the identity, so the slot is not rotated; real
 //    tokens take positions from 1.
 // With extra_first_block, block 0 is a fresh Llama block before the pretrained ones.
+// With lora_rank > 0, the pretrained blocks' q, k, v and o projections carry low-rank adapters
+// (zero at the start), which train with the latent parts while the blocks stay frozen.
 //
 // Names follow Hugging Face under "decoder.": model.embed_tokens, model.layers.N.
 // {input_layernorm, self_attn.{q,k,v,o}_proj, post_attention_layernorm,
-// mlp.{gate,up,down}_proj}, model.norm, lm_head (untied only), model.linear,
-// model.linear_emb.
+// mlp.{gate,up,down}_proj, self_attn.lora_{q,k,v,o}.{A,B}}, model.norm, lm_head (untied
+// only), model.linear, model.linear_emb.
 #include <torch/torch.h>
 
 #include <nlohmann/json.hpp>
@@ -65,8 +67,24 @@ at::Tensor rotate(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& 
   return x * cos + at::cat({-halves[1], halves[0]}, -1) * sin;
 }
 
+// A low-rank adapter beside a frozen projection: x A^T B^T, with A (r, in) ~ U(+-1/sqrt(in))
+// and B (out, r) zero at the start (PEFT's LoRA initialisation, scale 1).
+struct LoraImpl : nn::Module {
+  LoraImpl(int in, int out, int rank) {
+    const double bound = 1.0 / std::sqrt(static_cast<double>(in));
+    A = register_parameter("A", torch::empty({rank, in}).uniform_(-bound, bound));
+    B = register_parameter("B", torch::zeros({out, rank}));
+  }
+  at::Tensor forward(const at::Tensor& x) { return at::matmul(at::matmul(x, A.t()), B.t()); }
+  at::Tensor A, B;
+};
+TORCH_MODULE(Lora);
+
+at::Tensor project(nn::Linear& linear, Lora& lora, const at::Tensor& x) { return lora ? linear(x) + lora(x) : linear(x); }
+
 struct LlamaBlockImpl : nn::Module {
-  explicit LlamaBlockImpl(const DecoderConfig& c)
+  // lora_rank > 0: adapters on q, k, v and o ("self_attn.lora_q.A" ...), for a pretrained block.
+  LlamaBlockImpl(const DecoderConfig& c, int lora_rank)
       : heads(c.heads), kv_heads(kv_heads_of(c)), dropout_p(c.dropout) {
     const int H = c.hidden, kv = kv_heads * head_dim_of(c), I = intermediate_of(c);
     auto lin = [](int in, int out, bool bias) { return nn::Linear(nn::LinearOptions(in, out).bias(bias)); };
@@ -80,6 +98,12 @@ struct LlamaBlockImpl : nn::Module {
     up_proj = register_at(*this, "mlp.up_proj", lin(H, I, false));
     down_proj = register_at(*this, "mlp.down_proj", lin(I, H, false));
     drop = register_module("dropout", nn::Dropout(c.dropout));
+    if (lora_rank > 0) {
+      lora_q = register_at(*this, "self_attn.lora_q", Lora(H, H, lora_rank));
+      lora_k = register_at(*this, "self_attn.lora_k", Lora(H, kv, lora_rank));
+      lora_v = register_at(*this, "self_attn.lora_v", Lora(H, kv, lora_rank));
+      lora_o = register_at(*this, "self_attn.lora_o", Lora(H, H, lora_rank));
+    }
   }
 
   // x (B, L, H) new tokens at the positions of cos/sin (1, 1, L, d); cache: earlier
@@ -87,16 +111,16 @@ struct LlamaBlockImpl : nn::Module {
   at::Tensor forward(const at::Tensor& x, LayerCache& cache, const at::Tensor& cos, const at::Tensor& sin) {
     const int64_t L = x.size(1);
     const auto h = input_layernorm(x);
-    const auto q = rotate(split_heads(q_proj(h), heads), cos, sin);  // (B, h, L, d)
-    const auto k_new = rotate(split_heads(k_proj(h), kv_heads), cos, sin);
-    auto [k, v] = cache.append(k_new, split_heads(v_proj(h), kv_heads));  // (B, kv, S, d)
+    const auto q = rotate(split_heads(project(q_proj, lora_q, h), heads), cos, sin);  // (B, h, L, d)
+    const auto k_new = rotate(split_heads(project(k_proj, lora_k, h), kv_heads), cos, sin);
+    auto [k, v] = cache.append(k_new, split_heads(project(v_proj, lora_v, h), kv_heads));  // (B, kv, S, d)
     if (kv_heads != heads) {  // each key/value head serves heads / kv_heads query heads (repeat_kv)
       k = k.repeat_interleave(heads / kv_heads, 1);
       v = v.repeat_interleave(heads / kv_heads, 1);
     }
     const at::Tensor mask = L == 1 ? at::Tensor() : causal_mask(L, k.size(2), x.device());
     const auto a = merge_heads(attend(q, k, v, mask, is_training() ? dropout_p : 0.0));  // (B, L, H)
-    const auto r = x + drop(o_proj(a));
+    const auto r = x + drop(project(o_proj, lora_o, a));
     const auto m = post_attention_layernorm(r);
     return r + drop(down_proj(at::silu(gate_proj(m)) * up_proj(m)));
   }
@@ -107,6 +131,7 @@ struct LlamaBlockImpl : nn::Module {
   nn::Linear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr}, o_proj{nullptr};
   nn::Linear gate_proj{nullptr}, up_proj{nullptr}, down_proj{nullptr};
   nn::Dropout drop{nullptr};
+  Lora lora_q{nullptr}, lora_k{nullptr}, lora_v{nullptr}, lora_o{nullptr};
 };
 TORCH_MODULE(LlamaBlock);
 
@@ -114,7 +139,10 @@ struct LlamaDecoderImpl : DecoderImpl {
   LlamaDecoderImpl(const DecoderConfig& c, int vocab_size, int latent_dim) : DecoderImpl(c) {
     const int H = c.hidden, n = c.layers + (c.extra_first_block ? 1 : 0);
     embed_tokens = register_at(*this, "model.embed_tokens", nn::Embedding(vocab_size, H));
-    for (int i = 0; i < n; ++i) blocks.push_back(register_at(*this, "model.layers." + std::to_string(i), LlamaBlock(c)));
+    for (int i = 0; i < n; ++i) {
+      const int lora_rank = c.extra_first_block && i == 0 ? 0 : c.lora_rank;  // the fresh block trains whole
+      blocks.push_back(register_at(*this, "model.layers." + std::to_string(i), LlamaBlock(c, lora_rank)));
+    }
     norm = register_at(*this, "model.norm", RmsNorm(H, c.rms_norm_eps));
     if (!c.tied_head) lm_head = register_at(*this, "lm_head", nn::Linear(nn::LinearOptions(H, vocab_size).bias(false)));
     if (c.latent_as_memory) {
@@ -126,6 +154,7 @@ struct LlamaDecoderImpl : DecoderImpl {
     drop = register_module("dropout", nn::Dropout(c.dropout));
     torch::NoGradGuard guard;  // LlamaPreTrainedModel._init_weights: N(0, 0.02), zero biases, unit norms
     for (auto& p : named_parameters()) {
+      if (p.key().find(".lora_") != std::string::npos) continue;  // LoraImpl's own initialisation
       if (p.key().find("norm.weight") != std::string::npos) p.value().fill_(1.0);
       else if (p.key().find("bias") != std::string::npos) p.value().zero_();
       else p.value().normal_(0.0, kInitStd);
@@ -254,6 +283,7 @@ Warnings load_llama(DecoderImpl& decoder, io::NamedTensors tensors, const std::s
   for (auto& p : decoder.named_parameters()) {
     const std::string& name = p.key();
     if (!with_latent && name.rfind("model.linear", 0) == 0) continue;
+    if (name.find(".lora_") != std::string::npos) continue;  // adapters are ours: they keep their initialisation
     if (shift > 0 && name.rfind("model.layers.0.", 0) == 0) continue;
     at::Tensor dst = p.value();
     const auto it = stored.find(name);
@@ -291,7 +321,7 @@ DecoderFamily llama_family() {
     check_unread_decoder_keys(c, where, "llama",
                               {"intermediate", "kv_heads", "rms_norm_eps", "rope_theta", "rope_scaling", "rope_factor",
                                "rope_low_freq_factor", "rope_high_freq_factor", "rope_original_max_positions",
-                               "tied_head", "qkv_bias"});
+                               "tied_head", "qkv_bias", "lora_rank"});
     const int kv = kv_heads_of(c);
     require(kv <= c.heads && c.heads % kv == 0, where, "kv_heads", "must divide heads (" + std::to_string(c.heads) + ")");
     require(c.hidden % c.heads == 0 && (c.hidden / c.heads) % 2 == 0, where, "heads",
