@@ -224,6 +224,46 @@ class TestImport : public QObject {
     QCOMPARE(test::readJson(dir("hf") + "/config.json")["train"]["lr"].get<double>(), 9e-5);
   }
 
+  // import-hf --delta: a trained model shipped as what training changed (fp16) over the
+  // imported folders. The delta's tensors replace the import's, the rest stays; a delta
+  // that does not fit (unknown name, wrong shape, NaN) is refused by name and writes nothing.
+  void importHfAppliesADelta() {
+    const auto base = weights(dir("hf"));
+    torch::manual_seed(5);
+    const std::string eps = "eps_model.time_embed.0.weight", lin = "encoder.linear.weight";
+    QVERIFY(base.count(eps) && base.count(lin));
+    io::NamedTensors delta{{eps, torch::randn(base.at(eps).sizes()).to(torch::kHalf)},
+                           {lin, torch::randn(base.at(lin).sizes()).to(torch::kHalf)}};
+    io::save(dir("delta.safetensors"), delta);
+    auto run = [&](const std::string& out, const std::string& file) {
+      return test::cli({"import-hf", "--encoder", fx(kBert), "--decoder", fx(kGpt2), "--out", QString::fromStdString(dir(out)),
+                        "--preset", "tiny", "--config", QString::fromStdString(dir("hf") + "/config.json"), "--delta",
+                        QString::fromStdString(dir(file))});
+    };
+    const test::CliRun r = run("with-delta", "delta.safetensors");
+    QVERIFY2(r.code == 0, r.err.c_str());
+    LATENT_VERIFY_CONTAINS(r.out, "2 trained tensors");
+    const auto got = weights(dir("with-delta"));
+    QVERIFY(got.at(eps).equal(delta[0].second.to(torch::kFloat)));
+    QVERIFY(got.at(lin).equal(delta[1].second.to(torch::kFloat)));
+    for (const auto& [name, t] : base)
+      if (name != eps && name != lin) QVERIFY2(got.at(name).equal(t), name.c_str());
+
+    auto refused = [&](io::NamedTensors bad, const std::string& name, const std::string& why) {
+      io::save(dir("bad.safetensors"), bad);
+      fs::remove_all(dir("bad-out"));
+      const test::CliRun b = run("bad-out", "bad.safetensors");
+      QCOMPARE(b.code, 1);
+      LATENT_VERIFY_CONTAINS(b.err, "bad.safetensors");
+      LATENT_VERIFY_CONTAINS(b.err, name);
+      LATENT_VERIFY_CONTAINS(b.err, why);
+      QVERIFY(!fs::exists(dir("bad-out")));
+    };
+    refused({{eps, delta[0].second}, {"decoder.no_such.weight", torch::zeros({2})}}, "decoder.no_such.weight", "not in the model");
+    refused({{lin, torch::zeros({3, 3})}}, lin, "has shape [3, 3]");
+    refused({{eps, torch::full(base.at(eps).sizes(), NAN)}}, eps, "non-finite");
+  }
+
   void tokenizeShowsEachSide() {
     const test::CliRun r = test::cli({"tokenize", "--model", QString::fromStdString(dir("hf")), "the music", "--json"});
     QVERIFY2(r.code == 0, r.err.c_str());

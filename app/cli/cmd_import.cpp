@@ -30,7 +30,7 @@ void add_import_hf(CLI::App& app) {
       "import-hf", "Build a model folder from a Hugging Face encoder folder (BERT family) and decoder folder (GPT-2 or Llama family), "
       "as DMLP does");
   struct Args {
-    std::string encoder, decoder, out, preset = "dmlp", config_file;
+    std::string encoder, decoder, out, preset = "dmlp", config_file, delta;
     int latent = 0;
     bool json = false;
   };
@@ -43,6 +43,8 @@ void add_import_hf(CLI::App& app) {
       ->check(CLI::IsMember(preset_names()))->capture_default_str();
   cmd->add_option("--config", a->config_file, "JSON with \"model\"/\"train\" sections, applied over the preset");
   cmd->add_option("--latent", a->latent, "Latent size (default: the preset's)")->check(CLI::PositiveNumber);
+  cmd->add_option("--delta", a->delta, "Safetensors of what training changed (tools/default_model/make_delta.py), "
+                                      "applied over the imported weights; give the trained model's config.json as --config");
   cmd->add_flag("--json", a->json, "Print one JSON object");
   cmd->callback([a] {
     Config base = preset(a->preset);
@@ -51,6 +53,11 @@ void add_import_hf(CLI::App& app) {
     if (!a->config_file.empty()) base = merge_config(base, io::read_json_file(a->config_file), a->config_file);
     if (a->latent > 0) base.model.latent_dim = a->latent;
     ImportedModel m = import_hf(a->encoder, a->decoder, base);
+    if (!a->delta.empty()) {
+      const int n = apply_delta(*m.model, a->delta);
+      write_imported(m, a->out, a->json, "pretrained encoder and decoder, " + std::to_string(n) + " trained tensors from " + a->delta);
+      return;
+    }
     write_imported(m, a->out, a->json, "pretrained encoder and decoder, fresh latent parts and noise network");
   });
 }

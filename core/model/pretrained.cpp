@@ -247,4 +247,29 @@ ImportedModel import_dmlp(const std::string& export_dir, const std::string& bert
   return r;
 }
 
+int apply_delta(VaeDdpmImpl& model, const std::string& path) {
+  const io::NamedTensors delta = io::load(path);
+  std::map<std::string, at::Tensor> targets;
+  for (auto& p : model.named_parameters()) targets.emplace(p.key(), p.value());
+  for (auto& b : model.named_buffers()) targets.emplace(b.key(), b.value());
+  std::string problems;
+  auto problem = [&](const std::string& text) {
+    if (problems.size() < 600) problems += (problems.empty() ? "" : "; ") + text;
+  };
+  for (const auto& [name, t] : delta) {
+    const auto it = targets.find(name);
+    if (it == targets.end())
+      problem("\"" + name + "\" is not in the model");
+    else if (t.sizes() != it->second.sizes())
+      problem("\"" + name + "\" has shape " + c10::str(t.sizes()) + ", the model's is " + c10::str(it->second.sizes()));
+    else if (t.is_floating_point() && !at::isfinite(t).all().item<bool>())
+      problem("\"" + name + "\" holds non-finite values");
+  }
+  if (delta.empty()) problem("it holds no tensors");
+  if (!problems.empty()) throw Error(path, problems + " (the delta does not fit these base models: nothing was applied)");
+  torch::NoGradGuard guard;
+  for (const auto& [name, t] : delta) targets.at(name).copy_(t.to(targets.at(name).scalar_type()));
+  return static_cast<int>(delta.size());
+}
+
 }  // namespace latent

@@ -42,4 +42,11 @@ ImportedModel import_hf(const std::string& bert_dir, const std::string& gpt2_dir
 // Every tensor comes from the export; sizes and special ids are checked against dmlp.json.
 ImportedModel import_dmlp(const std::string& export_dir, const std::string& bert_dir, const std::string& gpt2_dir);
 
+// A trained model shipped as what training changed (tools/default_model/make_delta.py):
+// every tensor of the safetensors file at `path` replaces the model's parameter or buffer of
+// the same name, cast to its dtype. All are checked first (unknown names, wrong shapes,
+// non-finite values give one Error naming them), so a bad file changes nothing. Returns
+// the number of tensors applied.
+int apply_delta(VaeDdpmImpl& model, const std::string& path);
+
 }  // namespace latent
