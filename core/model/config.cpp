@@ -400,20 +400,29 @@ Config preset(const std::string& name) {
   } else if (name == "pretrained") {  // the recipe for MiniLM + SmolLM2 (import-hf --preset pretrained,
     // then train --init DIR --preset pretrained; tools/default_model/build_pretrained.sh): the
     // pretrained decoder stays frozen (its 134M parameters, tied embeddings included; the
-    // backward pass still runs through it), the encoder, the latent projections, the extra
-    // first block and the noise network train. Sentences are short (WordNet examples).
+    // backward pass still runs through it) but for rank-8 adapters on its attention; the
+    // encoder's embeddings and lower three layers stay frozen too. What trains (the encoder's
+    // upper layers, the latent projections, the extra first block, the adapters, the noise
+    // network: ~11M parameters) ships as a delta of at most 25 MB in fp16. Against the same
+    // recipe without adapters and with the whole encoder training, the reconstruction loss
+    // was 6-13% lower at steps 170-250 and a step 1.3x faster (2026-12-01, 2-core VM).
+    // Sentences are short (WordNet examples).
     c.model.max_length = 40;
     c.model.alpha_ddpm = 1.0;
     c.model.encoder.dropout = 0.0;
+    c.model.decoder = with_decoder_arch(c.model.decoder, "llama", "preset pretrained");
     c.model.decoder.dropout = 0.0;
+    c.model.decoder.lora_rank = 8;
     c.train.trainable = "latent";
+    c.train.freeze = {"encoder.embeddings.", "encoder.encoder.layer.0.", "encoder.encoder.layer.1.",
+                      "encoder.encoder.layer.2."};
     c.train.ddpm_detach_steps = 2000;  // the autoencoder first learns to use z (as small, for a shorter time)
     c.train.lr = 2e-4;
     c.train.lr_power = 1.0;
     c.train.warmup_steps = 200;
     c.train.batch_size = 16;
-    c.train.eval_every = 500;
-    c.train.steps = 6000;              // ~2.5 hours on 2 cores (~11 sentences/s)
+    c.train.eval_every = 1000;
+    c.train.steps = 20000;             // ~7 hours on 2 cores (~13 sentences/s)
   } else {
     std::string names;
     for (const auto& n : preset_names()) names += (names.empty() ? "" : ", ") + n;

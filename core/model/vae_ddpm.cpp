@@ -33,22 +33,39 @@ EncoderOutput VaeDdpmImpl::posterior(const at::Tensor& enc_ids) {
   return out;
 }
 
-at::Tensor VaeDdpmImpl::reparameterize(const EncoderOutput& post, at::Generator gen) {
-  const auto eps = gen.defined() ? at::randn(post.mu.sizes(), gen, post.mu.options()) : at::randn(post.mu.sizes(), post.mu.options());
-  return post.mu + at::exp(0.5 * post.logvar) * eps;
+namespace {
+// sizes with the batch dimension (0) of the whole batch under a shard.
+std::vector<int64_t> drawn_sizes(at::IntArrayRef sizes, const BatchShard* shard) {
+  std::vector<int64_t> v(sizes.begin(), sizes.end());
+  if (shard) v[0] = shard->global;
+  return v;
+}
+// This process's rows of a whole-batch draw.
+at::Tensor own_rows(const at::Tensor& drawn, int64_t rows, const BatchShard* shard) {
+  return shard ? drawn.narrow(0, shard->offset, rows) : drawn;
+}
+}  // namespace
+
+at::Tensor VaeDdpmImpl::reparameterize(const EncoderOutput& post, at::Generator gen, const BatchShard* shard) {
+  const auto sizes = drawn_sizes(post.mu.sizes(), shard);
+  const auto eps = gen.defined() ? at::randn(sizes, gen, post.mu.options()) : at::randn(sizes, post.mu.options());
+  return post.mu + at::exp(0.5 * post.logvar) * own_rows(eps, post.mu.size(0), shard);
 }
 
-LossOutput VaeDdpmImpl::forward(const Batch& batch, at::Generator gen, double kl_weight, bool detach_prior) {
+LossOutput VaeDdpmImpl::forward(const Batch& batch, at::Generator gen, double kl_weight, bool detach_prior,
+                                const BatchShard* shard) {
   LossOutput out;
   const EncoderOutput post = posterior(batch.enc_ids);
   out.mu = post.mu;
-  const auto z = reparameterize(post, gen);  // (B, D)
+  const auto z = reparameterize(post, gen, shard);  // (B, D)
 
   const auto y = batch.dec_ids;                                    // (B, Ld)
   auto inputs = y.narrow(1, 0, y.size(1) - 1);                     // (B, Ld-1)
   if (is_training() && config.word_dropout > 0) {
-    const auto u = gen.defined() ? at::rand(inputs.sizes(), gen, at::TensorOptions().device(inputs.device()))
-                                 : at::rand(inputs.sizes(), at::TensorOptions().device(inputs.device()));
+    const auto sizes = drawn_sizes(inputs.sizes(), shard);
+    const auto u = own_rows(gen.defined() ? at::rand(sizes, gen, at::TensorOptions().device(inputs.device()))
+                                          : at::rand(sizes, at::TensorOptions().device(inputs.device())),
+                            inputs.size(0), shard);
     const auto& ids = dec_vocab.ids;  // never BOS, EOS or PAD
     const auto drop = u.lt(config.word_dropout) & inputs.ne(ids.bos) & inputs.ne(ids.eos) & inputs.ne(ids.pad);
     inputs = inputs.masked_fill(drop, ids.unk);
@@ -89,12 +106,36 @@ LossOutput VaeDdpmImpl::forward(const Batch& batch, at::Generator gen, double kl
   if (config.alpha_ddpm > 0) {
     const auto x = detach_prior ? z.detach() : z;
     const auto mu = detach_prior ? post.mu.detach() : post.mu;
-    const DiffusionLoss d = diffusion_loss(*eps_model, schedule_, x.to(at::kFloat), mu.to(at::kFloat), gen);
+    DiffusionLoss d;
+    if (!shard) {
+      d = diffusion_loss(*eps_model, schedule_, x.to(at::kFloat), mu.to(at::kFloat), gen);
+    } else {  // diffusion_loss's draws (t, then the noise) for the whole batch
+      const int64_t b = x.size(0);
+      const auto t = gen.defined() ? at::randint(1, schedule_.T + 1, {shard->global}, gen, at::TensorOptions().dtype(at::kLong).device(gen.device()))
+                                   : at::randint(1, schedule_.T + 1, {shard->global}, at::TensorOptions().dtype(at::kLong));
+      const auto sizes = drawn_sizes(x.sizes(), shard);
+      const auto noise = gen.defined() ? at::randn(sizes, gen, at::TensorOptions().dtype(at::kFloat).device(gen.device())).to(x.device())
+                                       : at::randn(sizes, at::TensorOptions().dtype(at::kFloat).device(x.device()));
+      d = diffusion_loss_given(*eps_model, schedule_, x.to(at::kFloat), mu.to(at::kFloat), own_rows(t, b, shard),
+                               own_rows(noise, b, shard));
+    }
     out.ddpm = d.loss;
-    out.loss = joint_loss(out.vae, d.weight, d.loss, config.alpha_ddpm, config.diffusion.steps, config.loss_pairing) + out.reg;
+    if (!shard) {
+      out.loss = joint_loss(out.vae, d.weight, d.loss, config.alpha_ddpm, config.diffusion.steps, config.loss_pairing) + out.reg;
+    } else {  // this process's share of joint_loss over the whole batch
+      const double B = static_cast<double>(shard->global), part = static_cast<double>(x.size(0)) / B;
+      const auto inv = 1 / (d.weight.reshape({-1}) * config.diffusion.steps);  // (b,)
+      const auto vae = out.vae.reshape({-1});
+      const auto vae_term = config.loss_pairing == "dmlp"
+                                ? shard->sum_across(inv.sum().detach()) / B * vae.sum() / B  // mean(1/(wT)) x mean(vae)
+                                : (inv * vae).sum() / B;
+      out.loss = vae_term + config.alpha_ddpm * d.loss.sum() / B + part * out.reg;
+    }
   } else {
     out.ddpm = at::zeros_like(out.vae);
-    out.loss = out.vae.mean() + out.reg;
+    out.loss = shard ? out.vae.sum() / static_cast<double>(shard->global) +
+                           static_cast<double>(out.vae.size(0)) / static_cast<double>(shard->global) * out.reg
+                     : out.vae.mean() + out.reg;
   }
   return out;
 }

@@ -5,6 +5,7 @@
 
 #include <torch/nn/module.h>
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -36,6 +37,19 @@ struct LossOutput {
   at::Tensor reg;   // scalar: the regulariser's terms in the loss (0 with regularizer "none")
 };
 
+// This process's rows of a batch split across processes (train/distributed.h). Random
+// draws are made for all `global` rows, in the order one process makes them, and this
+// process keeps rows [offset, offset + its rows): the noise each sentence gets does not
+// depend on the number of processes. The loss is this process's share of the whole batch's
+// (summed over processes, it is the one-process loss), and sum_across (no gradient) adds a
+// value over the processes where the loss needs a whole-batch mean (DMLP's pairing).
+// Regularisers on the batch (mmd, adversarial) and the free-bits floor see only this
+// process's rows.
+struct BatchShard {
+  int64_t offset = 0, global = 0;
+  std::function<at::Tensor(const at::Tensor&)> sum_across;
+};
+
 struct VaeDdpmImpl : torch::nn::Module {
   // Each side's vocabulary size and special ids (they differ when the encoder and the
   // decoder come from different pretrained models).
@@ -47,11 +61,13 @@ struct VaeDdpmImpl : torch::nn::Module {
   // Posterior parameters; with posterior "fixed", logvar = log(beta) everywhere (DMLP); with
   // "deterministic", logvar = 0 (Optimus's and DAVAE's fb_mode 2).
   EncoderOutput posterior(const at::Tensor& enc_ids);
-  // z = mu + exp(logvar/2) * eps with eps from gen.
-  at::Tensor reparameterize(const EncoderOutput& post, at::Generator gen);
+  // z = mu + exp(logvar/2) * eps with eps from gen (drawn for the whole batch under a shard).
+  at::Tensor reparameterize(const EncoderOutput& post, at::Generator gen, const BatchShard* shard = nullptr);
   // The training loss. kl_weight applies unless posterior "fixed"; detach_prior keeps
   // the diffusion loss from reaching the encoder (train.ddpm_detach_steps).
-  LossOutput forward(const Batch& batch, at::Generator gen, double kl_weight = 1.0, bool detach_prior = false);
+  // shard: this process's part of a batch split across processes (above).
+  LossOutput forward(const Batch& batch, at::Generator gen, double kl_weight = 1.0, bool detach_prior = false,
+                     const BatchShard* shard = nullptr);
 
   // Names of parameters DMLP trains: "linear", "wte", "decoder.transformer.h.0",
   // "encoder" in the name, or the noise network.

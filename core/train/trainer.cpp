@@ -19,6 +19,7 @@
 #include "text/tokenizer.h"
 #include "train/checkpoint.h"
 #include "train/data.h"
+#include "train/distributed.h"
 #include "train/optimizer.h"
 #include "util/error.h"
 
@@ -131,8 +132,12 @@ class Run {
 
  private:
   void log(const std::string& line) {
-    if (cb_.on_log) cb_.on_log(line);
+    if (cb_.on_log && leader()) cb_.on_log(line);
   }
+  bool leader() const { return !pg_ || pg_->rank() == 0; }
+  void join_process_group();
+  void check_same_data_on_every_rank();
+  BatchShard shard_for(const Batch& full, Batch& mine);
   void setup();
   Batch next_batch();
   int64_t train_step(TrainProgress& p);  // sentences seen; 0 when the step was skipped (non-finite)
@@ -159,9 +164,55 @@ class Run {
   double loss_scale_ = 65536.0;  // fp16 only
   int64_t good_steps_ = 0;
   std::multiset<int64_t> inject_{opt_.inject_nonfinite_at.begin(), opt_.inject_nonfinite_at.end()};
+  std::unique_ptr<ProcessGroup> pg_;  // world > 1 only
 };
 
+void Run::join_process_group() {
+  if (!opt_.dist.active()) return;
+  if (device_.is_cuda()) throw Error("WORLD_SIZE=" + std::to_string(opt_.dist.world), "multi-process training runs on CPU (Gloo) only so far");
+  pg_ = ProcessGroup::join(opt_.dist);
+  log("rank 0 of " + std::to_string(pg_->world()) + " processes (Gloo at " + opt_.dist.master_addr + ":" +
+      std::to_string(opt_.dist.master_port) + ")");
+}
+
+// Every rank tokenized the same corpus the same way (a from-scratch tokenizer is trained on
+// each rank) and starts from rank 0's weights.
+void Run::check_same_data_on_every_rank() {
+  if (!pg_) return;
+  double sum = 0;
+  const auto& seqs = corpus_.decoder_seqs();
+  for (size_t i = 0; i < seqs.size(); ++i)
+    for (size_t j = 0; j < seqs[i].size(); ++j) sum = std::fmod(sum * 31 + seqs[i][j] + 1, 1099511627776.0);  // exact in a double
+  const auto mine = at::tensor({sum, static_cast<double>(seqs.size())}, at::kDouble);
+  auto all = mine.clone();
+  pg_->all_reduce_sum({all});
+  if (!all.equal(mine * pg_->world()))
+    throw Error("training data", "the processes tokenized the corpus differently: give every rank the same corpus, "
+                                 "config and --init");
+  std::vector<at::Tensor> state;
+  for (auto& p : model_->parameters()) state.push_back(p.detach());
+  for (auto& b : model_->buffers()) state.push_back(b);
+  pg_->broadcast(state, 0);
+}
+
+// This rank's rows of the batch every rank drew (their padding kept, so the draws and the
+// logits' shapes are those of one process).
+BatchShard Run::shard_for(const Batch& full, Batch& mine) {
+  const RowShare r = row_share(full.size(), pg_->rank(), pg_->world());
+  mine = Batch{full.enc_ids.narrow(0, r.offset, r.count), full.dec_ids.narrow(0, r.offset, r.count)};
+  BatchShard s;
+  s.offset = r.offset;
+  s.global = full.size();
+  s.sum_across = [this](const at::Tensor& t) {
+    auto v = t.detach().to(at::kDouble).reshape({1}).clone();
+    pg_->all_reduce_sum({v});
+    return v.reshape({}).to(t.scalar_type());
+  };
+  return s;
+}
+
 void Run::append_metrics(const nlohmann::json& j) {
+  if (!leader()) return;
   std::ofstream out(io::join(opt_.out_dir, "metrics.jsonl"), std::ios::app);
   out << j.dump() << '\n';
 }
@@ -169,6 +220,7 @@ void Run::append_metrics(const nlohmann::json& j) {
 // A checkpoint that cannot be written (disk full, file size limit, permissions) ends the
 // run with what failed; write_checkpoint leaves the previous one in place.
 void Run::save_checkpoint(const std::string& dir, const AdamOptimizer* optim) {
+  if (!leader()) return;
   try {
     write_checkpoint(dir, config_, tok_, model_, optim, state_);
   } catch (const std::exception& e) {
@@ -215,6 +267,7 @@ void Run::setup() {
   } else if (opt_.device != "cpu") {
     throw Error("--device", "must be cpu or cuda, got \"" + opt_.device + "\"");
   }
+  join_process_group();
   std::error_code ec;
   fs::create_directories(opt_.out_dir, ec);
   if (ec) throw Error(opt_.out_dir, "cannot create folder: " + ec.message());
@@ -301,6 +354,7 @@ void Run::setup() {
   const int64_t batches = static_cast<int64_t>((corpus_.size() + config_.train.batch_size - 1) / config_.train.batch_size);
   total_steps_ = config_.train.steps > 0 ? config_.train.steps
                                          : config_.train.epochs * std::max<int64_t>(1, batches / config_.train.accumulate);
+  check_same_data_on_every_rank();
   const size_t n_eval = std::min(opt_.valid_sentences.size(), static_cast<size_t>(config_.train.eval_sentences));
   eval_sentences_.assign(opt_.valid_sentences.begin(), opt_.valid_sentences.begin() + static_cast<long>(n_eval));
 }
@@ -329,12 +383,21 @@ int64_t Run::train_step(TrainProgress& p) {
   bool finite = true;
   optim_->zero_grad();
   for (int micro = 0; micro < tc.accumulate; ++micro) {
-    const Batch batch = next_batch().to(device_);
+    Batch batch = next_batch().to(device_);
+    BatchShard shard;
+    if (pg_) {
+      const Batch full = batch;
+      shard = shard_for(full, batch);
+      if (batch.size() == 0) {  // fewer rows than ranks: this rank only joins the whole-batch sums
+        if (config_.model.alpha_ddpm > 0 && config_.model.loss_pairing == "dmlp") shard.sum_across(at::zeros({}));
+        continue;
+      }
+    }
     LossOutput out;
     {
       AutocastGuard ac(amp, fp16 ? at::kHalf : at::kBFloat16);
       out = model_->forward(batch, at::Generator(), kl_weight_at(config_.model, state_.step),
-                            state_.step < tc.ddpm_detach_steps);
+                            state_.step < tc.ddpm_detach_steps, pg_ ? &shard : nullptr);
     }
     double l = out.loss.item<double>();
     const auto injected = inject_.find(state_.step + 1);
@@ -344,8 +407,10 @@ int64_t Run::train_step(TrainProgress& p) {
     }
     if (!std::isfinite(l)) {
       finite = false;
+      if (pg_) continue;  // the other ranks' remaining micro-batches still need this rank's sums
       break;
     }
+    if (!finite) continue;
     auto scaled = out.loss / tc.accumulate;
     if (fp16) scaled = scaled * loss_scale_;
     scaled.backward();
@@ -354,6 +419,20 @@ int64_t Run::train_step(TrainProgress& p) {
     kl += out.kl.sum().item<double>();
     ddpm += out.ddpm.sum().item<double>();
     sentences += batch.size();
+  }
+  if (pg_) {  // the step's figures and its fate are the whole batch's, then the gradients' sum
+    auto stats = at::tensor({loss_sum, rec, kl, ddpm, static_cast<double>(sentences), finite ? 0.0 : 1.0}, at::kDouble);
+    pg_->all_reduce_sum({stats});
+    const auto v = stats.accessor<double, 1>();
+    loss_sum = v[0], rec = v[1], kl = v[2], ddpm = v[3], sentences = static_cast<int64_t>(v[4]), finite = v[5] == 0;
+    if (finite) {
+      std::vector<at::Tensor> grads;
+      for (auto& [name, t] : optim_->params()) {
+        if (!t.grad().defined()) t.mutable_grad() = at::zeros_like(t);
+        grads.push_back(t.mutable_grad());
+      }
+      pg_->all_reduce_sum(grads);
+    }
   }
   double norm = 0;
   if (finite) {
@@ -412,7 +491,7 @@ void Run::evaluate_and_checkpoint() {
   if (r.is_best) save_checkpoint(io::join(opt_.out_dir, "best"), nullptr);
   nlohmann::json j = {{"type", "eval"}, {"step", r.step}, {"bleu", r.bleu}, {"n", r.n}, {"best", r.is_best}, {"samples", r.samples}};
   append_metrics(j);
-  if (cb_.on_eval) cb_.on_eval(r);
+  if (cb_.on_eval && leader()) cb_.on_eval(r);
 }
 
 TrainResult Run::run() {
@@ -427,9 +506,15 @@ TrainResult Run::run() {
     int64_t last_eval_step = state_.step;
     while (state_.step < total_steps_) {
       control_.wait_if_paused();
-      if (control_.stop_requested()) {
+      bool stop = control_.stop_requested(), abort = control_.abort_requested();
+      if (pg_) {  // a stop that reached one rank (a signal, a dying launcher) stops them all at the same step
+        auto flags = at::tensor({stop ? 1.0 : 0.0, abort ? 1.0 : 0.0}, at::kDouble);
+        pg_->all_reduce_sum({flags});
+        stop = flags[0].item<double>() > 0, abort = flags[1].item<double>() > 0;
+      }
+      if (stop) {
         result.status = TrainResult::Status::Stopped;
-        if (control_.abort_requested()) {
+        if (abort) {
           result.message = "stopped at step " + std::to_string(state_.step) + " without saving; " +
                            io::join(opt_.out_dir, "last") + " holds the last saved checkpoint";
         } else {
@@ -464,12 +549,12 @@ TrainResult Run::run() {
         append_metrics({{"type", "train"}, {"step", p.step}, {"epoch", p.epoch}, {"loss", p.loss}, {"rec", p.rec},
                         {"kl", p.kl}, {"ddpm", p.ddpm}, {"lr", p.lr}, {"grad_norm", p.grad_norm},
                         {"sentences_per_sec", p.sentences_per_sec}, {"elapsed", p.elapsed_seconds}});
-        if (cb_.on_progress) cb_.on_progress(p);
+        if (cb_.on_progress && leader()) cb_.on_progress(p);
         window_start = Clock::now();
         window_sentences = window_steps = 0;
       }
-      if (cb_.on_step) cb_.on_step(p);
-      if (cb_.on_snapshot && cb_.snapshot_every > 0 && (state_.step == 1 || state_.step % cb_.snapshot_every == 0))
+      if (cb_.on_step && leader()) cb_.on_step(p);
+      if (cb_.on_snapshot && leader() && cb_.snapshot_every > 0 && (state_.step == 1 || state_.step % cb_.snapshot_every == 0))
         cb_.on_snapshot(take_snapshot(config_, tok_, model_, state_.step));
       if (config_.train.eval_every > 0 && state_.step % config_.train.eval_every == 0) {
         evaluate_and_checkpoint();

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "model/config.h"
+#include "train/dist_env.h"
 
 namespace latent {
 
@@ -89,6 +90,12 @@ struct TrainOptions {
   std::string init_model;
   std::vector<std::string> train_sentences;
   std::vector<std::string> valid_sentences;
+  // Data-parallel training (train/distributed.h): with world > 1 this process is one rank
+  // of a job. Every rank walks the same batch plan and takes its share of each batch's
+  // rows; gradients are summed across ranks before clipping, so the steps are those of one
+  // process with the same global batch. Rank 0 alone writes metrics.jsonl and checkpoints
+  // and calls the callbacks. A rank that stops makes the others fail within the timeout.
+  DistEnv dist;
   // Fault injection for the crash-safety tests: each entry makes one attempt at that
   // (1-based) step see a NaN loss, skipped and counted like a real one; list a step n
   // times for n non-finite losses in a row.

@@ -1,0 +1,182 @@
+#include "train/distributed.h"
+
+#include <torch/torch.h>
+
+#include <chrono>
+#include <cstdlib>
+
+#include "util/error.h"
+
+#ifdef LATENT_HAVE_GLOO
+#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
+#include <torch/csrc/distributed/c10d/TCPStore.hpp>
+#endif
+
+extern char** environ;
+
+namespace latent {
+namespace {
+
+std::map<std::string, std::string> process_environment() {
+  std::map<std::string, std::string> env;
+  for (char** e = environ; e && *e; ++e) {
+    const std::string kv = *e;
+    const size_t eq = kv.find('=');
+    if (eq != std::string::npos) env.emplace(kv.substr(0, eq), kv.substr(eq + 1));
+  }
+  return env;
+}
+
+int int_var(const std::map<std::string, std::string>& env, const std::string& key, int lo, int hi) {
+  const std::string& v = env.at(key);
+  try {
+    size_t used = 0;
+    const long n = std::stol(v, &used);
+    if (used != v.size() || n < lo || n > hi) throw std::out_of_range(v);
+    return static_cast<int>(n);
+  } catch (const std::exception&) {
+    throw Error("environment variable " + key,
+                "must be an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) + "], got \"" + v + "\"");
+  }
+}
+
+}  // namespace
+
+DistEnv dist_env_from(const std::map<std::string, std::string>& given) {
+  const auto env = given.empty() ? process_environment() : given;
+  DistEnv d;
+  auto has = [&](const char* k) { return env.count(k) > 0 && !env.at(k).empty(); };
+  const char *rank = "RANK", *world = "WORLD_SIZE", *local = "LOCAL_RANK";
+  if (!has("WORLD_SIZE") && has("SLURM_NTASKS")) rank = "SLURM_PROCID", world = "SLURM_NTASKS", local = "SLURM_LOCALID";
+  if (!has(world)) return d;  // one process
+  d.world = int_var(env, world, 1, 1 << 16);
+  if (!has(rank)) throw Error(std::string("environment variable ") + rank, std::string("missing (") + world + " is set)");
+  d.rank = int_var(env, rank, 0, d.world - 1);
+  d.local_rank = has(local) ? int_var(env, local, 0, 1 << 16) : 0;
+  if (has("MASTER_ADDR")) d.master_addr = env.at("MASTER_ADDR");
+  else if (d.world > 1) throw Error("environment variable MASTER_ADDR", "missing (the address of rank 0)");
+  if (has("MASTER_PORT")) d.master_port = int_var(env, "MASTER_PORT", 1, 65535);
+  else if (d.world > 1) throw Error("environment variable MASTER_PORT", "missing (a free port on rank 0's machine)");
+  if (has("LATENT_DIST_TIMEOUT")) d.timeout_seconds = int_var(env, "LATENT_DIST_TIMEOUT", 1, 86400);
+  return d;
+}
+
+RowShare row_share(int64_t rows, int rank, int world) {
+  const int64_t base = rows / world, extra = rows % world;
+  RowShare s;
+  s.count = base + (rank < extra ? 1 : 0);
+  s.offset = rank * base + std::min<int64_t>(rank, extra);
+  return s;
+}
+
+#ifdef LATENT_HAVE_GLOO
+
+bool distributed_available() { return true; }
+
+namespace {
+
+class GlooGroup : public ProcessGroup {
+ public:
+  explicit GlooGroup(const DistEnv& env) : env_(env) {
+    const auto timeout = std::chrono::milliseconds(static_cast<int64_t>(env.timeout_seconds * 1000));
+    try {
+      c10d::TCPStoreOptions so;
+      so.port = static_cast<uint16_t>(env.master_port);
+      so.isServer = env.rank == 0;
+      so.numWorkers = env.world;
+      so.waitWorkers = true;
+      so.timeout = timeout;
+      store_ = c10::make_intrusive<c10d::TCPStore>(env.master_addr, so);
+      auto opts = c10d::ProcessGroupGloo::Options::create();
+      opts->timeout = timeout;
+      opts->devices.push_back(c10d::ProcessGroupGloo::createDefaultDevice());
+      group_ = c10::make_intrusive<c10d::ProcessGroupGloo>(store_, env.rank, env.world, opts);
+    } catch (const std::exception& e) {
+      throw Error("joining the process group at " + env.master_addr + ":" + std::to_string(env.master_port) + " as rank " +
+                      std::to_string(env.rank) + " of " + std::to_string(env.world),
+                  first_line(e.what()));
+    }
+  }
+  int rank() const override { return env_.rank; }
+  int world() const override { return env_.world; }
+
+  void all_reduce_sum(const std::vector<at::Tensor>& tensors) override {
+    constexpr int64_t kBucketBytes = 25 << 20;
+    std::vector<at::Tensor> bucket;
+    int64_t bytes = 0;
+    auto flush = [&] {
+      if (bucket.empty()) return;
+      std::vector<at::Tensor> flat{at::cat(flatten(bucket))};
+      run("all-reduce", [&] { return group_->allreduce(flat); });
+      int64_t at = 0;
+      for (auto& t : bucket) {
+        t.copy_(flat[0].narrow(0, at, t.numel()).view_as(t));
+        at += t.numel();
+      }
+      bucket.clear();
+      bytes = 0;
+    };
+    for (const auto& t : tensors) {
+      if (!bucket.empty() && (t.scalar_type() != bucket[0].scalar_type() || bytes + t.nbytes() > kBucketBytes)) flush();
+      bucket.push_back(t);
+      bytes += static_cast<int64_t>(t.nbytes());
+    }
+    flush();
+  }
+
+  void broadcast(const std::vector<at::Tensor>& tensors, int root) override {
+    for (const auto& t : tensors) {
+      std::vector<at::Tensor> one{t.is_contiguous() ? t : t.contiguous()};
+      c10d::BroadcastOptions o;
+      o.rootRank = root;
+      run("broadcast", [&] { return group_->broadcast(one, o); });
+      if (!one[0].is_same(t)) t.copy_(one[0]);
+    }
+  }
+
+  void barrier() override {
+    run("barrier", [&] { return group_->barrier(); });
+  }
+
+ private:
+  static std::vector<at::Tensor> flatten(const std::vector<at::Tensor>& ts) {
+    std::vector<at::Tensor> out;
+    for (const auto& t : ts) out.push_back(t.reshape({-1}));
+    return out;
+  }
+  static std::string first_line(const std::string& s) { return s.substr(0, s.find('\n')); }
+  template <class F>
+  void run(const char* what, F&& start) {
+    try {
+      auto work = start();
+      work->wait();
+    } catch (const std::exception& e) {
+      throw Error(std::string(what) + " across " + std::to_string(env_.world) + " processes (rank " +
+                      std::to_string(env_.rank) + ")",
+                  "another process stopped or did not answer within " + std::to_string(int(env_.timeout_seconds)) +
+                      " s: " + first_line(e.what()));
+    }
+  }
+
+  DistEnv env_;
+  c10::intrusive_ptr<c10d::TCPStore> store_;
+  c10::intrusive_ptr<c10d::ProcessGroupGloo> group_;
+};
+
+}  // namespace
+
+std::unique_ptr<ProcessGroup> ProcessGroup::join(const DistEnv& env) { return std::make_unique<GlooGroup>(env); }
+
+#else
+
+bool distributed_available() { return false; }
+
+std::unique_ptr<ProcessGroup> ProcessGroup::join(const DistEnv& env) {
+  throw Error("WORLD_SIZE=" + std::to_string(env.world),
+              "this build has no Gloo headers, so it cannot train across processes: install libgloo-dev "
+              "(packaging/debian-packages.txt) and rebuild");
+}
+
+#endif
+
+}  // namespace latent
