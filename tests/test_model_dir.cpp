@@ -3,6 +3,7 @@
 
 #include <QTemporaryDir>
 #include <filesystem>
+#include <fstream>
 
 #include <thread>
 
@@ -168,6 +169,48 @@ class TestModelDir : public QObject {
     QCOMPARE(log.evals[0].step, int64_t(4));
     QCOMPARE(log.evals[0].value("bleu", -1), -1.0);
     QCOMPARE(read_metrics_log(tmp_.filePath("no-such.jsonl").toStdString()).lines, size_t(0));
+  }
+
+  // A growing metrics.jsonl followed by another process (the studio's Open run folder):
+  // complete lines only, an unfinished last line waits, malformed and over-long lines are
+  // described and skipped, a file that shrank is read again from its start.
+  void metricsTailFollowsAGrowingFile() {
+    const std::string p = tmp_.filePath("tail.jsonl").toStdString();
+    MetricsTail tail(p);
+    QVERIFY(tail.poll().lines.empty());  // not there yet
+    auto append = [&](const std::string& bytes) {
+      std::ofstream out(p, std::ios::app | std::ios::binary);
+      out << bytes;
+    };
+    append(std::string(R"({"type": "train", "step": 1, "loss": 2.5})") + "\n" +
+           R"({"type": "eval", "step": 1, "bleu": 3, "samples": ["a b", 7]})" + "\n" + "{\"type\": \"tr");
+    auto u = tail.poll();
+    QCOMPARE(u.lines.size(), size_t(2));
+    QCOMPARE(u.lines[0].value("loss"), 2.5);
+    QCOMPARE(u.lines[1].samples, std::vector<std::string>{"a b"});
+    QVERIFY(u.problems.empty());
+    append(std::string("ain\", \"step\": 2, \"loss\": 2.0}") + "\n" + "not json\n" +
+           std::string(kMaxMetricsLineBytes + 10, 'x') + "\n" +
+           R"({"type": "end", "step": 2, "status": "stopped", "message": "m"})" + "\n");
+    u = tail.poll(600 << 10);  // the over-long line arrives in pieces
+    while (true) {
+      const auto more = tail.poll(600 << 10);
+      if (more.lines.empty() && more.problems.empty()) break;
+      u.lines.insert(u.lines.end(), more.lines.begin(), more.lines.end());
+      u.problems.insert(u.problems.end(), more.problems.begin(), more.problems.end());
+    }
+    QCOMPARE(u.lines.size(), size_t(2));
+    QCOMPARE(u.lines[0].step, int64_t(2));  // the line that was split between two polls
+    QCOMPARE(u.lines[1].type, std::string("end"));
+    QCOMPARE(u.lines[1].texts.at("status"), std::string("stopped"));
+    QCOMPARE(u.problems.size(), size_t(2));
+    LATENT_VERIFY_CONTAINS(u.problems[0], "tail.jsonl line 4: not a metrics object");
+    LATENT_VERIFY_CONTAINS(u.problems[1], "line 5: longer than");
+    write_file_atomic(p, std::string(R"({"type": "train", "step": 1, "loss": 9})") + "\n");  // a new run in the folder
+    u = tail.poll();
+    QVERIFY(u.restarted);
+    QCOMPARE(u.lines.size(), size_t(1));
+    QCOMPARE(u.lines[0].value("loss"), 9.0);
   }
 
   void atomicWriteKeepsOldFileOnFailure() {

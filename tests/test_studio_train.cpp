@@ -3,9 +3,12 @@
 // checkpoint; inference during training uses the live snapshot; closing the window
 // mid-training asks, saves (or not) and exits cleanly; invalid settings show inline.
 #include <QApplication>
+#include <QDir>
 #include <QPlainTextEdit>
 #include <QCheckBox>
+#include <QProcess>
 #include <QPushButton>
+#include <QSignalSpy>
 #include <QStandardPaths>
 #include <QTabWidget>
 #include <QTemporaryDir>
@@ -17,6 +20,7 @@
 #include "data/corpus.h"
 #include "main_window.h"
 #include "resource_paths.h"
+#include "run_watcher.h"
 #include "model/model_io.h"
 #include "test_util.h"
 #include "views/loss_plot.h"
@@ -181,6 +185,49 @@ class TestStudioTrain : public QObject {
     w.trainView()->setOutDir(tmp_.filePath("run-b"));
     QVERIFY(!w.trainView()->isConfigValid());
     QVERIFY(w.trainView()->validationMessage().contains("already holds a run"));
+  }
+
+  // File > Open run folder: a run that latent-cli writes in another process is followed
+  // live (curve points, evaluations, its checkpoints opened for the inference views); a
+  // malformed line is reported in the log, not fatal; when the writer is killed, the run
+  // reads as stopped, its process gone. Then the writer resumes and the watcher goes on.
+  void followsARunWrittenByAnotherProcess() {
+    ui::MainWindow w;
+    w.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&w));
+    const QString run = tmp_.filePath("external");
+    QVERIFY(QDir().mkpath(run));
+    test::spit((run + "/metrics.jsonl").toStdString(), "{\"type\": \"train\", \"step\": \n{not json\n");
+    test::spit(tmp_.filePath("external.json").toStdString(), R"({"train": {"log_every": 5, "eval_every": 40, "eval_sentences": 20}})");
+    const QStringList args{"train", "--corpus", corpus_, "--out", run, "--preset", "tiny", "--config",
+                           tmp_.filePath("external.json"), "--steps", "100000", "--threads", "1"};
+    QProcess writer;
+    writer.start(LATENT_CLI, args);
+    QVERIFY(writer.waitForStarted());
+    QVERIFY(w.watchRun(run, 60));
+    QCOMPARE(w.tabs()->currentWidget(), static_cast<QWidget*>(w.trainView()));
+    QTRY_VERIFY_WITH_TIMEOUT(w.trainView()->lossPlot()->pointCount() >= 4, 60000);
+    QTRY_VERIFY_WITH_TIMEOUT(w.trainView()->lossPlot()->evalCount() >= 1, 60000);
+    QTRY_VERIFY_WITH_TIMEOUT(w.modelDir().contains("external"), 60000);  // its checkpoint, opened
+    QCOMPARE(w.runWatcher()->state(), ui::RunWatcher::Running);
+    const QString log = w.trainView()->logText();
+    QVERIFY2(log.contains("metrics.jsonl line 2: not a metrics object"), qPrintable(log));
+    QVERIFY(log.contains("reconstruction BLEU"));
+    save(&w, "studio_follow_run.png");
+
+    writer.kill();
+    QVERIFY(writer.waitForFinished());
+    QTRY_COMPARE_WITH_TIMEOUT(w.runWatcher()->state(), ui::RunWatcher::ProcessGone, 10000);
+    QVERIFY(w.trainView()->logText().contains("its process is gone"));
+
+    const int before = w.trainView()->lossPlot()->pointCount();
+    QStringList resume = args;
+    resume << "--resume";
+    writer.start(LATENT_CLI, resume);
+    QTRY_VERIFY_WITH_TIMEOUT(w.trainView()->lossPlot()->pointCount() > before, 60000);
+    QCOMPARE(w.runWatcher()->state(), ui::RunWatcher::Running);
+    writer.kill();
+    writer.waitForFinished();
   }
 
   void closingMidTrainingSavesAndExits() {

@@ -18,6 +18,7 @@
 #include "corpus_view.h"
 #include "inference_worker.h"
 #include "resource_paths.h"
+#include "run_watcher.h"
 #include "snapshot_slot.h"
 #include "training_worker.h"
 #include "util/runtime_info.h"
@@ -98,6 +99,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent), snapshots_(std::m
 
   connectInference();
   connectTraining();
+  connectWatcher();
   connectMap();
   connectDirections();
 
@@ -139,6 +141,11 @@ void MainWindow::buildMenus() {
   recentMenu_ = file->addMenu(tr("&Recent models"));
   file->addAction(tr("&Save model as..."), QKeySequence::SaveAs, this, &MainWindow::saveModelDialog);
   file->addSeparator();
+  file->addAction(tr("Open &run folder..."), QKeySequence(tr("Ctrl+R")), this, [this] {
+    const QString dir = QFileDialog::getExistingDirectory(this, tr("Open a run folder to follow (metrics.jsonl, last/, best/)"),
+                                                          runDir_.isEmpty() ? QDir::homePath() : runDir_);
+    if (!dir.isEmpty()) watchRun(dir);
+  });
   file->addAction(tr("Open &corpus..."), QKeySequence::Open, this, &MainWindow::openCorpusDialog);
   file->addAction(tr("&Export curves..."), QKeySequence(tr("Ctrl+E")), this, &MainWindow::exportCurvesDialog);
   file->addSeparator();
@@ -239,6 +246,7 @@ void MainWindow::connectTraining() {
   connect(trainingThread_, &QThread::finished, trainer_, &QObject::deleteLater);
   connect(train_, &TrainView::startRequested, this, [this](const TrainRequest& r) {
     if (training_) return;
+    watcher_->stop();  // the Train view now shows this window's run
     training_ = true;
     train_->setRunning(true);
     setModelReady(true);  // the views follow the training snapshots from now on
@@ -271,6 +279,53 @@ void MainWindow::connectTraining() {
   drainTimer_->setInterval(kDrainMs);
   connect(drainTimer_, &QTimer::timeout, this, &MainWindow::drainTraining);
   trainingThread_->start();
+}
+
+// A run another process writes: its lines feed the Train view as the in-process worker's
+// do, and each new checkpoint is opened for the inference views.
+void MainWindow::connectWatcher() {
+  watcher_ = new RunWatcher(this);
+  connect(watcher_, &RunWatcher::points, this, [this](const QVector<TrainPoint>& pts) {
+    train_->addPoints(pts);
+    const TrainPoint& last = pts.last();
+    if (last.totalSteps > 0) {
+      progress_->setVisible(true);
+      progress_->setMaximum(static_cast<int>(std::min<qint64>(last.totalSteps, INT_MAX)));
+      progress_->setValue(static_cast<int>(std::min(last.step, last.totalSteps)));
+      etaLabel_->setText(tr("watching: step %1/%2, ETA %3").arg(last.step).arg(last.totalSteps).arg(hms(last.etaSeconds)));
+    }
+  });
+  connect(watcher_, &RunWatcher::eval, train_, &TrainView::addEval);
+  connect(watcher_, &RunWatcher::logLines, train_, &TrainView::appendLog);
+  connect(watcher_, &RunWatcher::checkpoint, this, [this](const QString& dir) {
+    train_->appendLog({tr("new checkpoint: %1").arg(dir)});
+    openModel(dir);
+  });
+  connect(watcher_, &RunWatcher::stateChanged, this, [this](int state, const QString& text) {
+    statusBar()->showMessage(tr("Run %1: %2").arg(watcher_->runDir(), text));
+    train_->appendLog({tr("run %1").arg(text)});
+    if (state == RunWatcher::Ended || state == RunWatcher::ProcessGone) {
+      progress_->setVisible(false);
+      etaLabel_->clear();
+    }
+  });
+}
+
+bool MainWindow::watchRun(const QString& runDir, int stallSeconds) {
+  if (training_) {
+    showError(tr("Open run folder"), tr("This window is training; open another run folder when it has finished."));
+    return false;
+  }
+  if (!QFileInfo(runDir).isDir()) {
+    showError(tr("Open run folder"), tr("%1 is not a folder").arg(runDir));
+    return false;
+  }
+  runDir_ = runDir;
+  train_->clearRun();
+  train_->appendLog({tr("following %1 (written by another process)").arg(runDir)});
+  tabs_->setCurrentWidget(train_);
+  watcher_->watch(runDir, stallSeconds);
+  return true;
 }
 
 void MainWindow::onTrainingStarted(const QString& outDir, qint64 totalSteps) {

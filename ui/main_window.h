@@ -22,6 +22,7 @@ class QTimer;
 namespace latent::ui {
 
 class CorpusView;
+class RunWatcher;
 class ReconstructView;
 class InterpolateView;
 class GenerateView;
@@ -54,6 +55,11 @@ class MainWindow : public QMainWindow {
 
   // Asks the worker to load a model folder; the answer arrives as modelOpened/failed.
   void openModel(const QString& path);
+  // Follows a run folder another process writes (File > Open run folder): its curves,
+  // evaluations and log in the Train view, its newest checkpoint in the inference views.
+  // Refused (false, with a message) while this window trains.
+  bool watchRun(const QString& runDir, int stallSeconds = 120);
+  RunWatcher* runWatcher() const { return watcher_; }
   // Writes the model in use (a folder or the live training snapshot) to dir.
   void saveModelAs(const QString& dir);
   // CSV, PNG or PDF by extension.
@@ -73,6 +79,7 @@ class MainWindow : public QMainWindow {
   void buildMenus();
   void connectInference();
   void connectTraining();
+  void connectWatcher();
   void connectMap();
   void connectDirections();
   void openCorpusDialog();
@@ -109,6 +116,7 @@ class MainWindow : public QMainWindow {
   InferenceWorker* worker_;
   QThread* trainingThread_;
   TrainingWorker* trainer_;
+  RunWatcher* watcher_ = nullptr;
   QString modelDir_;
   QString runDir_;
   bool training_ = false;

@@ -2,9 +2,12 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <filesystem>
+#include <fstream>
 
 #include "util/atomic_file.h"
+#include "util/error.h"
 
 namespace latent {
 
@@ -27,8 +30,14 @@ std::optional<MetricsLine> parse_line(const std::string& line) {
   MetricsLine m;
   m.type = type->get<std::string>();
   m.step = step->get<int64_t>();
-  for (const auto& [k, v] : j.items())
+  for (const auto& [k, v] : j.items()) {
     if (k != "step" && v.is_number()) m.values[k] = v.get<double>();
+    if (k != "type" && v.is_string()) m.texts[k] = v.get<std::string>();
+  }
+  const auto samples = j.find("samples");
+  if (samples != j.end() && samples->is_array())
+    for (const auto& x : *samples)
+      if (x.is_string()) m.samples.push_back(x.get<std::string>());
   return m;
 }
 
@@ -55,6 +64,54 @@ MetricsLog parse_metrics_log(const std::string& bytes, size_t keep_evals) {
     }
   }
   return log;
+}
+
+MetricsTail::Update MetricsTail::poll(size_t max_bytes) {
+  Update u;
+  std::error_code ec;
+  if (!std::filesystem::exists(path_, ec)) return u;
+  std::ifstream in(path_, std::ios::binary);
+  if (!in) throw Error(path_, "cannot be read");
+  in.seekg(0, std::ios::end);
+  const auto size = static_cast<uint64_t>(in.tellg());
+  if (size < offset_) {  // rewritten from the start
+    offset_ = 0;
+    partial_.clear();
+    skipping_ = false;
+    line_no_ = 0;
+    u.restarted = true;
+  }
+  const uint64_t n = std::min<uint64_t>(size - offset_, max_bytes);
+  if (n == 0) return u;
+  std::string chunk(n, '\0');
+  in.seekg(static_cast<std::streamoff>(offset_));
+  in.read(chunk.data(), static_cast<std::streamsize>(n));
+  if (static_cast<uint64_t>(in.gcount()) != n) throw Error(path_, "cannot be read (it changed while being read)");
+  offset_ += n;
+  size_t pos = 0;
+  while (pos < chunk.size()) {
+    const size_t end = chunk.find('\n', pos);
+    const size_t stop = end == std::string::npos ? chunk.size() : end;
+    if (!skipping_) partial_.append(chunk, pos, stop - pos);
+    if (partial_.size() > kMaxMetricsLineBytes) {  // not a line the trainer writes
+      partial_.clear();
+      skipping_ = true;
+    }
+    if (end == std::string::npos) break;
+    ++line_no_;
+    const std::string where = std::filesystem::path(path_).filename().string() + " line " + std::to_string(line_no_);
+    if (skipping_) {
+      u.problems.push_back(where + ": longer than " + std::to_string(kMaxMetricsLineBytes) + " bytes, skipped");
+    } else if (partial_.find_first_not_of(" \t\r") != std::string::npos) {
+      auto m = parse_line(partial_);
+      if (m) u.lines.push_back(std::move(*m));
+      else u.problems.push_back(where + ": not a metrics object, skipped");
+    }
+    partial_.clear();
+    skipping_ = false;
+    pos = end + 1;
+  }
+  return u;
 }
 
 MetricsLog read_metrics_log(const std::string& path, size_t keep_evals) {

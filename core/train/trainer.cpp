@@ -1,5 +1,7 @@
 #include "train/trainer.h"
 
+#include <unistd.h>
+
 #include <ATen/autocast_mode.h>
 #include <torch/torch.h>
 
@@ -21,6 +23,7 @@
 #include "train/data.h"
 #include "train/distributed.h"
 #include "train/optimizer.h"
+#include "util/atomic_file.h"
 #include "util/error.h"
 
 namespace latent {
@@ -136,6 +139,7 @@ class Run {
   }
   bool leader() const { return !pg_ || pg_->rank() == 0; }
   void join_process_group();
+  void write_run_info();
   void check_same_data_on_every_rank();
   BatchShard shard_for(const Batch& full, Batch& mine);
   void setup();
@@ -166,6 +170,18 @@ class Run {
   std::multiset<int64_t> inject_{opt_.inject_nonfinite_at.begin(), opt_.inject_nonfinite_at.end()};
   std::unique_ptr<ProcessGroup> pg_;  // world > 1 only
 };
+
+// OUT/run.json: which process is writing this run (a watcher on the same machine can tell
+// a run whose process is gone from one that is only slow).
+void Run::write_run_info() {
+  if (!leader()) return;
+  char host[256] = {};
+  gethostname(host, sizeof host - 1);
+  const nlohmann::json j = {{"pid", static_cast<int64_t>(getpid())}, {"host", std::string(host)},
+                            {"total_steps", total_steps_}, {"processes", pg_ ? pg_->world() : 1},
+                            {"started_step", state_.step}};
+  write_file_atomic(io::join(opt_.out_dir, "run.json"), j.dump(2) + "\n");
+}
 
 void Run::join_process_group() {
   if (!opt_.dist.active()) return;
@@ -499,6 +515,7 @@ TrainResult Run::run() {
   const auto t0 = Clock::now();
   try {
     setup();
+    write_run_info();
     TrainProgress p;
     p.total_steps = total_steps_;
     auto window_start = Clock::now();
@@ -546,7 +563,7 @@ TrainResult Run::run() {
         const double secs = std::chrono::duration<double>(Clock::now() - window_start).count();
         p.sentences_per_sec = secs > 0 ? window_sentences / secs : 0;
         p.eta_seconds = secs > 0 && window_steps > 0 ? (total_steps_ - state_.step) * secs / window_steps : 0;
-        append_metrics({{"type", "train"}, {"step", p.step}, {"epoch", p.epoch}, {"loss", p.loss}, {"rec", p.rec},
+        append_metrics({{"type", "train"}, {"step", p.step}, {"total_steps", total_steps_}, {"epoch", p.epoch}, {"loss", p.loss}, {"rec", p.rec},
                         {"kl", p.kl}, {"ddpm", p.ddpm}, {"lr", p.lr}, {"grad_norm", p.grad_norm},
                         {"sentences_per_sec", p.sentences_per_sec}, {"elapsed", p.elapsed_seconds}});
         if (cb_.on_progress && leader()) cb_.on_progress(p);
@@ -575,6 +592,14 @@ TrainResult Run::run() {
   result.steps = state_.step;
   result.best_bleu = state_.best_bleu;
   result.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+  // The run's end, for whoever watches the folder (the studio's Open run folder).
+  std::error_code ec;
+  if (fs::is_directory(opt_.out_dir, ec)) {
+    const char* status = result.status == TrainResult::Status::Finished  ? "finished"
+                         : result.status == TrainResult::Status::Stopped ? "stopped"
+                                                                         : "failed";
+    append_metrics({{"type", "end"}, {"step", state_.step}, {"status", status}, {"message", result.message}});
+  }
   return result;
 }
 

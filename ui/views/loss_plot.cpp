@@ -395,7 +395,8 @@ void LossPlot::fitY() {
   pad(plot_->yAxis, 1.08);
   bool found = false;
   const QCPRange bleu = bleuGraph_->data()->valueRange(found);
-  if (found && bleu.upper > 0) plot_->yAxis2->setRange(0, bleu.upper * 1.15);
+  // BLEU 0 throughout (an early run) keeps the axis at 0-100, not a range around zero.
+  plot_->yAxis2->setRange(0, found && bleu.upper > 1e-6 ? std::max(1.0, bleu.upper * 1.15) : 100.0);
   const QCPRange lr = lrGraph_->data()->valueRange(found);
   if (found && lr.upper > 0) lrRect_->axis(QCPAxis::atLeft)->setRange(0, lr.upper * 1.15);
 }

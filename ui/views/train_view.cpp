@@ -477,6 +477,11 @@ void TrainView::addEval(const EvalPoint& e) {
   appendLog(lines);
 }
 
+void TrainView::clearRun() {
+  plot_->clear();
+  log_->clear();
+}
+
 void TrainView::appendLog(const QStringList& lines) {
   for (const auto& l : lines) log_->appendPlainText(l);
 }

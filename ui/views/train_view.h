@@ -54,6 +54,7 @@ class TrainView : public QWidget {
   void addPoints(const QVector<latent::ui::TrainPoint>& points);
   void addEval(const latent::ui::EvalPoint& e);
   void appendLog(const QStringList& lines);
+  void clearRun();  // empties the curves and the log (a new run, or one followed from its folder)
 
  Q_SIGNALS:
   void startRequested(const latent::ui::TrainRequest& request);
