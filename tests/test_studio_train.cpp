@@ -9,6 +9,7 @@
 #include <QProcess>
 #include <QPushButton>
 #include <QSignalSpy>
+#include <QSpinBox>
 #include <QStandardPaths>
 #include <QTabWidget>
 #include <QTemporaryDir>
@@ -20,6 +21,7 @@
 #include "data/corpus.h"
 #include "main_window.h"
 #include "resource_paths.h"
+#include "external_run.h"
 #include "run_watcher.h"
 #include "model/model_io.h"
 #include "test_util.h"
@@ -228,6 +230,40 @@ class TestStudioTrain : public QObject {
     QCOMPARE(w.runWatcher()->state(), ui::RunWatcher::Running);
     writer.kill();
     writer.waitForFinished();
+  }
+
+  // "In a separate process, as 2 data-parallel processes": the window starts latent-cli
+  // --nproc 2, follows its folder (points, evaluations), and Stop makes every process stop
+  // after the same step with a checkpoint; the run then reads as ended and Start is back.
+  void separateProcessRunIsFollowedAndStopped() {
+    ui::MainWindow w;
+    prepare(w, "run-separate", 100000);
+    QCheckBox* separate = nullptr;
+    for (auto* c : w.trainView()->findChildren<QCheckBox*>())
+      if (c->text().startsWith("In a separate process")) separate = c;
+    QVERIFY(separate);
+    qputenv("LATENT_CLI", LATENT_CLI);  // the test binary is not beside latent-cli
+    separate->setChecked(true);
+    auto* processes = w.trainView()->findChild<QSpinBox*>();
+    for (auto* sp : w.trainView()->findChildren<QSpinBox*>())
+      if (sp->suffix().contains("data-parallel")) processes = sp;
+    QVERIFY(processes && processes->isEnabled());
+    processes->setValue(2);
+    w.trainView()->start();
+    QTRY_VERIFY_WITH_TIMEOUT(w.externalRun()->alive(), 10000);
+    QVERIFY(!w.isTraining());  // not in this window's process
+    QTRY_VERIFY_WITH_TIMEOUT(w.trainView()->lossPlot()->pointCount() >= 3, 60000);
+    QVERIFY(!button(w.trainView(), "Pause")->isEnabled());
+    QVERIFY(w.trainView()->logText().contains("2 data-parallel processes"));
+    button(w.trainView(), "Stop")->click();
+    QTRY_COMPARE_WITH_TIMEOUT(w.runWatcher()->state(), ui::RunWatcher::Ended, 60000);
+    QTRY_VERIFY_WITH_TIMEOUT(!w.externalRun()->alive(), 20000);
+    const QString log = w.trainView()->logText();
+    QVERIFY2(log.contains("(stopped)"), qPrintable(log));
+    QVERIFY(fs::exists(tmp_.filePath("run-separate/last/model.safetensors").toStdString()));
+    const std::string out = test::slurp(tmp_.filePath("run-separate/train.log").toStdString());
+    QVERIFY2(out.find("rank 0 of 2 processes") != std::string::npos, out.c_str());
+    QTRY_VERIFY_WITH_TIMEOUT(button(w.trainView(), "Start")->isEnabled(), 10000);
   }
 
   void closingMidTrainingSavesAndExits() {

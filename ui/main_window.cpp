@@ -18,6 +18,7 @@
 #include "corpus_view.h"
 #include "inference_worker.h"
 #include "resource_paths.h"
+#include "external_run.h"
 #include "run_watcher.h"
 #include "snapshot_slot.h"
 #include "training_worker.h"
@@ -245,7 +246,11 @@ void MainWindow::connectTraining() {
   trainer_->moveToThread(trainingThread_);
   connect(trainingThread_, &QThread::finished, trainer_, &QObject::deleteLater);
   connect(train_, &TrainView::startRequested, this, [this](const TrainRequest& r) {
-    if (training_) return;
+    if (training_ || external_->alive()) return;
+    if (r.separateProcess) {
+      startExternal(r);
+      return;
+    }
     watcher_->stop();  // the Train view now shows this window's run
     training_ = true;
     train_->setRunning(true);
@@ -268,6 +273,11 @@ void MainWindow::connectTraining() {
     statusBar()->showMessage(tr("Training resumed"), 3000);
   });
   connect(train_, &TrainView::stopRequested, this, [this] {
+    if (external_->alive()) {
+      external_->stop();
+      statusBar()->showMessage(tr("Asked the training process %1 to stop after its current step and save").arg(external_->pid()));
+      return;
+    }
     if (!trainer_->isRunning()) return;
     trainer_->stop(true);
     statusBar()->showMessage(tr("Stopping after the current step; saving the checkpoint..."));
@@ -285,6 +295,7 @@ void MainWindow::connectTraining() {
 // do, and each new checkpoint is opened for the inference views.
 void MainWindow::connectWatcher() {
   watcher_ = new RunWatcher(this);
+  external_ = new ExternalRun(this);
   connect(watcher_, &RunWatcher::points, this, [this](const QVector<TrainPoint>& pts) {
     train_->addPoints(pts);
     const TrainPoint& last = pts.last();
@@ -307,8 +318,34 @@ void MainWindow::connectWatcher() {
     if (state == RunWatcher::Ended || state == RunWatcher::ProcessGone) {
       progress_->setVisible(false);
       etaLabel_->clear();
+      if (external_->pid() > 0) finishExternalWhenGone();
     }
   });
+}
+
+// The process this window started wrote its end (or is gone): once it has exited, the
+// Train view can start again.
+void MainWindow::finishExternalWhenGone() {
+  if (external_->alive()) {
+    QTimer::singleShot(200, this, &MainWindow::finishExternalWhenGone);
+    return;
+  }
+  external_->forget();
+  train_->setRunningElsewhere(false);
+}
+
+void MainWindow::startExternal(const TrainRequest& r) {
+  QString error;
+  if (!external_->start(r, &error)) {
+    showError(tr("Training"), error);
+    return;
+  }
+  train_->setRunningElsewhere(true);
+  watchRun(r.outDir);
+  train_->appendLog({tr("started latent-cli (process %1%2); its output goes to %3/train.log")
+                         .arg(external_->pid())
+                         .arg(r.processes > 1 ? tr(", %1 data-parallel processes").arg(r.processes) : QString())
+                         .arg(r.outDir)});
 }
 
 bool MainWindow::watchRun(const QString& runDir, int stallSeconds) {
@@ -485,6 +522,20 @@ void MainWindow::stopThreads() {
 }
 
 void MainWindow::closeEvent(QCloseEvent* event) {
+  if (external_->alive()) {  // detached: it can outlive the window
+    const auto answer = closePrompt_ ? closePrompt_()
+                                     : QMessageBox::question(this, tr("Training is running in another process"),
+                                                             tr("Stop it (it saves a checkpoint of its current step)? "
+                                                                "Discard leaves it running; open its folder later with "
+                                                                "File > Open run folder."),
+                                                             QMessageBox::Save | QMessageBox::Discard | QMessageBox::Cancel,
+                                                             QMessageBox::Discard);
+    if (answer == QMessageBox::Cancel) {
+      event->ignore();
+      return;
+    }
+    if (answer == QMessageBox::Save) external_->stop();
+  }
   if (training_) {
     const auto answer = closePrompt_ ? closePrompt_()
                                      : QMessageBox::question(this, tr("Training is running"),

@@ -23,6 +23,7 @@ namespace latent::ui {
 
 class CorpusView;
 class RunWatcher;
+class ExternalRun;
 class ReconstructView;
 class InterpolateView;
 class GenerateView;
@@ -60,6 +61,7 @@ class MainWindow : public QMainWindow {
   // Refused (false, with a message) while this window trains.
   bool watchRun(const QString& runDir, int stallSeconds = 120);
   RunWatcher* runWatcher() const { return watcher_; }
+  ExternalRun* externalRun() const { return external_; }
   // Writes the model in use (a folder or the live training snapshot) to dir.
   void saveModelAs(const QString& dir);
   // CSV, PNG or PDF by extension.
@@ -80,6 +82,8 @@ class MainWindow : public QMainWindow {
   void connectInference();
   void connectTraining();
   void connectWatcher();
+  void startExternal(const TrainRequest& r);
+  void finishExternalWhenGone();
   void connectMap();
   void connectDirections();
   void openCorpusDialog();
@@ -117,6 +121,7 @@ class MainWindow : public QMainWindow {
   QThread* trainingThread_;
   TrainingWorker* trainer_;
   RunWatcher* watcher_ = nullptr;
+  ExternalRun* external_ = nullptr;  // a latent-cli process this window started
   QString modelDir_;
   QString runDir_;
   bool training_ = false;

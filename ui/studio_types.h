@@ -83,6 +83,10 @@ struct TrainRequest {
   QString device = "cpu";   // cpu | cuda
   bool resume = false;
   QString initModel;        // a model folder to start from (its shapes, tokenizers, weights); empty: scratch
+  // Train in a separate latent-cli process (followed like any run folder; a crash there
+  // leaves the window intact) with this many data-parallel processes; false: in the window.
+  bool separateProcess = false;
+  int processes = 1;
 };
 
 struct InterpolateResult {

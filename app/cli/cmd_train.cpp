@@ -76,6 +76,13 @@ int free_port() {
   return ntohs(addr.sin_port);
 }
 
+// The --nproc launcher's children, for passing on a stop request.
+pid_t g_children[256];
+int g_child_count = 0;
+void forward_stop(int) {
+  for (int i = 0; i < g_child_count; ++i) kill(g_children[i], SIGINT);  // async-signal-safe
+}
+
 // --nproc N: this command again as N processes on this machine (torchrun's variables set,
 // --nproc removed, each with cores / N threads unless --threads says otherwise). When one
 // fails, the others are stopped; the exit status is the first failure's.
@@ -103,11 +110,13 @@ int spawn_local_ranks(const TrainArgs& a) {
     child_args.push_back(std::to_string(std::max(1u, cores / static_cast<unsigned>(a.nproc))));
   }
   const int port = free_port();
+  if (a.nproc > static_cast<int>(sizeof g_children / sizeof g_children[0])) throw Error("--nproc", "at most 256 processes");
   std::vector<pid_t> pids;
   for (int rank = 0; rank < a.nproc; ++rank) {
     const pid_t pid = fork();
     if (pid < 0) throw Error("--nproc", "cannot start process " + std::to_string(rank));
     if (pid == 0) {
+      setpgid(0, 0);  // a terminal's Ctrl-C reaches the launcher only, which passes it on once
       setenv("RANK", std::to_string(rank).c_str(), 1);
       setenv("LOCAL_RANK", std::to_string(rank).c_str(), 1);
       setenv("WORLD_SIZE", std::to_string(a.nproc).c_str(), 1);
@@ -120,8 +129,12 @@ int spawn_local_ranks(const TrainArgs& a) {
       _exit(127);
     }
     pids.push_back(pid);
+    g_children[g_child_count++] = pid;
   }
-  std::signal(SIGINT, SIG_IGN);  // Ctrl-C reaches the ranks (one process group): they stop and save; wait for them
+  // Ctrl-C or SIGINT/SIGTERM to the launcher (the studio's Stop): every rank stops after the
+  // same step and rank 0 saves; the launcher waits for them.
+  std::signal(SIGINT, forward_stop);
+  std::signal(SIGTERM, forward_stop);
   int result = 0, running = a.nproc;
   while (running > 0) {
     int status = 0;

@@ -177,6 +177,18 @@ TrainView::TrainView(QWidget* parent) : QWidget(parent) {
   outLayout->addLayout(outRow);
   resume_ = new QCheckBox(tr("Resume the run in this folder (its last/ checkpoint)"), outBox);
   outLayout->addWidget(resume_);
+  auto* processRow = new QHBoxLayout;
+  separate_ = new QCheckBox(tr("In a separate process, as"), outBox);
+  separate_->setToolTip(tr("latent-cli train runs apart from the window and the window follows its folder: a crash "
+                           "there leaves the window and its model intact, and closing the window can leave it running"));
+  processes_ = new QSpinBox(outBox);
+  processes_->setRange(1, 64);
+  processes_->setSuffix(tr(" data-parallel process(es)"));
+  processes_->setEnabled(false);
+  connect(separate_, &QCheckBox::toggled, processes_, &QWidget::setEnabled);
+  processRow->addWidget(separate_);
+  processRow->addWidget(processes_, 1);
+  outLayout->addLayout(processRow);
   left->addWidget(outBox);
 
   validation_ = new QLabel(settings);
@@ -441,6 +453,8 @@ void TrainView::start() {
   r.device = device_->currentData().toString();
   r.resume = resume_->isChecked();
   r.initModel = initModel();
+  r.separateProcess = separate_->isChecked();
+  r.processes = processes_->value();
   plot_->clear();
   log_->clear();
   Q_EMIT startRequested(r);
@@ -456,6 +470,11 @@ void TrainView::setRunning(bool running) {
   stopButton_->setEnabled(running);
   // A finished run's folder is taken: suggest a fresh one for the next run.
   if (!running && !resume_->isChecked() && QDir(outDir() + "/last").exists()) outDir_->setText(defaultOutDir());
+}
+
+void TrainView::setRunningElsewhere(bool running) {
+  setRunning(running);
+  if (running) pauseButton_->setEnabled(false);
 }
 
 void TrainView::setPaused(bool paused) {

@@ -51,6 +51,8 @@ class TrainView : public QWidget {
   void start();
   void setRunning(bool running);
   void setPaused(bool paused);
+  // A run in another process cannot pause: Pause stays off while it runs.
+  void setRunningElsewhere(bool running);
   void addPoints(const QVector<latent::ui::TrainPoint>& points);
   void addEval(const latent::ui::EvalPoint& e);
   void appendLog(const QStringList& lines);
@@ -97,6 +99,8 @@ class TrainView : public QWidget {
   QPlainTextEdit* overrides_;
   QLineEdit* outDir_;
   QCheckBox* resume_;
+  QCheckBox* separate_;       // train in a latent-cli process
+  QSpinBox* processes_;       // its --nproc
   QLabel* validation_;
   QPushButton* startButton_;
   QPushButton* pauseButton_;
