@@ -210,6 +210,10 @@ class TestLlama : public QObject {
     const Config back = config_from_json(config_to_json(adapters), "round trip");
     QCOMPARE(back.model.decoder.lora_rank, 8);
     QCOMPARE(back.train.freeze, adapters.train.freeze);
+    // Switching family keeps the latent switches (import-hf applies a config made for GPT-2 to a Llama folder).
+    DecoderConfig every;
+    every.latent_every_layer = true;
+    QVERIFY(with_decoder_arch(every, "llama", "test").latent_every_layer);
     const Config ok = merge_config(Config{}, {{"model", {{"decoder", {{"arch", "llama"}, {"kv_heads", 2}}}}}}, "config.json");
     QCOMPARE(ok.model.decoder.kv_heads, 2);
     // A Hugging Face folder with a setting the family cannot honour.

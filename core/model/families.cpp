@@ -172,6 +172,7 @@ DecoderConfig with_decoder_arch(const DecoderConfig& c, const std::string& arch,
   out.extra_block_mlp_ratio = c.extra_block_mlp_ratio;
   out.latent_as_embedding = c.latent_as_embedding;
   out.latent_as_memory = c.latent_as_memory;
+  out.latent_every_layer = c.latent_every_layer;
   out.dropout = c.dropout;
   return out;
 }
