@@ -18,6 +18,7 @@
 
 #include "model/config.h"
 #include "train/dist_env.h"
+#include "train/kl_schedule.h"
 
 namespace latent {
 
@@ -111,16 +112,5 @@ struct TrainResult {
 };
 
 TrainResult train(const TrainOptions& options, TrainControl& control, const TrainCallbacks& callbacks = {});
-
-// The KL weight at an optimiser step (model.kl_schedule; posterior "learned" or "deterministic").
-double kl_weight_at(const ModelConfig& m, int64_t step);
-// One step of the trapezoid schedule (model/config.h): cycles of n_iter / cycles steps, each
-// 0 for ratio_zero of it, rising linearly to stop over ratio_increase, holding, and falling
-// linearly to 0 over the last ratio_decrease; past n_iter, the value at the end.
-double trapezoid_beta(int64_t step, int64_t n_iter, int cycles, double ratio_zero, double ratio_increase,
-                      double ratio_decrease, double stop);
-// Optimus's frange_cycle_zero_linear(n_iter, 0, stop, cycles, ratio_increase, ratio_zero)[step]
-// (examples/big_ae/utils.py), computed for one step; `stop` past the end.
-double optimus_beta(int64_t step, int64_t n_iter, int cycles, double ratio_increase, double ratio_zero, double stop);
 
 }  // namespace latent

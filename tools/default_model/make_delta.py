@@ -58,7 +58,9 @@ def import_hf(cli, encoder, decoder, config, out, delta=None):
            "--config", config]
     if delta:
         cmd += ["--delta", delta]
-    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+    r = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    if r.returncode != 0:
+        sys.exit("latent-cli import-hf failed: %s" % r.stderr.strip())
     return load_file(os.path.join(out, "model.safetensors"))
 
 
