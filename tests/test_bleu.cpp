@@ -2,6 +2,7 @@
 #include <cmath>
 
 #include "eval/bleu.h"
+#include "eval/word_share.h"
 #include "test_util.h"
 
 using namespace latent;
@@ -53,6 +54,22 @@ class TestBleu : public QObject {
       threw = true;
     }
     QVERIFY(threw);
+  }
+
+  // The word-share measure of generated sentences (eval's "corpus_words"), by hand.
+  void wordShareCountsCorpusWords() {
+    QCOMPARE(plain_words("  The President's car, (well-known) -- \"here\"!  "),
+             (std::vector<std::string>{"the", "president's", "car", "well-known", "here"}));
+    QVERIFY(plain_words(" , -- ").empty());
+    const auto vocab = word_vocabulary({"the car is red", "a well-known president's speech"});
+    QCOMPARE(vocab.size(), size_t(8));
+    // 3 + 2 + 0 words; known: 3 + 1; whole sentences known: the first only ("," has no words).
+    const WordShare r = word_share({"The car, red.", "a superriunded", ","}, vocab);
+    QCOMPARE(r.n_words, size_t(5));
+    QCOMPARE(r.n_sentences, size_t(3));
+    QCOMPARE(r.words, 4.0 / 5.0);
+    QCOMPARE(r.sentences, 1.0 / 3.0);
+    QCOMPARE(word_share({}, vocab).words, 0.0);
   }
 };
 

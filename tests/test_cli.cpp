@@ -172,6 +172,13 @@ class TestCli : public QObject {
     for (const char* k : {"bleu", "n", "self_bleu", "active_units", "unique", "novelty"}) QVERIFY2(ej.contains(k), k);
     QCOMPARE(ej["n"].get<int>(), 20);
     QVERIFY(ej["novelty"].is_number());  // train.txt sits beside valid.txt
+    // Real words: the held-out sentences' words are nearly all in the training corpus's vocabulary.
+    const auto& cw = ej["corpus_words"];
+    QCOMPARE(cw["heldout"]["n"].get<int>(), 20);
+    QVERIFY2(cw["heldout"]["words"].get<double>() > 0.8, cw.dump().c_str());
+    QCOMPARE(cw["samples"]["n"].get<int>(), 10);
+    QVERIFY(cw["samples"]["words"].get<double>() >= 0.0 && cw["samples"]["sentences"].get<double>() <= 1.0);
+    QVERIFY(cw["vocabulary"].get<int>() > 10000);
     // --record keeps the figures in the model folder (the studio's Model panel shows them);
     // --lm adds the LM judge's perplexities (SmolLM2 when set-up has converted it).
     QStringList record{"eval", "--model", run, "--corpus", corpus, "--limit", "20", "--samples", "10", "--record"};

@@ -68,6 +68,12 @@ QString modelEval(const std::string& modelDir) {
   auto num = [&](const nlohmann::json& o, const char* k) { return o.contains(k) && o[k].is_number() ? o[k].get<double>() : 0.0; };
   QString out = QString("evaluation: reconstruction BLEU %1 on %2 sentences, self-BLEU %3 of %4 samples\n")
                     .arg(num(j, "bleu"), 0, 'f', 2).arg(num(j, "n")).arg(num(j, "self_bleu"), 0, 'f', 2).arg(num(j, "samples"));
+  if (j.contains("corpus_words") && j["corpus_words"].is_object() && j["corpus_words"].contains("samples") &&
+      j["corpus_words"]["samples"].is_object()) {
+    const auto& w = j["corpus_words"]["samples"];
+    out += QString("samples' words found in the training corpus: %1%, samples made only of them: %2%\n")
+               .arg(100 * num(w, "words"), 0, 'f', 1).arg(100 * num(w, "sentences"), 0, 'f', 1);
+  }
   if (j.contains("lm") && j["lm"].is_object()) {
     const auto& lm = j["lm"];
     out += QString("LM judge %1: perplexity %2 of the samples, %3 of held-out sentences (ratio %4)\n")

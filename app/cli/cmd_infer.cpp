@@ -13,6 +13,7 @@
 #include "eval/bleu.h"
 #include "eval/lm_judge.h"
 #include "eval/metrics.h"
+#include "eval/word_share.h"
 #include "explore/robustness.h"
 #include "infer/generator.h"
 #include "model/model_io.h"
@@ -64,15 +65,22 @@ void add_eval(CLI::App& app) {
       const auto sibling = fs::path(a->corpus).parent_path() / "train.txt";
       if (fs::exists(sibling)) train_path = sibling.string();
     }
-    nlohmann::json novelty = nullptr;
-    if (!train_path.empty() && !samples.empty()) {
+    nlohmann::json novelty = nullptr, corpus_words = nullptr;
+    if (!train_path.empty()) {
       const auto tr = load_corpus(train_path).sentences;
-      novelty = latent::novelty(samples, std::unordered_set<std::string>(tr.begin(), tr.end()));
+      if (!samples.empty()) novelty = latent::novelty(samples, std::unordered_set<std::string>(tr.begin(), tr.end()));
+      // Real words? The samples' and, for reference, the held-out sentences' own share.
+      const auto vocab = word_vocabulary(tr);
+      auto share = [&](const std::vector<std::string>& s) {
+        const WordShare w = word_share(s, vocab);
+        return nlohmann::json{{"words", w.words}, {"sentences", w.sentences}, {"n_words", w.n_words}, {"n", w.n_sentences}};
+      };
+      corpus_words = {{"samples", share(samples)}, {"heldout", share(sentences)}, {"vocabulary", vocab.size()}};
     }
     nlohmann::json j = {{"bleu", rec.bleu}, {"n", rec.n}, {"self_bleu", 100.0 * self_bleu(samples)},
                         {"active_units", active_units(mu)}, {"latent_dim", mu.size(1)},
                         {"mean_latent_norm", mean_latent_norm(mu)}, {"unique", unique_ratio(samples)},
-                        {"novelty", novelty}, {"samples", samples.size()}};
+                        {"novelty", novelty}, {"corpus_words", corpus_words}, {"samples", samples.size()}};
     if (!a->lm.empty()) {
       const LmJudge judge(a->lm);
       const Perplexity s = judge.perplexity(samples), h = judge.perplexity(sentences);
@@ -103,6 +111,11 @@ void add_eval(CLI::App& app) {
       for (size_t i = 0; i < j["robustness"]["scales"].size(); ++i)
         std::printf("  noise %.2f x spread: BLEU %.2f\n", j["robustness"]["scales"][i].get<double>(), j["robustness"]["bleu"][i].get<double>());
     }
+    if (corpus_words.is_object())
+      std::printf("words found in the training corpus: %.1f%% of the samples' words, %.1f%% of samples made only of them "
+                  "(held-out sentences: %.1f%%, %.1f%%)\n",
+                  100 * corpus_words["samples"]["words"].get<double>(), 100 * corpus_words["samples"]["sentences"].get<double>(),
+                  100 * corpus_words["heldout"]["words"].get<double>(), 100 * corpus_words["heldout"]["sentences"].get<double>());
     std::printf("reconstruction BLEU %.2f on %zu sentences\nself-BLEU %.2f, unique %.3f, novelty %s of %zu samples\n"
                 "active units %d of %lld, mean latent norm %.3f\n",
                 rec.bleu, rec.n, j["self_bleu"].get<double>(), j["unique"].get<double>(), novelty.dump().c_str(),
