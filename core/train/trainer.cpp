@@ -445,8 +445,11 @@ void Run::evaluate_and_checkpoint() {
       r.n = s.n;
       for (size_t i = 0; i < std::min<size_t>(3, s.n); ++i) r.reconstructions.emplace_back(eval_sentences_[i], s.hypotheses[i]);
     }
+    // Ancestral DDPM over all T steps, as `latent-cli sample` and eval: with a 2,000-step
+    // schedule, 50 DDIM steps leave many latents off the data (the pretrained recipe's
+    // decoder turns those into strings of rare tokens) and the log would misreport the prior.
     if (config_.train.eval_samples > 0 && config_.model.alpha_ddpm > 0)
-      r.samples = g.decode(g.sample_latents(config_.train.eval_samples, "ddim", 50, config_.train.seed + static_cast<uint64_t>(state_.step)));
+      r.samples = g.decode(g.sample_latents(config_.train.eval_samples, "ddpm", 0, config_.train.seed + static_cast<uint64_t>(state_.step)));
   }
   model_->train();
   r.is_best = !eval_sentences_.empty() && r.bleu > state_.best_bleu;
