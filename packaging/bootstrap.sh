@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Latent Studio set-up: installs what is missing, builds, and then runs the studio or the tests.
 #
-#   packaging/bootstrap.sh run     set up, build, open the studio on the embedded default
+#   packaging/bootstrap.sh run     set up, build, open the studio on the default model
 #   packaging/bootstrap.sh test    set up, build, run the whole test suite through ctest,
 #                                  then the short fuzz pass (tests/fuzz/run.sh)
 #   packaging/bootstrap.sh deps    only install the dependencies
@@ -93,11 +93,16 @@ configure_and_build() {
   cmake --build "$build" -j "$jobs"
 }
 
+# The pretrained default (resources/models/pretrained's delta over the converted base
+# weights) into $cache/models/default-pretrained; never fatal (the studio says why, and opens
+# the small model). Not in `test`: the tests do not use it.
+assemble_default() { LATENT_CACHE=$cache "$root/packaging/assemble_default.sh" "$build"; }
+
 case "$mode" in
   deps)  install_debian_packages; install_python_venv; convert_base_models ;;
-  build) install_debian_packages; install_python_venv; convert_base_models; configure_and_build ;;
+  build) install_debian_packages; install_python_venv; convert_base_models; configure_and_build; assemble_default ;;
   run)
-    install_debian_packages; install_python_venv; convert_base_models; configure_and_build
+    install_debian_packages; install_python_venv; convert_base_models; configure_and_build; assemble_default
     shift || true
     if [ -z "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ] && [ -z "${QT_QPA_PLATFORM:-}" ]; then
       say "no display found: starting the studio under Xvfb (set DISPLAY to use yours)"

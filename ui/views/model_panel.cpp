@@ -19,7 +19,8 @@ QPlainTextEdit* monospace(QWidget* parent) {
 }  // namespace
 
 ModelPanel::ModelPanel(QWidget* parent) : QWidget(parent) {
-  summary_ = new QLabel(tr("No model loaded"), this);
+  summaryHtml_ = tr("No model loaded");
+  summary_ = new QLabel(summaryHtml_, this);
   summary_->setWordWrap(true);
   summary_->setTextInteractionFlags(Qt::TextSelectableByMouse);
   params_ = monospace(this);
@@ -60,13 +61,14 @@ QString ModelPanel::directionsText() const { return directions_->toPlainText(); 
 int ModelPanel::robustnessPoints() const { return robustness_->graph(0)->dataCount(); }
 
 void ModelPanel::showModel(const ModelSummary& s) {
-  summary_->setText(tr("<b>%1</b> &nbsp; %2<br>%3<br>%4 parameters, latent %5, tokenizer %6, T = %7, device %8")
+  summaryHtml_ = (tr("<b>%1</b> &nbsp; %2<br>%3<br>%4 parameters, latent %5, tokenizer %6, T = %7, device %8")
                         .arg(s.name.toHtmlEscaped(), s.dir.toHtmlEscaped(), s.families.toHtmlEscaped())
                         .arg(s.totalParams)
                         .arg(s.latentDim)
                         .arg(s.tokenizers.toHtmlEscaped())
                         .arg(s.diffusionSteps)
                         .arg(s.device));
+  renderSummary();
   params_->setPlainText(s.paramLines.join('\n'));
   config_->setPlainText(s.configJson);
   metrics_->setPlainText(s.metrics);
@@ -80,7 +82,20 @@ void ModelPanel::showModel(const ModelSummary& s) {
   robustness_->replot();
 }
 
-void ModelPanel::showMessage(const QString& text) { summary_->setText(text.toHtmlEscaped()); }
+void ModelPanel::showMessage(const QString& text) {
+  summaryHtml_ = text.toHtmlEscaped();
+  renderSummary();
+}
+
+void ModelPanel::setNote(const QString& text) {
+  note_ = text;
+  renderSummary();
+}
+
+void ModelPanel::renderSummary() {
+  summary_->setText(note_.isEmpty() ? summaryHtml_
+                                    : "<span style=\"color:#a05000\">" + note_.toHtmlEscaped() + "</span><br>" + summaryHtml_);
+}
 
 QString ModelPanel::metricsText() const { return metrics_->toPlainText(); }
 

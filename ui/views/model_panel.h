@@ -20,6 +20,10 @@ class ModelPanel : public QWidget {
   explicit ModelPanel(QWidget* parent = nullptr);
   void showModel(const ModelSummary& s);
   void showMessage(const QString& text);
+  // A standing note above the summary (for example why the pretrained default is not the
+  // model shown); empty clears it.
+  void setNote(const QString& text);
+  QString note() const { return note_; }
   QString summaryText() const;
   QString metricsText() const;  // evaluation (eval.json) and training metrics as shown
   QString directionsText() const;
@@ -27,6 +31,8 @@ class ModelPanel : public QWidget {
   void showDirections(const QStringList& lines);
 
  private:
+  void renderSummary();
+  QString note_, summaryHtml_;
   QLabel* summary_;
   QPlainTextEdit* params_;
   QPlainTextEdit* config_;
