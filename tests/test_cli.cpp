@@ -252,6 +252,27 @@ class TestCli : public QObject {
     QCOMPARE(missing.code, 1);
     LATENT_VERIFY_CONTAINS(missing.err, "model folder does not exist");
   }
+
+  // --design: the design's keys over the preset, Optimus's cycle as long as --steps, then
+  // --config over both; unknown designs are usage errors; with --init it is refused.
+  void trainWithADesign() {
+    const QString corpus = QString::fromStdString(test::corpusFile("valid.txt"));
+    const QString run = tmp_.filePath("design");
+    const std::string cfg = tmp_.filePath("fb.json").toStdString();
+    test::spit(cfg, R"({"model": {"free_bits": 0.25}})");
+    const Run t = cli({"train", "--corpus", corpus, "--out", run, "--preset", "tiny", "--design", "optimus", "--steps", "3",
+                       "--config", QString::fromStdString(cfg)});
+    QVERIFY2(t.code == 0, t.err.c_str());
+    const auto c = test::readJson(run.toStdString() + "/last/config.json");
+    QCOMPARE(c["model"]["posterior"].get<std::string>(), std::string("learned"));
+    QCOMPARE(c["model"]["kl_schedule"].get<std::string>(), std::string("optimus"));
+    QCOMPARE(c["model"]["kl_anneal_steps"].get<int>(), 3);
+    QCOMPARE(c["model"]["free_bits"].get<double>(), 0.25);
+    QCOMPARE(cli({"train", "--corpus", corpus, "--out", "x", "--design", "vqvae"}).code, 2);
+    const Run init = cli({"train", "--corpus", corpus, "--out", tmp_.filePath("d2"), "--init", run, "--design", "davae"});
+    QCOMPARE(init.code, 1);
+    LATENT_VERIFY_CONTAINS(init.err, "--design: a design sets the model section");
+  }
 };
 
 QTEST_GUILESS_MAIN(TestCli)

@@ -13,6 +13,7 @@
 #include "io/model_dir.h"
 #include "model/attention.h"
 #include "model/config.h"
+#include "model/designs.h"
 #include "model/families/bert.h"
 #include "model/family.h"
 #include "model/model_io.h"
@@ -66,6 +67,46 @@ class TestModel : public QObject {
     // 2 x 128 encoder and decoder, MLPSkipNet 6 x 512: the shapes that train to good held-out
     // reconstructions within 30 minutes on 2 cores (config.cpp, MODEL_CARD.md).
     QVERIFY2(n > 3'000'000 && n < 4'500'000, std::to_string(n).c_str());
+  }
+
+  // The named designs (train --design, the Train view): each sets its own keys and resets
+  // the others', so one chosen over another leaves nothing behind; each builds a model.
+  void designsSetTheirKeysAndResetTheOthers() {
+    QCOMPARE(designs().size(), size_t(4));
+    const Config davae = with_design(preset("tiny"), "davae");
+    QCOMPARE(QString::fromStdString(davae.model.posterior), QString("learned"));
+    QCOMPARE(QString::fromStdString(davae.model.regularizer), QString("adversarial"));
+    QCOMPARE(davae.model.encoder.embedding_noise, 0.1);
+    QVERIFY(davae.model.decoder.latent_every_layer);
+    QCOMPARE(davae.train.ddpm_detach_steps, 1000000000);
+    QCOMPARE(davae.model.encoder.hidden, preset("tiny").model.encoder.hidden);  // shapes untouched
+    Config c = preset("tiny");
+    c.train.steps = 1234;
+    const Config optimus = with_design(with_design(c, "davae"), "optimus");
+    QCOMPARE(QString::fromStdString(optimus.model.kl_schedule), QString("optimus"));
+    QCOMPARE(optimus.model.kl_anneal_steps, 1234);  // the cycle spans the run
+    QCOMPARE(QString::fromStdString(optimus.model.regularizer), QString("none"));
+    QCOMPARE(optimus.model.encoder.embedding_noise, 0.0);
+    QVERIFY(!optimus.model.decoder.latent_every_layer);
+    const Config t5 = with_design(optimus, "t5vae");
+    QCOMPARE(QString::fromStdString(t5.model.posterior), QString("fixed"));
+    QCOMPARE(QString::fromStdString(t5.model.regularizer), QString("mmd"));
+    QCOMPARE(t5.model.free_bits, 0.0);
+    const Config dmlp = with_design(t5, "dmlp");
+    QCOMPARE(QString::fromStdString(dmlp.model.regularizer), QString("none"));
+    QCOMPARE(dmlp.train.ddpm_detach_steps, t5.train.ddpm_detach_steps);  // DMLP's is the preset's own
+    for (const auto& d : designs()) {
+      const Config x = with_design(preset("tiny"), d.name);
+      VaeDdpm m(x.model, x.model.tokenizer.vocab_size);
+      QVERIFY(!m->parameters().empty());
+    }
+    bool threw = false;
+    try {
+      with_design(c, "vqvae");
+    } catch (const std::exception& e) {
+      threw = std::string(e.what()).find("known: dmlp, optimus, t5vae, davae") != std::string::npos;
+    }
+    QVERIFY(threw);
   }
 
   void badConfigsNameTheKey_data() {

@@ -6,6 +6,7 @@
 #include <QDir>
 #include <QPlainTextEdit>
 #include <QCheckBox>
+#include <QComboBox>
 #include <QProcess>
 #include <QPushButton>
 #include <QSignalSpy>
@@ -24,6 +25,7 @@
 #include "external_run.h"
 #include "run_watcher.h"
 #include "model/model_io.h"
+#include "train/trainer.h"
 #include "test_util.h"
 #include "views/loss_plot.h"
 #include "views/reconstruct_view.h"
@@ -301,6 +303,54 @@ class TestStudioTrain : public QObject {
     const auto state = test::readJson((last + "/trainer_state.json").toStdString());
     QCOMPARE(state.at("step").get<int>(), 50);
     QVERIFY(load_model(last.toStdString()).model);
+  }
+
+  // The Latent design box applies a seed design over the form; the overrides still come
+  // after it; a starting model fixes the design (the box is disabled) and keeps its own
+  // trainable set.
+  void latentDesignBoxSetsTheDesignsKeys() {
+    ui::MainWindow w;
+    prepare(w, "run-design", 500);
+    ui::TrainView* tv = w.trainView();
+    auto* design = tv->findChild<QComboBox*>("design");
+    QVERIFY(design);
+    QCOMPARE(design->count(), 5);  // none, then the four designs
+    design->setCurrentIndex(design->findData("davae"));
+    QTRY_VERIFY(tv->isConfigValid());
+    auto config = nlohmann::json::parse(tv->configJson().toStdString());
+    QCOMPARE(config["model"]["regularizer"].get<std::string>(), std::string("adversarial"));
+    QVERIFY(config["model"]["decoder"]["latent_every_layer"].get<bool>());
+    QCOMPARE(config["model"]["encoder"]["hidden"].get<int>(), 64);  // the tiny preset's shapes stay
+    design->setCurrentIndex(design->findData("optimus"));
+    auto* overrides = tv->findChild<QPlainTextEdit*>("overrides");
+    overrides->setPlainText(R"({"model": {"free_bits": 0.25}})");
+    QTRY_VERIFY(tv->isConfigValid());
+    config = nlohmann::json::parse(tv->configJson().toStdString());
+    QCOMPARE(config["model"]["kl_schedule"].get<std::string>(), std::string("optimus"));
+    QCOMPARE(config["model"]["kl_anneal_steps"].get<int>(), 500);  // the cycle spans the run
+    QCOMPARE(config["model"]["free_bits"].get<double>(), 0.25);
+    overrides->clear();
+    // A starting model whose recipe trains only the latent parts keeps that set.
+    const QString start = tmp_.filePath("latent-only");
+    Config c = preset("tiny");
+    c.train.steps = 2;
+    c.train.eval_every = 0;
+    TrainOptions o;
+    o.config = c;
+    o.out_dir = start.toStdString();
+    o.train_sentences = load_corpus(corpus_.toStdString()).sentences;
+    o.valid_sentences = o.train_sentences;
+    TrainControl control;
+    QVERIFY(train(o, control).status == TrainResult::Status::Finished);
+    auto saved = test::readJson(start.toStdString() + "/best/config.json");
+    saved["train"]["trainable"] = "latent";
+    test::spit(start.toStdString() + "/best/config.json", saved.dump());
+    tv->setInitModel(start + "/best");
+    QTRY_VERIFY(tv->isConfigValid());
+    QVERIFY(!design->isEnabled());
+    config = nlohmann::json::parse(tv->configJson().toStdString());
+    QCOMPARE(config["train"]["trainable"].get<std::string>(), std::string("latent"));
+    QCOMPARE(config["model"]["regularizer"].get<std::string>(), std::string("none"));  // the model's own
   }
 
   void invalidSettingsShowInlineAndDisableStart() {

@@ -17,6 +17,7 @@
 #include "data/corpus.h"
 #include "io/model_dir.h"
 #include "model/config.h"
+#include "model/designs.h"
 #include "train/trainer.h"
 #include "util/error.h"
 
@@ -33,14 +34,15 @@ std::string hms(double s) {
 }
 
 struct TrainArgs {
-  std::string corpus, valid, out, preset, config_file, init, device = "cpu";
+  std::string corpus, valid, out, preset, config_file, init, design, device = "cpu";
   int64_t steps = -1;
   int epochs = -1, batch = -1, threads = -1, nproc = 0;
   int64_t seed = -1;
   bool resume = false, json = false;
 };
 
-Config build_config(const TrainArgs& a) {
+// Order: the base (preset, or --init's model), the design (--design), --config, the flags.
+Config build_config(const TrainArgs& a, int64_t design_steps = -1) {
   // With --init and no --preset, the starting model's own settings are the base (an
   // imported model carries DMLP's training settings).
   Config c;
@@ -49,6 +51,18 @@ Config build_config(const TrainArgs& a) {
     c = config_from_json(io::read_model_config(dir), io::join(dir, io::files::kConfig));
   } else {
     c = preset(a.preset.empty() ? "small" : a.preset);
+  }
+  if (!a.design.empty()) {
+    if (!a.init.empty())
+      throw Error("--design", "a design sets the model section, which --init takes from the starting model: build that "
+                              "model with the design's settings instead (import-hf --config)");
+    if (design_steps < 0) {
+      // Optimus's cycle spans the run: first learn its length from --config and the flags.
+      TrainArgs plain = a;
+      plain.design.clear();
+      design_steps = build_config(plain).train.steps;
+    }
+    c = merge_config(c, design_settings(a.design, design_steps), "--design " + a.design);
   }
   if (!a.config_file.empty()) c = merge_config(c, io::read_json_file(a.config_file), a.config_file);
   if (a.steps >= 0) c.train.steps = a.steps;
@@ -226,8 +240,15 @@ void add_train_commands(CLI::App& app) {
   cmd->add_option("--corpus", a->corpus, "Training corpus (text or JSONL)")->required();
   cmd->add_option("--valid", a->valid, "Held-out sentences (default: valid.txt beside train.txt, else the last 1%)");
   cmd->add_option("--out", a->out, "Run folder: best/, last/, metrics.jsonl")->required();
-  cmd->add_option("--preset", a->preset, "tiny | small | dmlp (default small)")
+  cmd->add_option("--preset", a->preset, "tiny | small | dmlp | pretrained (default small)")
                 ->check(CLI::IsMember(preset_names()));
+  std::vector<std::string> design_names;
+  std::string design_help = "A seed design's latent settings over the preset, before --config (docs/DESIGNS.md):";
+  for (const auto& d : designs()) {
+    design_names.push_back(d.name);
+    design_help += " " + d.name + " (" + d.title + ");";
+  }
+  cmd->add_option("--design", a->design, design_help)->check(CLI::IsMember(design_names));
   cmd->add_option("--config", a->config_file, "JSON with \"model\"/\"train\" sections, applied over the preset");
   cmd->add_option("--steps", a->steps, "Optimiser steps (0: from --epochs)");
   cmd->add_option("--epochs", a->epochs, "Epochs when --steps is 0")->check(CLI::PositiveNumber);

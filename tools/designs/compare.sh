@@ -7,7 +7,8 @@
 #            has no reparameterisation: DMLP's small fixed variance is the nearest; prior detached
 #   davae    DAVAE: learned posterior, free bits (mask), the adversarial prior, Gaussian
 #            noise on the encoder's embeddings, z added after every decoder layer; prior detached
-# Each is `latent-cli train --preset small` with the design's JSON on top, then `latent-cli eval`.
+# Each is `latent-cli train --preset small --design NAME` (the settings: core/model/designs.cpp;
+# each run's last/config.json holds them resolved), then `latent-cli eval`.
 #
 #   tools/designs/compare.sh OUT_DIR [STEPS] [DESIGN ...]
 # Environment: LATENT_CLI (default build/bin/latent-cli), CORPUS (default the build's
@@ -24,25 +25,9 @@ corpus=${CORPUS:-$root/build/resources/corpus/train.txt}
 test=${TEST:-$root/build/resources/corpus/test.txt}
 mkdir -p "$out"
 
-config() {
-  local detached='"train": {"ddpm_detach_steps": 1000000000}'
-  case $1 in
-    dmlp) echo '{}' ;;
-    optimus) echo '{"model": {"posterior": "learned", "kl_schedule": "optimus", "kl_anneal_steps": '"$steps"',
-                  "kl_cycles": 1, "kl_ratio_zero": 0.25, "kl_ratio_increase": 0.25, "kl_weight": 1.0,
-                  "free_bits": 0.5, "free_bits_mode": "mask"}, '"$detached"'}' ;;
-    t5vae) echo '{"model": {"posterior": "fixed", "regularizer": "mmd", "regularizer_weight": 1.0}, '"$detached"'}' ;;
-    davae) echo '{"model": {"posterior": "learned", "kl_schedule": "constant", "kl_weight": 1.0, "free_bits": 0.5,
-                "free_bits_mode": "mask", "regularizer": "adversarial", "regularizer_weight": 1.0,
-                "encoder": {"embedding_noise": 0.1}, "decoder": {"latent_every_layer": true}}, '"$detached"'}' ;;
-    *) echo "unknown design $1 (dmlp, optimus, t5vae, davae)" >&2; return 1 ;;
-  esac
-}
-
 for d in "${designs[@]}"; do
-  config "$d" > "$out/$d.json"
   start=$(date +%s)
-  "$cli" train --corpus "$corpus" --out "$out/$d" --preset small --config "$out/$d.json" --steps "$steps" \
+  "$cli" train --corpus "$corpus" --out "$out/$d" --preset small --design "$d" --steps "$steps" \
     --seed 1 --threads "${THREADS:-2}" > "$out/$d.train.log" 2>&1
   secs=$(( $(date +%s) - start ))
   "$cli" eval --model "$out/$d" --corpus "$test" --limit 500 --samples 200 --json > "$out/$d.eval.json"

@@ -25,6 +25,7 @@
 
 #include "io/model_dir.h"
 #include "model/config.h"
+#include "model/designs.h"
 #include "views/loss_plot.h"
 
 namespace latent::ui {
@@ -121,6 +122,13 @@ TrainView::TrainView(QWidget* parent) : QWidget(parent) {
   archLayout->addWidget(decArch_, 1);
   archRow->setToolTip(tr("model.encoder.arch / model.decoder.arch: latent-cli models lists the families"));
   form->addRow(tr("Model families"), archRow);
+  design_ = new QComboBox(configBox);
+  design_->setObjectName("design");
+  design_->addItem(tr("as the preset and overrides say"), QString());
+  for (const auto& d : designs()) design_->addItem(QString::fromStdString(d.title), QString::fromStdString(d.name));
+  design_->setToolTip(tr("A seed design's posterior, KL schedule, regulariser and latent injection, applied over the "
+                         "form and before the overrides (latent-cli train --design; docs/DESIGNS.md)"));
+  form->addRow(tr("Latent design"), design_);
   latentDim_ = spin(1, 4096, configBox);
   form->addRow(tr("Latent size"), latentDim_);
   form->addRow(tr("Encoder width x layers"), sizeRow(&encHidden_, &encLayers_, &encHeads_, configBox));
@@ -243,6 +251,7 @@ TrainView::TrainView(QWidget* parent) : QWidget(parent) {
   connect(dmlpOnly_, &QCheckBox::toggled, this, later);
   connect(encArch_, &QComboBox::currentTextChanged, this, later);
   connect(decArch_, &QComboBox::currentTextChanged, this, later);
+  connect(design_, &QComboBox::currentIndexChanged, this, later);
   connect(init_, &QLineEdit::textChanged, this, [this] { initModelChanged(); });
   connect(preset_, &QComboBox::currentTextChanged, this, [this](const QString& name) { setPreset(name); });
   connect(startButton_, &QPushButton::clicked, this, &TrainView::start);
@@ -331,7 +340,7 @@ void TrainView::initModelChanged() {
     setPreset(preset_->currentText());
   }
   // The starting model fixes the shapes: those fields do not apply.
-  for (QWidget* f : std::initializer_list<QWidget*>{encArch_, decArch_, latentDim_, encHidden_, encLayers_, encHeads_, decHidden_, decLayers_,
+  for (QWidget* f : std::initializer_list<QWidget*>{encArch_, decArch_, design_, latentDim_, encHidden_, encLayers_, encHeads_, decHidden_, decLayers_,
                                                     decHeads_, vocab_, diffusionSteps_, alphaDdpm_, wordDropout_})
     f->setEnabled(initModel().isEmpty());
   if (!initModel().isEmpty()) {
@@ -388,6 +397,10 @@ QString TrainView::configJson(QString* error) const {
       c.model.diffusion.steps = diffusionSteps_->value();
       c.model.alpha_ddpm = alphaDdpm_->value();
       c.model.word_dropout = wordDropout_->value();
+      if (const QString d = design_->currentData().toString(); !d.isEmpty()) {
+        c.train.steps = steps_->value();  // Optimus's cycle spans the run
+        c = with_design(c, d.toStdString());
+      }
     }
     c.train.steps = steps_->value();
     c.train.batch_size = batch_->value();
@@ -395,7 +408,9 @@ QString TrainView::configJson(QString* error) const {
     c.train.eval_every = evalEvery_->value();
     c.train.seed = static_cast<uint64_t>(seed_->value());
     c.train.threads = threads_->value();
-    c.train.trainable = dmlpOnly_->isChecked() ? "dmlp" : "all";
+    // Unchecked keeps a starting model's own set (the pretrained recipe's "latent").
+    if (dmlpOnly_->isChecked()) c.train.trainable = "dmlp";
+    else if (c.train.trainable == "dmlp") c.train.trainable = "all";
     const QString extra = overrides_->toPlainText().trimmed();
     if (!extra.isEmpty()) {
       const auto j = nlohmann::json::parse(extra.toStdString(), nullptr, false);

@@ -77,6 +77,7 @@ class TrainView : public QWidget {
   QComboBox* preset_;
   QComboBox* encArch_;  // model families (the registry's names)
   QComboBox* decArch_;
+  QComboBox* design_;   // a seed design's latent settings (model/designs.h), or none
   QSpinBox* latentDim_;
   QSpinBox* encHidden_;
   QSpinBox* encLayers_;
