@@ -1,6 +1,7 @@
 // Data-parallel training over c10d's Gloo process group (train/distributed.h), through the
 // real latent-cli: 2 processes on the tiny preset give the losses of 1 process with the
-// same global batch (20 steps, within 1e-5); a 2-process run resumed by 1 process continues
+// same global batch (20 steps, within 1e-5), also with small gradient buckets overlapped with
+// backward and gradient accumulation; a 2-process run resumed by 1 process continues
 // the same losses; a killed rank ends the other with a message in well under 60 s; the
 // torchrun and Slurm variables are read, and malformed ones named.
 #include <QElapsedTimer>
@@ -73,6 +74,36 @@ class TestDistributed : public QObject {
     QVERIFY(std::filesystem::exists(path("two").toStdString() + "/last/model.safetensors"));
   }
 
+  // Many small gradient buckets (16 KB: most start while backward runs) and gradient
+  // accumulation over 2 micro-batches: still the 1-process losses.
+  void smallBucketsAndAccumulationMatchOne() {
+    test::spit(path("acc.json").toStdString(),
+               R"({"model": {"encoder": {"dropout": 0.0}, "decoder": {"dropout": 0.0}},
+                   "train": {"log_every": 1, "eval_every": 0, "eval_sentences": 20, "eval_samples": 0, "accumulate": 2}})");
+    auto args = [&](const char* out) {
+      QStringList a = trainArgs(out, 12);
+      a[a.indexOf("--config") + 1] = path("acc.json");
+      return a;
+    };
+    const auto one = test::cli(args("acc-one"));
+    QVERIFY2(one.code == 0, one.err.c_str());
+    qputenv("LATENT_DIST_BUCKET_KB", "16");
+    const auto two = test::cli(args("acc-two") << "--nproc" << "2");
+    qunsetenv("LATENT_DIST_BUCKET_KB");
+    QVERIFY2(two.code == 0, two.err.c_str());
+    const auto pos = two.err.find("gradient sums in ");
+    QVERIFY2(pos != std::string::npos, two.err.c_str());
+    QVERIFY2(std::stoi(two.err.substr(pos + 17)) > 10, two.err.c_str());  // many buckets
+    // ... and some started before backward ended (the first step's count: "N of M ...").
+    const auto during = two.err.find(" gradient buckets started their sum during");
+    QVERIFY2(during != std::string::npos, two.err.c_str());
+    const auto line = two.err.rfind('\n', during) + 1;
+    QVERIFY2(std::stoi(two.err.substr(line)) > 0, two.err.c_str());
+    const auto a = losses(path("acc-one").toStdString()), b = losses(path("acc-two").toStdString());
+    QCOMPARE(b.size(), size_t(12));
+    for (const auto& [step, loss] : a) QVERIFY2(std::abs(loss - b.at(step)) < 1e-5, std::to_string(step).c_str());
+  }
+
   // 10 steps on 2 processes, then --resume on 1 to step 20: the losses of the 1-process run.
   void resumeWithAnotherWorldSize() {
     if (!std::filesystem::exists(path("one").toStdString() + "/metrics.jsonl")) QSKIP("needs twoProcessesMatchOne");
@@ -129,13 +160,15 @@ class TestDistributed : public QObject {
     QCOMPARE(none.world, 1);
     QVERIFY(!none.active());
     const DistEnv tr = dist_env_from({{"RANK", "3"}, {"WORLD_SIZE", "4"}, {"LOCAL_RANK", "1"}, {"MASTER_ADDR", "node7"},
-                                      {"MASTER_PORT", "29400"}, {"LATENT_DIST_TIMEOUT", "30"}});
+                                      {"MASTER_PORT", "29400"}, {"LATENT_DIST_TIMEOUT", "30"}, {"LATENT_DIST_BUCKET_KB", "64"}});
     QCOMPARE(tr.rank, 3);
     QCOMPARE(tr.world, 4);
     QCOMPARE(tr.local_rank, 1);
     QCOMPARE(tr.master_addr, std::string("node7"));
     QCOMPARE(tr.master_port, 29400);
     QCOMPARE(tr.timeout_seconds, 30.0);
+    QCOMPARE(tr.bucket_bytes, int64_t{64 * 1024});
+    QCOMPARE(none.bucket_bytes, int64_t{25 << 20});
     const DistEnv slurm = dist_env_from({{"SLURM_PROCID", "5"}, {"SLURM_NTASKS", "8"}, {"SLURM_LOCALID", "1"},
                                          {"MASTER_ADDR", "n1"}, {"MASTER_PORT", "29500"}});
     QCOMPARE(slurm.rank, 5);
@@ -151,6 +184,8 @@ class TestDistributed : public QObject {
     QVERIFY(fails({{"WORLD_SIZE", "2"}, {"MASTER_ADDR", "a"}, {"MASTER_PORT", "1"}}, "RANK"));
     QVERIFY(fails({{"RANK", "0"}, {"WORLD_SIZE", "2"}, {"MASTER_PORT", "1"}}, "MASTER_ADDR"));
     QVERIFY(fails({{"RANK", "0"}, {"WORLD_SIZE", "2"}, {"MASTER_ADDR", "a"}, {"MASTER_PORT", "70000"}}, "MASTER_PORT"));
+    QVERIFY(fails({{"RANK", "0"}, {"WORLD_SIZE", "2"}, {"MASTER_ADDR", "a"}, {"MASTER_PORT", "1"}, {"LATENT_DIST_BUCKET_KB", "0"}},
+                  "LATENT_DIST_BUCKET_KB"));
   }
 
   void rowShares() {

@@ -17,6 +17,7 @@ struct DistEnv {
   std::string master_addr = "127.0.0.1";
   int master_port = 29500;
   double timeout_seconds = 120;  // LATENT_DIST_TIMEOUT: a collective waiting longer fails
+  int64_t bucket_bytes = 25 << 20;  // LATENT_DIST_BUCKET_KB: gradient buckets (train/grad_sync.h)
   bool active() const { return world > 1; }
 };
 

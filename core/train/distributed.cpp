@@ -58,6 +58,7 @@ DistEnv dist_env_from(const std::map<std::string, std::string>& given) {
   if (has("MASTER_PORT")) d.master_port = int_var(env, "MASTER_PORT", 1, 65535);
   else if (d.world > 1) throw Error("environment variable MASTER_PORT", "missing (a free port on rank 0's machine)");
   if (has("LATENT_DIST_TIMEOUT")) d.timeout_seconds = int_var(env, "LATENT_DIST_TIMEOUT", 1, 86400);
+  if (has("LATENT_DIST_BUCKET_KB")) d.bucket_bytes = int64_t{1024} * int_var(env, "LATENT_DIST_BUCKET_KB", 1, 1 << 20);
   return d;
 }
 
@@ -124,6 +125,16 @@ class GlooGroup : public ProcessGroup {
     flush();
   }
 
+  std::function<void()> all_reduce_sum_start(const at::Tensor& flat) override {
+    c10::intrusive_ptr<c10d::Work> work;
+    run("all-reduce", [&] {
+      std::vector<at::Tensor> one{flat};
+      work = group_->allreduce(one);
+      return c10::intrusive_ptr<c10d::Work>();  // nothing to wait for yet
+    });
+    return [this, work] { run("all-reduce", [&] { return work; }); };
+  }
+
   void broadcast(const std::vector<at::Tensor>& tensors, int root) override {
     for (const auto& t : tensors) {
       std::vector<at::Tensor> one{t.is_contiguous() ? t : t.contiguous()};
@@ -149,7 +160,7 @@ class GlooGroup : public ProcessGroup {
   void run(const char* what, F&& start) {
     try {
       auto work = start();
-      work->wait();
+      if (work) work->wait();
     } catch (const std::exception& e) {
       throw Error(std::string(what) + " across " + std::to_string(env_.world) + " processes (rank " +
                       std::to_string(env_.rank) + ")",

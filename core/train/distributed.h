@@ -6,6 +6,7 @@
 
 #include <ATen/core/Tensor.h>
 
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -29,6 +30,10 @@ class ProcessGroup {
   // In place: the element-wise sum over ranks. Tensors are packed into buckets of about
   // 25 MB (flattened per dtype), one all-reduce per bucket.
   virtual void all_reduce_sum(const std::vector<at::Tensor>& tensors) = 0;
+  // Starts the in-place sum over ranks of one contiguous tensor and returns at once; the
+  // returned function waits for it (throwing as the calls above do). GradSync overlaps the
+  // gradient sums with backward through it.
+  virtual std::function<void()> all_reduce_sum_start(const at::Tensor& flat) = 0;
   // In place: rank root's values on every rank.
   virtual void broadcast(const std::vector<at::Tensor>& tensors, int root) = 0;
   virtual void barrier() = 0;

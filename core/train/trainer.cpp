@@ -22,6 +22,7 @@
 #include "train/checkpoint.h"
 #include "train/data.h"
 #include "train/distributed.h"
+#include "train/grad_sync.h"
 #include "train/optimizer.h"
 #include "util/atomic_file.h"
 #include "util/error.h"
@@ -118,6 +119,8 @@ class Run {
   int64_t good_steps_ = 0;
   std::multiset<int64_t> inject_{opt_.inject_nonfinite_at.begin(), opt_.inject_nonfinite_at.end()};
   std::unique_ptr<ProcessGroup> pg_;  // world > 1 only
+  std::unique_ptr<GradSync> sync_;    // with pg_: gradient sums overlapped with backward
+  bool overlap_reported_ = false;
 };
 
 // OUT/run.json: which process is writing this run (a watcher on the same machine can tell
@@ -299,6 +302,12 @@ void Run::setup() {
     if (!freeze_used[i])
       throw Error("train.freeze", "\"" + freeze[i] + "\" starts no parameter's name (names are the keys of the model's model.safetensors, e.g. \"encoder.embeddings.\")");
   if (n_train == 0) throw Error("train.freeze", "leaves nothing to train");
+  if (pg_) {
+    std::vector<at::Tensor> params;
+    for (const auto& [name, t] : trainable) params.push_back(t);
+    sync_ = std::make_unique<GradSync>(*pg_, std::move(params), opt_.dist.bucket_bytes);
+    log("gradient sums in " + std::to_string(sync_->buckets()) + " bucket(s), started during backward as they fill");
+  }
   optim_ = std::make_unique<AdamOptimizer>(std::move(trainable), config_.train);
   if (opt_.resume) {
     try {
@@ -348,6 +357,7 @@ int64_t Run::train_step(TrainProgress& p) {
   bool finite = true;
   optim_->zero_grad();
   for (int micro = 0; micro < tc.accumulate; ++micro) {
+    if (sync_ && micro == tc.accumulate - 1) sync_->arm();  // this backward's gradients start the sums
     Batch batch = next_batch().to(device_);
     BatchShard shard;
     if (pg_) {
@@ -385,19 +395,17 @@ int64_t Run::train_step(TrainProgress& p) {
     ddpm += out.ddpm.sum().item<double>();
     sentences += batch.size();
   }
-  if (pg_) {  // the step's figures and its fate are the whole batch's, then the gradients' sum
+  if (sync_) {
+    sync_->finish();  // every rank, whatever happened above: the collectives must pair
+    if (!overlap_reported_ && (overlap_reported_ = true))
+      log(std::to_string(sync_->started_during_backward()) + " of " + std::to_string(sync_->buckets()) +
+          " gradient buckets started their sum during this step's backward");
+  }
+  if (pg_) {  // the step's figures and its fate are the whole batch's
     auto stats = at::tensor({loss_sum, rec, kl, ddpm, static_cast<double>(sentences), finite ? 0.0 : 1.0}, at::kDouble);
     pg_->all_reduce_sum({stats});
     const auto v = stats.accessor<double, 1>();
     loss_sum = v[0], rec = v[1], kl = v[2], ddpm = v[3], sentences = static_cast<int64_t>(v[4]), finite = v[5] == 0;
-    if (finite) {
-      std::vector<at::Tensor> grads;
-      for (auto& [name, t] : optim_->params()) {
-        if (!t.grad().defined()) t.mutable_grad() = at::zeros_like(t);
-        grads.push_back(t.mutable_grad());
-      }
-      pg_->all_reduce_sum(grads);
-    }
   }
   double norm = 0;
   if (finite) {
