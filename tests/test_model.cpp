@@ -19,6 +19,7 @@
 #include "model/model_io.h"
 #include "model/regularizers.h"
 #include "model/vae_ddpm.h"
+#include "train/kl_schedule.h"
 #include "train/trainer.h"
 #include "test_util.h"
 
@@ -362,6 +363,28 @@ class TestModel : public QObject {
     QVERIFY(mm->forward(b, at::Generator()).reg.item<double>() > 0);
     const Config back = config_from_json(config_to_json(c), "round trip");
     QCOMPARE(back.model.regularizer, std::string("mmd"));
+  }
+
+  // transformer-vae's warm-up of the regulariser weight, sigmoid(k step - b), by hand, and
+  // its effect on the model's loss (the same MMD draw at scale 1 and 0.25).
+  void regularizerWarmupByHand() {
+    Config c = preset("tiny");
+    QCOMPARE(regularizer_scale_at(c.model, 0), 1.0);  // k = 0: constant
+    c.model.regularizer_warmup_k = 0.0025;
+    c.model.regularizer_warmup_b = 6.25;
+    QVERIFY(std::abs(regularizer_scale_at(c.model, 0) - 1.0 / (1.0 + std::exp(6.25))) < 1e-15);  // 0.00193
+    QCOMPARE(regularizer_scale_at(c.model, 2500), 0.5);
+    QVERIFY(std::abs(regularizer_scale_at(c.model, 5000) - 1.0 / (1.0 + std::exp(-6.25))) < 1e-15);
+    QCOMPARE(with_design(preset("tiny"), "t5vae").model.regularizer_warmup_k, 0.0025);
+    c.model.regularizer = "mmd";
+    c.model.alpha_ddpm = 0;
+    VaeDdpm m = tinyModel(c, 300);
+    m->eval();  // no dropout: the two passes differ by the scale only
+    Batch b{torch::tensor({{2, 10, 11, 3}, {2, 12, 3, 0}}, torch::kLong), torch::tensor({{2, 10, 11, 3}, {2, 12, 3, 0}}, torch::kLong)};
+    const double full = m->forward(b, at::make_generator<at::CPUGeneratorImpl>(4)).reg.item<double>();
+    const double quarter = m->forward(b, at::make_generator<at::CPUGeneratorImpl>(4), 1.0, false, nullptr, 0.25).reg.item<double>();
+    QVERIFY(full > 0);
+    QVERIFY2(std::abs(quarter - 0.25 * full) < 1e-9 * full, (std::to_string(quarter) + " " + std::to_string(full)).c_str());
   }
 
   // Optimus's frange_cycle_zero_linear: every value of the cases that

@@ -235,6 +235,8 @@ template <class V> void fields(V& v, ModelConfig& c) {
   v.field("word_dropout", c.word_dropout, Range::Probability);
   v.field("regularizer", c.regularizer, Range::Any, {"none", "mmd", "adversarial"});
   v.field("regularizer_weight", c.regularizer_weight, Range::NonNegative);
+  v.field("regularizer_warmup_k", c.regularizer_warmup_k, Range::NonNegative);
+  v.field("regularizer_warmup_b", c.regularizer_warmup_b, Range::Any);
 }
 template <class V> void fields(V& v, TrainConfig& c) {
   v.field("optimizer", c.optimizer, Range::Any, {"adam", "adamw"});

@@ -146,6 +146,11 @@ struct ModelConfig {
   // Linear(D, 4D) -> ReLU -> Linear(4D, 1), trained in the same step).
   std::string regularizer = "none";
   double regularizer_weight = 1.0;
+  // A warm-up of that weight, as Fraser Greenlee's transformer-vae trainer does: x
+  // sigmoid(k x step - b) when k > 0 (t5-vae: k = 0.0025, b = 6.25, from about 0.002 to 1
+  // over ~5,000 steps); k = 0: constant.
+  double regularizer_warmup_k = 0.0;
+  double regularizer_warmup_b = 0.0;
 };
 
 struct TrainConfig {

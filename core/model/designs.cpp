@@ -22,6 +22,7 @@ nlohmann::json design_settings(const std::string& name, int64_t steps) {
   // over a preset) leaves nothing of it behind.
   json m = {{"posterior", "fixed"}, {"kl_schedule", "constant"}, {"kl_weight", 1.0}, {"free_bits", 0.0},
             {"free_bits_mode", "floor"}, {"regularizer", "none"}, {"regularizer_weight", 1.0},
+            {"regularizer_warmup_k", 0.0}, {"regularizer_warmup_b", 0.0},
             {"encoder", {{"embedding_noise", 0.0}}}, {"decoder", {{"latent_every_layer", false}}}};
   // All but DMLP train the prior on detached latents: their own regulariser shapes z.
   const json detached = {{"ddpm_detach_steps", 1000000000}};
@@ -34,7 +35,8 @@ nlohmann::json design_settings(const std::string& name, int64_t steps) {
   }
   if (name == "t5vae") {
     // t5-vae has no reparameterisation: DMLP's small fixed variance is the nearest.
-    m.update({{"regularizer", "mmd"}});
+    // transformer-vae's trainer warms the MMD weight up: sigmoid(0.0025 step - 6.25).
+    m.update({{"regularizer", "mmd"}, {"regularizer_warmup_k", 0.0025}, {"regularizer_warmup_b", 6.25}});
     return {{"model", m}, {"train", detached}};
   }
   if (name == "davae") {

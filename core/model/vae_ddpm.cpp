@@ -53,7 +53,7 @@ at::Tensor VaeDdpmImpl::reparameterize(const EncoderOutput& post, at::Generator 
 }
 
 LossOutput VaeDdpmImpl::forward(const Batch& batch, at::Generator gen, double kl_weight, bool detach_prior,
-                                const BatchShard* shard) {
+                                const BatchShard* shard, double reg_scale) {
   LossOutput out;
   const EncoderOutput post = posterior(batch.enc_ids);
   out.mu = post.mu;
@@ -97,10 +97,10 @@ LossOutput VaeDdpmImpl::forward(const Batch& batch, at::Generator gen, double kl
   // own loss is added unweighted: it trains the discriminator only.
   out.reg = at::zeros({}, out.vae.options());
   if (config.regularizer == "mmd") {
-    out.reg = config.regularizer_weight * mmd_loss(z.to(at::kFloat), gen);
+    out.reg = reg_scale * config.regularizer_weight * mmd_loss(z.to(at::kFloat), gen);
   } else if (config.regularizer == "adversarial" && discriminator) {
     const AdversarialLoss a = adversarial_loss(*discriminator, z.to(at::kFloat), gen);
-    out.reg = config.regularizer_weight * a.encoder + a.discriminator;
+    out.reg = reg_scale * config.regularizer_weight * a.encoder + a.discriminator;
   }
 
   if (config.alpha_ddpm > 0) {

@@ -65,9 +65,10 @@ struct VaeDdpmImpl : torch::nn::Module {
   at::Tensor reparameterize(const EncoderOutput& post, at::Generator gen, const BatchShard* shard = nullptr);
   // The training loss. kl_weight applies unless posterior "fixed"; detach_prior keeps
   // the diffusion loss from reaching the encoder (train.ddpm_detach_steps).
-  // shard: this process's part of a batch split across processes (above).
+  // shard: this process's part of a batch split across processes (above). reg_scale: the
+  // regulariser weight's warm-up factor at this step (train/kl_schedule.h).
   LossOutput forward(const Batch& batch, at::Generator gen, double kl_weight = 1.0, bool detach_prior = false,
-                     const BatchShard* shard = nullptr);
+                     const BatchShard* shard = nullptr, double reg_scale = 1.0);
 
   // Names of parameters DMLP trains: "linear", "wte", "decoder.transformer.h.0",
   // "encoder" in the name, or the noise network.

@@ -42,6 +42,11 @@ double trapezoid_beta(int64_t step, int64_t n_iter, int cycles, double ratio_zer
   return stop * (period - pos) / down;
 }
 
+double regularizer_scale_at(const ModelConfig& m, int64_t step) {
+  if (m.regularizer_warmup_k <= 0) return 1.0;
+  return 1.0 / (1.0 + std::exp(-(m.regularizer_warmup_k * static_cast<double>(step) - m.regularizer_warmup_b)));
+}
+
 double kl_weight_at(const ModelConfig& m, int64_t step) {
   if (m.posterior == "fixed" || m.kl_schedule == "constant" || m.kl_anneal_steps == 0) return m.kl_weight;
   if (m.kl_schedule == "optimus")

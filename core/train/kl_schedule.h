@@ -10,6 +10,9 @@ namespace latent {
 
 // The KL weight at an optimiser step (model.kl_schedule; posterior "learned" or "deterministic").
 double kl_weight_at(const ModelConfig& m, int64_t step);
+// The regulariser weight's warm-up factor at an optimiser step: sigmoid(k step - b) with
+// model.regularizer_warmup_k > 0 (transformer-vae's schedule), else 1.
+double regularizer_scale_at(const ModelConfig& m, int64_t step);
 // One step of the trapezoid schedule (model/config.h): cycles of n_iter / cycles steps, each
 // 0 for ratio_zero of it, rising linearly to stop over ratio_increase, holding, and falling
 // linearly to 0 over the last ratio_decrease; past n_iter, the value at the end.

@@ -372,7 +372,8 @@ int64_t Run::train_step(TrainProgress& p) {
     {
       AutocastGuard ac(amp, fp16 ? at::kHalf : at::kBFloat16);
       out = model_->forward(batch, at::Generator(), kl_weight_at(config_.model, state_.step),
-                            state_.step < tc.ddpm_detach_steps, pg_ ? &shard : nullptr);
+                            state_.step < tc.ddpm_detach_steps, pg_ ? &shard : nullptr,
+                            regularizer_scale_at(config_.model, state_.step));
     }
     double l = out.loss.item<double>();
     const auto injected = inject_.find(state_.step + 1);
