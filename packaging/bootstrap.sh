@@ -5,7 +5,7 @@
 #   packaging/bootstrap.sh test    set up, build, run the whole test suite through ctest,
 #                                  then the short fuzz pass (tests/fuzz/run.sh)
 #   packaging/bootstrap.sh deps    only install the dependencies
-#   packaging/bootstrap.sh build   set up and build
+#   packaging/bootstrap.sh build   set up, build, assemble the pretrained default model
 #
 # Idempotent: every step checks first and says what it installs.
 # Environment: LATENT_CACHE (default ~/.cache/latent-studio) holds the Python venv with

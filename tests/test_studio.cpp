@@ -4,7 +4,10 @@
 #include <QFileInfo>
 #include <QMessageBox>
 #include <QPlainTextEdit>
+#include <QProcess>
+#include <QProcessEnvironment>
 #include <QPushButton>
+#include <QRegularExpression>
 #include <QSlider>
 #include <QStandardPaths>
 #include <QTabWidget>
@@ -175,6 +178,24 @@ class TestStudio : public QObject {
     QSettings().setValue("model/last", lastModel);
     if (cache.isNull()) qunsetenv("LATENT_CACHE");
     else qputenv("LATENT_CACHE", cache);
+  }
+
+  // latent-studio --startup-time (the cold-start figure): the real binary reports the
+  // seconds to a usable window with its start-up model, and quits.
+  void startupTimeIsReportedByTheBinary() {
+    QProcess p;
+    auto env = QProcessEnvironment::systemEnvironment();
+    env.insert("XDG_CONFIG_HOME", tmp_.filePath("startup-config"));  // no last model: the default
+    p.setProcessEnvironment(env);
+    p.start(LATENT_STUDIO, {"--startup-time"});
+    QVERIFY(p.waitForFinished(60000));
+    QCOMPARE(p.exitCode(), 0);
+    const QString out = QString::fromUtf8(p.readAllStandardOutput());
+    const QRegularExpression re("^usable with (.+) after ([0-9.]+) s$");
+    const auto m = re.match(out.trimmed());
+    QVERIFY2(m.hasMatch(), qPrintable(out));
+    QVERIFY(QFileInfo::exists(m.captured(1) + "/config.json"));
+    QVERIFY(m.captured(2).toDouble() > 0);
   }
 
   // Model folders made from the fuzz corpus (tests/fuzz/corpus/fuzz_model_folder) and
