@@ -47,7 +47,7 @@ check_base() {  # role folder; appends the sha256 to base_sha
 }
 check_base encoder "$encoder"
 check_base decoder "$decoder"
-stamp=$({ echo "$base_sha"; sha256sum "$delta_dir/delta.safetensors" "$delta_dir/config.json" | cut -d' ' -f1; } | sha256sum | cut -d' ' -f1)
+stamp=$({ echo "$base_sha"; sha256sum "$delta_dir"/{delta.safetensors,config.json,MODEL_CARD.md,eval.json} 2>/dev/null | cut -d' ' -f1; } | sha256sum | cut -d' ' -f1)
 if [ -f "$out/config.json" ] && [ "$(cat "$out/latent-assembly.sha256" 2>/dev/null)" = "$stamp" ]; then
   say "pretrained default $out: up to date"
   rm -f "$failed"

@@ -32,13 +32,13 @@ xvfb-run -a -s "-screen 0 1400x900x24" bash -c "
   tab 197; xdotool mousemove 600 64 click 1 key Return; sleep 5
   import -window root '$out/interpolate.png'
   # Generate: DDPM from t = 2000 to 0, played back
-  tab 284; xdotool mousemove 143 237 click 1; sleep 12
+  tab 284; xdotool mousemove 143 237 click 1; sleep 25
   import -window root '$out/generate.png'
   # Latent map: the whole training corpus (46k sentences) by PCA, coloured by length, the
   # generation's samples at t = 0 drawn on it, a point hovered
   tab 365
   xdotool mousemove 145 92 click 1; sleep 0.5; xdotool key Down Return; sleep 0.5
-  xdotool mousemove 213 64 click 1; sleep 30
+  xdotool mousemove 213 64 click 1; sleep 150  # the pretrained encoder: about 2 minutes for 46k sentences
   xdotool mousemove 640 420; sleep 1; xdotool mousemove 642 421; sleep 1
   import -window root '$out/latent_map.png'
   # Directions: present -> past tense from six sentences each, a sentence moved along it
