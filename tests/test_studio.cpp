@@ -137,8 +137,8 @@ class TestStudio : public QObject {
     const fs::path root = tmp_.filePath("startup").toStdString();
     qputenv("LATENT_CACHE", QByteArray::fromStdString((root / "cache").string()));
     const fs::path assembled = root / "cache/models/default-pretrained";
-    auto start = [&](QString* note, int* boxes) {
-      QSettings().remove("model/last");
+    auto start = [&](QString* note, int* boxes, const QString& last = {}) {
+      QSettings().setValue("model/last", last);
       ui::MainWindow w;
       QSignalSpy ready(&w, &ui::MainWindow::modelReady);
       if (!ready.wait(30000)) return QString("(no model opened)");
@@ -154,10 +154,17 @@ class TestStudio : public QObject {
     fs::copy(model_.toStdString(), assembled, fs::copy_options::recursive);
     QCOMPARE(QFileInfo(start(&note, &boxes)).canonicalFilePath(), QFileInfo(QString::fromStdString(assembled.string())).canonicalFilePath());
     QVERIFY(note.isEmpty());
+    // ... also when the last model used was the small default (a user from before it existed);
+    // a model the user opened still wins.
+    QCOMPARE(QFileInfo(start(&note, &boxes, ui::defaultModelPath())).canonicalFilePath(),
+             QFileInfo(QString::fromStdString(assembled.string())).canonicalFilePath());
+    QCOMPARE(QFileInfo(start(&note, &boxes, model_)).canonicalFilePath(), QFileInfo(model_).canonicalFilePath());
 
     // Damaged: the embedded model instead, with the loader's reason in the note.
     test::spit((assembled / "config.json").string(), "{\"model\": ");
-    QCOMPARE(QFileInfo(start(&note, &boxes)).canonicalFilePath(), QFileInfo(ui::defaultModelPath()).canonicalFilePath());
+    // (the damaged default was the last one used: it still falls back)
+    QCOMPARE(QFileInfo(start(&note, &boxes, QString::fromStdString(assembled.string()))).canonicalFilePath(),
+             QFileInfo(ui::defaultModelPath()).canonicalFilePath());
     QVERIFY2(note.contains("could not be opened") && note.contains("config.json"), qPrintable(note));
     QCOMPARE(boxes, 0);
 

@@ -49,9 +49,14 @@ QString pretrainedDeltaDir() {
 QString pretrainedModelPath() { return cacheDir() + "/models/default-pretrained"; }
 
 StartupModel startupModel(const QString& lastModel) {
-  if (!lastModel.isEmpty() && QFileInfo::exists(lastModel + "/config.json")) return {lastModel, {}, {}};
   const QString embedded = defaultModelPath();
   const QString pretrained = pretrainedModelPath();
+  // A model the user opened wins; one of the two defaults does not (the choice between them
+  // is made afresh, so a newly assembled pretrained default replaces the small one).
+  const QString last = QFileInfo(lastModel).canonicalFilePath();
+  const bool a_default = !last.isEmpty() && (last == QFileInfo(embedded).canonicalFilePath() ||
+                                             last == QFileInfo(pretrained).canonicalFilePath());
+  if (!lastModel.isEmpty() && !a_default && QFileInfo::exists(lastModel + "/config.json")) return {lastModel, {}, {}};
   if (QFileInfo::exists(pretrained + "/config.json")) return {pretrained, embedded, {}};
   if (pretrainedDeltaDir().isEmpty()) return {embedded, {}, {}};
   // Shipped but not assembled: say why, in set-up's own words when it left them.

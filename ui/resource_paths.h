@@ -34,7 +34,8 @@ struct StartupModel {
   QString fallback;  // opened instead if `path` fails to load; empty when there is none
   QString note;      // why the choice is not the pretrained default, for the user; may be empty
 };
-// The last model used if it still exists; else the pretrained default when it is assembled,
+// The last model used if it still exists and is not one of the two defaults; else the
+// pretrained default when it is assembled,
 // with the embedded model as its fallback; else the embedded model, with a note saying why
 // when a pretrained default is shipped but not assembled.
 StartupModel startupModel(const QString& lastModel);
