@@ -100,7 +100,7 @@ class TestModelDir : public QObject {
 
   void allocationBudgetChargesThisThreadOnly() {
     {
-      AllocationBudget budget(1 << 20, "file.json", "the weights hold 1 MB");
+      AllocationBudget budget(1 << 20, "file.json", "the weights hold 1 MB: its shapes do not match the weights");
       QVERIFY(at::empty({1000}).defined());
       QVERIFY(budget.used() >= 4000);
       bool otherOk = false;

@@ -317,6 +317,26 @@ class TestTrain : public QObject {
     o.out_dir = dir("never-trained");
     LATENT_VERIFY_CONTAINS(train(o, c).message, "model folder does not exist");
   }
+
+  // Sizes with no weights to bound them: building the model may take a quarter of the memory
+  // available (LATENT_MEMORY_AVAILABLE stands in for the machine here). An intermediate size
+  // of 200,000 (a typo for 2,000) fails before it allocates more, saying what to check; the
+  // tiny model itself fits, and trains.
+  void sizesBeyondTheMemoryAvailableFailAtOnce() {
+    qputenv("LATENT_MEMORY_AVAILABLE", QByteArray::number(qint64(64) << 20));
+    TrainOptions o = tinyRun(dir("huge"), 1, 16);
+    o.config.model.encoder.intermediate = 200000;  // 2 layers x 2 x 64 x 200,000 floats: 205 MB
+    TrainControl c;
+    const TrainResult r = train(o, c);
+    QVERIFY(r.status == TrainResult::Status::Failed);
+    LATENT_VERIFY_CONTAINS(r.message, "model (the preset and configuration sizes): the model it describes needs more than");
+    LATENT_VERIFY_CONTAINS(r.message, "this machine has 67.1 MB available");
+    LATENT_VERIFY_CONTAINS(r.message, "model.encoder.*");
+    QVERIFY(r.message.find("bad_alloc") == std::string::npos);
+    const TrainResult ok = train(tinyRun(dir("fits"), 1, 16), c);
+    qunsetenv("LATENT_MEMORY_AVAILABLE");
+    QVERIFY2(ok.status == TrainResult::Status::Finished, ok.message.c_str());
+  }
 };
 
 QTEST_GUILESS_MAIN(TestTrain)

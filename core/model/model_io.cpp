@@ -84,7 +84,7 @@ static LoadedModel load_model_files(const std::string& path) {
   VaeDdpm model{nullptr};
   {
     AllocationBudget budget(AllocationBudget::for_weights(weight_bytes), cfg_path,
-                            std::string(io::files::kWeights) + " holds " + format_bytes(weight_bytes));
+                            std::string(io::files::kWeights) + " holds " + format_bytes(weight_bytes) + ": its shapes do not match the weights");
     model = VaeDdpm(config.model, tok);
   }
   load_state(model, io::load(wpath), wpath);

@@ -72,7 +72,7 @@ VaeDdpm build_within_weights(const ModelConfig& m, const Tokenizers& tokenizers,
     const uint64_t size = fs::file_size(f, ec);
     if (!ec) bytes += size;
   }
-  AllocationBudget budget(AllocationBudget::for_weights(bytes), where, "the weights hold " + format_bytes(bytes));
+  AllocationBudget budget(AllocationBudget::for_weights(bytes), where, "the weights hold " + format_bytes(bytes) + ": its shapes do not match the weights");
   return VaeDdpm(m, tokenizers);
 }
 

@@ -12,6 +12,7 @@
 #include <fstream>
 #include <limits>
 #include <memory>
+#include <optional>
 #include <set>
 
 #include "eval/metrics.h"
@@ -24,8 +25,10 @@
 #include "train/distributed.h"
 #include "train/grad_sync.h"
 #include "train/optimizer.h"
+#include "util/alloc_budget.h"
 #include "util/atomic_file.h"
 #include "util/error.h"
+#include "util/runtime_info.h"
 
 namespace latent {
 namespace fs = std::filesystem;
@@ -274,7 +277,18 @@ void Run::setup() {
     topt.seed = static_cast<unsigned>(config_.train.seed);
     log("training the tokenizer on " + std::to_string(opt_.train_sentences.size()) + " sentences");
     tok_ = Tokenizers(Tokenizer::train(opt_.train_sentences, topt));
+    // Sizes alone (a preset, --config, the Train view's form) have no weights to bound them:
+    // building the model may take a quarter of the memory available, so that a size typed
+    // wrong fails at once, saying so, instead of swapping the machine or being killed.
+    const uint64_t avail = available_memory_bytes();
+    std::optional<AllocationBudget> budget;
+    if (avail > 0)
+      budget.emplace(AllocationBudget::for_sizes(avail), "model (the preset and configuration sizes)",
+                     "this machine has " + format_bytes(avail) + " available and training needs about 4 times what "
+                     "building takes: check the sizes (model.latent_dim, model.encoder.*, model.decoder.*, "
+                     "model.noise_net.*, model.tokenizer.vocab_size)");
     model_ = VaeDdpm(config_.model, tok_);
+    budget.reset();
   }
   if (config_.train.threads > 0) at::set_num_threads(config_.train.threads);
   model_->to_device(device_);

@@ -53,6 +53,8 @@ std::string format_bytes(uint64_t bytes) {
 
 uint64_t AllocationBudget::for_weights(uint64_t weight_bytes) { return 4 * weight_bytes + (uint64_t(512) << 20); }
 
+uint64_t AllocationBudget::for_sizes(uint64_t available_bytes) { return available_bytes / 4; }
+
 AllocationBudget::AllocationBudget(uint64_t bytes, std::string where, std::string basis)
     : outer_(current), limit_(bytes), where_(std::move(where)), basis_(std::move(basis)) {
   install_once();
@@ -65,7 +67,7 @@ void AllocationBudget::charge(uint64_t bytes) {
   used_ += bytes;
   if (used_ <= limit_) return;
   throw Error(where_, "the model it describes needs more than " + format_bytes(used_) + " of memory, but " + basis_ +
-                          ": its shapes do not match the weights (at most " + format_bytes(limit_) + " is allowed)");
+                          " (at most " + format_bytes(limit_) + " is allowed)");
 }
 
 }  // namespace latent

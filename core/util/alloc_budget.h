@@ -15,8 +15,9 @@ class AllocationBudget {
  public:
   // Until destroyed, CPU tensor allocations made by this thread may total `bytes` (freed
   // memory is not given back: the count is an upper bound of what construction touches).
-  // where: the file that describes the model; basis: what the limit comes from, for the
-  // message ("model.safetensors holds 14.2 MB").
+  // where: the file (or settings) that describe the model; basis: what the limit comes from
+  // and what exceeding it means, for the message ("model.safetensors holds 14.2 MB: its
+  // shapes do not match the weights").
   AllocationBudget(uint64_t bytes, std::string where, std::string basis);
   ~AllocationBudget();
   AllocationBudget(const AllocationBudget&) = delete;
@@ -29,6 +30,10 @@ class AllocationBudget {
   // from files of 16-bit floats (x2), initialisation temporaries (x2), and 512 MiB for
   // buffers and fresh parts (noise network, latent projections).
   static uint64_t for_weights(uint64_t weight_bytes);
+  // The limit for a model built from sizes alone (a preset, --config, the Train view), which
+  // no weights bound: a quarter of the memory available (training needs about four times
+  // what building takes: weights, gradients and Adam's two moments); 0 where unknown.
+  static uint64_t for_sizes(uint64_t available_bytes);
 
  private:
   AllocationBudget* outer_;

@@ -4,12 +4,47 @@
 #include <ATen/Parallel.h>
 #include <torch/headeronly/version.h>
 
+#include <algorithm>
+#include <cctype>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
 #ifdef LATENT_HAVE_CUDA
 #include <c10/cuda/CUDAFunctions.h>
 #include <cuda_runtime_api.h>
 #endif
 
 namespace latent {
+
+namespace {
+// The first number in a file (or after `key` in it), 0 when absent or not a number ("max").
+uint64_t number_in(const char* path, const std::string& key = {}) {
+  std::ifstream in(path);
+  std::string word;
+  if (key.empty()) return in >> word && std::isdigit(static_cast<unsigned char>(word[0])) ? std::stoull(word) : 0;
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind(key, 0) == 0) {
+      std::istringstream rest(line.substr(key.size()));
+      uint64_t kb = 0;
+      return rest >> kb ? kb * 1024 : 0;  // meminfo's values are in kB
+    }
+  return 0;
+}
+}  // namespace
+
+uint64_t available_memory_bytes() {
+  if (const char* env = std::getenv("LATENT_MEMORY_AVAILABLE"); env && std::isdigit(static_cast<unsigned char>(env[0])))
+    return std::strtoull(env, nullptr, 10);
+  uint64_t avail = number_in("/proc/meminfo", "MemAvailable:");
+  const uint64_t max = number_in("/sys/fs/cgroup/memory.max"), used = number_in("/sys/fs/cgroup/memory.current");
+  if (max > 0) {
+    const uint64_t left = max > used ? max - used : 0;
+    avail = avail > 0 ? std::min(avail, left) : left;
+  }
+  return avail;
+}
 
 std::string libtorch_version() {
   return std::to_string(TORCH_VERSION_MAJOR) + "." + std::to_string(TORCH_VERSION_MINOR) + "." +

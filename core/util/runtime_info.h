@@ -1,6 +1,7 @@
 // Versions and devices, for --version, the About box and benchmark reports.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 namespace latent {
@@ -9,6 +10,10 @@ std::string libtorch_version();  // "2.11.0"
 bool cuda_available();
 std::string cuda_device_name();  // empty without CUDA
 int cpu_threads();               // at::get_num_threads()
+// Memory this process may still take, in bytes: the environment's LATENT_MEMORY_AVAILABLE
+// (bytes, to plan for less than the machine has), else the least of /proc/meminfo's
+// MemAvailable and the cgroup's memory.max - memory.current; 0 when none of them is known.
+uint64_t available_memory_bytes();
 // One line, e.g. "LibTorch 2.11.0, CUDA available: no, CPU threads: 2".
 std::string runtime_summary();
 
