@@ -54,7 +54,7 @@ if [ -f "$out/config.json" ] && [ "$(cat "$out/latent-assembly.sha256" 2>/dev/nu
   exit 0
 fi
 
-say "assembling the pretrained default into $out (about a minute)"
+say "assembling the pretrained default into $out (about 10 seconds)"
 tmp=$out.tmp.$$
 rm -rf "$tmp"
 if ! msg=$("$cli" import-hf --encoder "$encoder" --decoder "$decoder" --preset pretrained \

@@ -79,12 +79,10 @@ void GradSync::start_ready() {
 }
 
 void GradSync::finish() {
-  const size_t during = overlapped_;
+  armed_ = false;  // buckets started from here on did not overlap the backward pass
   for (size_t k = 0; k < params_.size(); ++k)
     if (!slots_[k].filled) fill(k, at::Tensor());  // no gradient this backward: what accumulated, or zeros
-  armed_ = false;
   start_ready();
-  overlapped_ = during;
   at::NoGradGuard no_grad;
   for (auto& b : buckets_) b.wait();
   for (size_t k = 0; k < params_.size(); ++k) {
