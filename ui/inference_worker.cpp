@@ -132,6 +132,8 @@ void InferenceWorker::openModel(const QString& path) {
                        .arg(QString::fromStdString(mc.encoder.arch), QString::fromStdString(mc.encoder.pooling),
                             QString::fromStdString(mc.decoder.arch),
                             mc.decoder.extra_first_block ? QStringLiteral(" (extra first block)") : QString());
+    if (mc.latent_tokens > 1)
+      out.families += QString(", latent as %1 tokens of %2").arg(mc.latent_tokens).arg(mc.latent_dim / mc.latent_tokens);
     out.diffusionSteps = lm.config.model.diffusion.steps;
     out.device = "CPU";
     out.metrics = modelEval(lm.dir) + runMetrics(lm.dir);

@@ -151,7 +151,7 @@ template <class V> void fields(V& v, EncoderConfig& c) {
   v.field("intermediate", c.intermediate, Range::Positive);
   v.field("max_positions", c.max_positions, Range::Positive);
   v.field("type_vocab", c.type_vocab, Range::NonNegative);
-  v.field("pooling", c.pooling, Range::Any, {"avg", "cls"});
+  v.field("pooling", c.pooling, Range::Any, {"avg", "cls", "tokens"});
   v.field("layer_norm_eps", c.layer_norm_eps, Range::Positive);
   v.field("extra_layer", c.extra_layer);
   v.field("activation", c.activation, Range::Any, {"gelu", "gelu_new", "relu", "gated-gelu"});
@@ -196,6 +196,10 @@ template <class V> void fields(V& v, DecoderConfig& c) {
   v.family_field("tied_head", c.tied_head, p.tied_head, f.tied_head);
   v.family_field("qkv_bias", c.qkv_bias, p.qkv_bias, f.qkv_bias);
   v.family_field("lora_rank", c.lora_rank, p.lora_rank, f.lora_rank, Range::NonNegative);
+  v.family_field("head_dim", c.head_dim, p.head_dim, f.head_dim, Range::NonNegative);
+  v.family_field("relative_buckets", c.relative_buckets, p.relative_buckets, f.relative_buckets, Range::Positive);
+  v.family_field("relative_max_distance", c.relative_max_distance, p.relative_max_distance, f.relative_max_distance, Range::Positive);
+  v.family_field("activation", c.activation, p.activation, f.activation, Range::Any, {"relu", "gated-gelu"});
 }
 template <class V> void fields(V& v, DiffusionConfig& c) {
   v.field("steps", c.steps, Range::Positive);
@@ -213,6 +217,7 @@ template <class V> void fields(V& v, NoiseNetConfig& c) {
 }
 template <class V> void fields(V& v, ModelConfig& c) {
   v.field("latent_dim", c.latent_dim, Range::Positive);
+  v.field("latent_tokens", c.latent_tokens, Range::Positive);
   v.field("max_length", c.max_length, Range::Positive);
   v.section("tokenizer", c.tokenizer);
   v.section("encoder", c.encoder);
@@ -316,6 +321,11 @@ void validate(const Config& c, const std::string& where) {
     fail("model.max_length", "max_length + " + std::to_string(2 + ef.extra_positions) + " must fit model.encoder.max_positions");
   if (m.max_length + 3 > m.decoder.max_positions)
     fail("model.max_length", "max_length + 3 must fit model.decoder.max_positions (memory slot + BOS + EOS)");
+  if (m.latent_tokens > 256 || m.latent_dim % m.latent_tokens != 0)
+    fail("model.latent_tokens", "must divide model.latent_dim (" + std::to_string(m.latent_dim) + ") and be at most 256, got " +
+                                    std::to_string(m.latent_tokens));
+  if (m.encoder.pooling == "tokens" && m.latent_tokens + ef.extra_positions > m.encoder.max_positions)
+    fail("model.latent_tokens", "pooling \"tokens\" reads that many encoder positions: it must fit model.encoder.max_positions");
   if (m.tokenizer.type != "pretrained" && m.tokenizer.vocab_size < 261) fail("model.tokenizer.vocab_size", "must be at least 261 (256 bytes + 4 specials + 1)");
   if (m.noise_net.type == "transformer" && m.noise_net.hidden % m.noise_net.heads != 0)
     fail("model.noise_net.heads", "must divide model.noise_net.hidden");

@@ -28,7 +28,9 @@ struct EncoderConfig {  // the family's own keys: model/family.h, `latent-cli mo
   int intermediate = 1024;       // FFN width
   int max_positions = 128;
   int type_vocab = 2;            // token types (BERT); only type 0 is used; 0: none (DeBERTa)
-  std::string pooling = "avg";   // avg (DMLP's BertForLatentConnectorAVG) | cls
+  // avg (DMLP's BertForLatentConnectorAVG) | cls | tokens (t5-vae: the latent projection on
+  // each of the first model.latent_tokens hidden states, then tanh; inputs padded to that many)
+  std::string pooling = "avg";
   double layer_norm_eps = 1e-12; // BERT's; RoBERTa's 1e-5
   std::string activation = "gelu"; // FFN: gelu (erf, BERT) | gelu_new (tanh, ALBERT) | relu | gated-gelu (T5)
   int embedding_size = 0;        // ALBERT: factorised embedding width (0 = hidden)
@@ -82,6 +84,11 @@ struct DecoderConfig {  // the family's own keys: model/family.h, `latent-cli mo
   // projections: W x + B A x with A (r, in) ~ N(0, 1/in), B (out, r) zero, so an imported
   // model starts as the pretrained one. 0 = none. Trainable in every train.trainable mode.
   int lora_rank = 0;
+  // T5 family (model/families/t5_decoder.cpp): the latent tokens are its cross-attention memory.
+  int head_dim = 0;              // d_kv, the width of one attention head (0 = hidden / heads)
+  int relative_buckets = 32;     // relative_attention_num_buckets
+  int relative_max_distance = 128;  // relative_attention_max_distance
+  std::string activation = "relu";  // feed-forward: relu (T5) | gated-gelu (T5 v1.1, Flan-T5)
 };
 
 struct DiffusionConfig {
@@ -101,7 +108,10 @@ struct NoiseNetConfig {
 };
 
 struct ModelConfig {
-  int latent_dim = 64;           // D
+  int latent_dim = 64;           // D: the whole latent, as the prior, interpolation and files see it
+  // n: the latent as n tokens of D / n (t5-vae: 6 x 32). The decoders take them as n memory
+  // slots per block; the transformer noise network as n tokens; the MMD as B x n samples.
+  int latent_tokens = 1;
   int max_length = 64;           // tokens per sentence (without BOS/EOS); longer ones are cut
   TokenizerConfig tokenizer;
   EncoderConfig encoder;
@@ -184,6 +194,16 @@ struct TrainConfig {
   int threads = 0;                    // CPU threads; 0 = all cores
 };
 
+// The latent's shape as the encoder's projection and the decoder's memory slots see it:
+// `tokens` tokens of width() each, flattened to one vector of `dim`.
+struct LatentShape {
+  LatentShape(int dim, int tokens = 1) : dim(dim), tokens(tokens) {}  // NOLINT: an int is one token
+  explicit LatentShape(const ModelConfig& c) : LatentShape(c.latent_dim, c.latent_tokens) {}
+  int dim;
+  int tokens;
+  int width() const { return dim / tokens; }
+};
+
 struct Config {
   ModelConfig model;
   TrainConfig train;
@@ -207,7 +227,7 @@ DecoderConfig merge_decoder_config(const DecoderConfig& base, const nlohmann::js
 
 // Model families (model/family.h holds the registry). Switching arch keeps the shapes
 // (hidden, layers, heads, intermediate, max_positions, pooling, dropout, latent switches,
-// extra block) and takes the new family's other defaults; an unregistered name throws
+// extra block where the new family has one) and takes the new family's other defaults; an unregistered name throws
 // latent::Error(where, ...) listing the registered ones.
 EncoderConfig with_encoder_arch(const EncoderConfig& c, const std::string& arch, const std::string& where);
 DecoderConfig with_decoder_arch(const DecoderConfig& c, const std::string& arch, const std::string& where);

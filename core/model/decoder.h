@@ -14,10 +14,13 @@
 namespace latent {
 
 struct DecoderImpl : torch::nn::Module {
-  explicit DecoderImpl(const DecoderConfig& c) : config(c) {}
+  // latent: z's width D and its n tokens (model.latent_tokens): the memory projection maps one
+  // token (D/n) to a slot per block, the embedding projection the whole of z (D).
+  DecoderImpl(const DecoderConfig& c, LatentShape latent) : config(c), latent(latent) {}
   ~DecoderImpl() override = default;
 
-  // A cache for decoding up to max_tokens tokens from z (B, D): latent slots filled.
+  // A cache for decoding up to max_tokens tokens from z (B, D): latent slots filled (n per
+  // block with latent_as_memory: an unordered set, all at position 0; tokens from position 1).
   virtual KVCache start(const at::Tensor& z, int64_t max_tokens) = 0;
   // Feeds new tokens ids (B, L) after what the cache holds; returns logits (B, L, V).
   virtual at::Tensor step(KVCache& cache, const at::Tensor& ids) = 0;
@@ -29,7 +32,11 @@ struct DecoderImpl : torch::nn::Module {
   // Transformer blocks, an extra first block included.
   virtual int num_blocks() const = 0;
 
+  // Memory slots per block: n with latent_as_memory, else 0.
+  int memory_slots() const { return config.latent_as_memory ? latent.tokens : 0; }
+
   DecoderConfig config;
+  LatentShape latent;
 };
 using Decoder = std::shared_ptr<DecoderImpl>;
 

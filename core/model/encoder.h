@@ -1,5 +1,7 @@
 // What every encoder family is to the rest of the model: token ids -> hidden states ->
-// one pooled vector -> Linear(pooled, 2D, bias=false) -> (mu, logvar). A family (BERT,
+// one pooled vector -> Linear(pooled, 2D, bias=false) -> (mu, logvar); or, with pooling
+// "tokens" (t5-vae), Linear(H, 2 D/n) on each of the first n hidden states, mu through tanh,
+// flattened to (B, D). A family (BERT,
 // RoBERTa, ...) implements hidden_states and pool under its Hugging Face parameter names
 // and registers "linear" (DMLP's latent projection) with init_latent_projection. The
 // families and how they are found: model/family.h.
@@ -20,10 +22,11 @@ struct EncoderOutput {
 };
 
 struct EncoderImpl : torch::nn::Module {
-  EncoderImpl(const EncoderConfig& c, int latent_dim, int pad_id) : config(c), latent_dim(latent_dim), pad_id(pad_id) {}
+  EncoderImpl(const EncoderConfig& c, LatentShape latent, int pad_id)
+      : config(c), latent_dim(latent.dim), latent_tokens(latent.tokens), pad_id(pad_id) {}
   ~EncoderImpl() override = default;
 
-  // ids (B, L) int64 with pad_id after the tokens; returns the posterior parameters.
+  // ids (B, L) int64 with pad_id after the tokens; returns the posterior parameters (B, D).
   EncoderOutput forward(const at::Tensor& ids);
   // The last layer's hidden states (B, L, H), as the Hugging Face model's last_hidden_state;
   // mask (B, L) bool: true on real tokens.
@@ -33,12 +36,14 @@ struct EncoderImpl : torch::nn::Module {
   virtual at::Tensor pool(const at::Tensor& h, const at::Tensor& mask) = 0;
 
   EncoderConfig config;
-  int latent_dim;
+  int latent_dim;     // D
+  int latent_tokens;  // n (pooling "tokens" reads n positions; otherwise only D matters)
   int64_t pad_id;  // positions holding it are masked out of attention and pooling
   torch::nn::Linear linear{nullptr};
 
  protected:
-  // Registers "linear" (H -> 2D, no bias) with an O(1) start; call last in the constructor.
+  // Registers "linear" (H -> 2D, or H -> 2D/n with pooling "tokens"; no bias) with an O(1)
+  // start; call last in the constructor.
   void init_latent_projection(int hidden);
   // DAVAE's input noise: emb + N(0, embedding_noise^2) while training (config.embedding_noise
   // > 0), emb unchanged otherwise. Families call it on their input embeddings.

@@ -22,6 +22,7 @@ EncoderFamily roberta_family();
 EncoderFamily t5_encoder_family();
 DecoderFamily gpt2_family();
 DecoderFamily llama_family();
+DecoderFamily t5_decoder_family();
 
 namespace {
 
@@ -52,7 +53,7 @@ const Registry& registry() {
   static const Registry r = [] {
     Registry r;
     for (auto family : {bert_family, roberta_family, deberta_family, albert_family, t5_encoder_family}) Registry::add(r.encoders, family(), "encoder");
-    for (auto family : {gpt2_family, llama_family}) Registry::add(r.decoders, family(), "decoder");
+    for (auto family : {gpt2_family, llama_family, t5_decoder_family}) Registry::add(r.decoders, family(), "decoder");
     return r;
   }();
   return r;
@@ -163,12 +164,13 @@ EncoderConfig with_encoder_arch(const EncoderConfig& c, const std::string& arch,
 
 DecoderConfig with_decoder_arch(const DecoderConfig& c, const std::string& arch, const std::string& where) {
   if (arch == c.arch) return c;
-  DecoderConfig out = decoder_family(arch, where).defaults;
+  const DecoderFamily& f = decoder_family(arch, where);
+  DecoderConfig out = f.defaults;
   out.hidden = c.hidden;
   out.layers = c.layers;
   out.heads = c.heads;
   out.max_positions = c.max_positions;
-  out.extra_first_block = c.extra_first_block;
+  out.extra_first_block = c.extra_first_block && f.has_extra_first_block;
   out.extra_block_mlp_ratio = c.extra_block_mlp_ratio;
   out.latent_as_embedding = c.latent_as_embedding;
   out.latent_as_memory = c.latent_as_memory;
@@ -249,7 +251,11 @@ void check_unread_decoder_keys(const DecoderConfig& c, const std::string& where,
       {"tied_head", c.tied_head != d.tied_head},
       {"qkv_bias", c.qkv_bias != d.qkv_bias},
       {"lora_rank", c.lora_rank != d.lora_rank},
-      {"extra_block_mlp_ratio", c.extra_block_mlp_ratio != d.extra_block_mlp_ratio}};
+      {"extra_block_mlp_ratio", c.extra_block_mlp_ratio != d.extra_block_mlp_ratio},
+      {"head_dim", c.head_dim != d.head_dim},
+      {"relative_buckets", c.relative_buckets != d.relative_buckets},
+      {"relative_max_distance", c.relative_max_distance != d.relative_max_distance},
+      {"activation", c.activation != d.activation}};
   for (const auto& [key, changed] : keys) {
     bool read = false;
     for (const char* r : reads) read = read || std::string(r) == key;
@@ -260,6 +266,13 @@ void check_unread_decoder_keys(const DecoderConfig& c, const std::string& where,
 // --- what every encoder shares ---
 
 EncoderOutput EncoderImpl::forward(const at::Tensor& ids) {
+  if (config.pooling == "tokens") {  // t5-vae: the first n positions, each projected, then tanh
+    const int64_t B = ids.size(0), n = latent_tokens;
+    const auto padded = ids.size(1) >= n ? ids : at::constant_pad_nd(ids, {0, n - ids.size(1)}, pad_id);
+    const auto mask = padded.ne(pad_id);
+    const auto both = linear(hidden_states(padded, mask).narrow(1, 0, n)).chunk(2, -1);  // 2 x (B, n, D/n)
+    return {at::tanh(both[0]).reshape({B, latent_dim}), both[1].reshape({B, latent_dim})};
+  }
   const auto mask = ids.ne(pad_id);                          // (B, L)
   const auto pooled = pool(hidden_states(ids, mask), mask);  // (B, H)
   const auto both = linear(pooled).chunk(2, -1);             // 2 x (B, D)
@@ -272,7 +285,8 @@ at::Tensor EncoderImpl::noisy_embeddings(const at::Tensor& emb) const {
 }
 
 void EncoderImpl::init_latent_projection(int hidden) {
-  linear = register_module("linear", torch::nn::Linear(torch::nn::LinearOptions(hidden, 2 * latent_dim).bias(false)));
+  const int out = 2 * (config.pooling == "tokens" ? latent_dim / latent_tokens : latent_dim);
+  linear = register_module("linear", torch::nn::Linear(torch::nn::LinearOptions(hidden, out).bias(false)));
   torch::NoGradGuard guard;
   // The draw the family's N(0, 0.02) initialisation made for "linear" before the registry
   // (it was its last parameter): the random stream, so a seed's starting weights, stay as

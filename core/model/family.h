@@ -48,7 +48,7 @@ struct EncoderFamily {
   // A Hugging Face config.json (parsed) -> the encoder's shapes; base supplies what the
   // folder does not fix (pooling, dropout). Unsupported settings fail naming the key.
   std::function<EncoderConfig(const nlohmann::json& hf, const EncoderConfig& base, const std::string& where)> from_hf;
-  std::function<Encoder(const EncoderConfig& c, const VocabSpec& vocab, int latent_dim)> make;
+  std::function<Encoder(const EncoderConfig& c, const VocabSpec& vocab, LatentShape latent)> make;
   // Rejects settings this family does not read or cannot honour (config.json keys of other
   // families, out-of-range values), naming the key: where + ": model.encoder.<key>".
   std::function<void(const EncoderConfig& c, const std::string& where)> check;
@@ -65,8 +65,9 @@ struct DecoderFamily {
   std::string tokenizer;                    // TextCodec kind
   DecoderConfig defaults;
   std::vector<std::string> injections;      // latent injection modes it supports ("memory", "embedding")
+  bool has_extra_first_block = true;        // DMLP's extra first block (T5: none; switching arch to it drops the setting)
   std::function<DecoderConfig(const nlohmann::json& hf, const DecoderConfig& base, const std::string& where)> from_hf;
-  std::function<Decoder(const DecoderConfig& c, const VocabSpec& vocab, int latent_dim)> make;
+  std::function<Decoder(const DecoderConfig& c, const VocabSpec& vocab, LatentShape latent)> make;
   std::function<void(const DecoderConfig& c, const std::string& where)> check;  // as EncoderFamily::check
   // Pretrained (Hugging Face) tensors: the extra first block and the latent projections
   // keep their initialisation, rows past the pretrained vocabulary (added tokens) too.
@@ -112,7 +113,8 @@ void require(bool ok, const std::string& where, const char* key, const std::stri
 void check_unread_encoder_keys(const EncoderConfig& c, const std::string& where, const std::string& family,
                                std::initializer_list<const char*> reads);
 // The same for the family-specific decoder keys (intermediate, kv_heads, rms_norm_eps,
-// rope_*, tied_head, qkv_bias, extra_block_mlp_ratio).
+// rope_*, tied_head, qkv_bias, lora_rank, extra_block_mlp_ratio, head_dim, relative_buckets,
+// relative_max_distance, activation).
 void check_unread_decoder_keys(const DecoderConfig& c, const std::string& where, const std::string& family,
                                std::initializer_list<const char*> reads);
 

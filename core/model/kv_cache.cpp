@@ -15,10 +15,11 @@ std::pair<at::Tensor, at::Tensor> LayerCache::append(const at::Tensor& k_new, co
 }
 
 void KVCache::select_rows(const at::Tensor& keep) {
-  for (auto& l : layers) {
-    l.k = l.k.index_select(0, keep);
-    l.v = l.v.index_select(0, keep);
-  }
+  for (auto* list : {&layers, &cross})
+    for (auto& l : *list) {
+      l.k = l.k.index_select(0, keep);
+      l.v = l.v.index_select(0, keep);
+    }
   z = z.index_select(0, keep);
   if (emb.defined()) emb = emb.index_select(0, keep);
 }
@@ -32,12 +33,19 @@ KVCache latent_cache(const at::Tensor& z, const at::Tensor& emb, const at::Tenso
   for (int i = 0; i < blocks; ++i) {
     LayerCache lc{at::empty({B, heads, capacity, head_dim}, options), at::empty({B, heads, capacity, head_dim}, options), 0};
     if (memory.defined()) {
-      const auto slot = memory.select(1, i);  // (B, heads, 1, d): the same vector is key and value
+      const auto slot = memory.select(1, i);  // (B, heads, n, d): the same vectors are keys and values
       lc.append(slot, slot);
     }
     cache.layers.push_back(std::move(lc));
   }
   return cache;
+}
+
+at::Tensor latent_memory(const at::Tensor& z, const at::Tensor& weight, int64_t tokens, int64_t blocks, int64_t heads,
+                         int64_t head_dim) {
+  const int64_t B = z.size(0);
+  const auto m = at::linear(z.reshape({B, tokens, z.size(1) / tokens}), weight);  // (B, n, blocks x heads x d)
+  return m.view({B, tokens, blocks, heads, head_dim}).permute({0, 2, 3, 1, 4});  // (B, blocks, heads, n, d)
 }
 
 }  // namespace latent

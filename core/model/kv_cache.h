@@ -20,6 +20,7 @@ struct LayerCache {
 
 struct KVCache {
   std::vector<LayerCache> layers;
+  std::vector<LayerCache> cross;  // per block, cross-attention keys/values of the latent tokens (T5), or empty
   at::Tensor z;            // (B, D) the latent, for latent_as_embedding
   at::Tensor emb;          // (B, 1, H) linear_emb(z), or undefined
   int64_t tokens = 0;      // real tokens fed so far (position of the next one = offset + tokens)
@@ -29,9 +30,15 @@ struct KVCache {
 };
 
 // What every decoder's start(z) builds: `blocks` layer caches of (B, heads, capacity, head_dim)
-// in `options`; memory (B, blocks, heads, 1, head_dim), when defined, fills each block's first
-// slot as both key and value (the latent memory slot); emb: linear_emb(z) (B, 1, H) or undefined.
+// in `options`; memory (B, blocks, heads, n, head_dim), when defined, fills each block's first
+// n slots as both keys and values (the latent memory slots); emb: linear_emb(z) (B, 1, H) or undefined.
 KVCache latent_cache(const at::Tensor& z, const at::Tensor& emb, const at::Tensor& memory, int blocks, int64_t heads,
                      int64_t head_dim, int64_t capacity, const at::TensorOptions& options);
+
+// The memory slots of z (B, n x w) through a decoder's memory projection `weight`
+// (blocks x heads x head_dim, w), applied to each of the n latent tokens:
+// (B, blocks, heads, n, head_dim), as latent_cache takes them. n = 1 is DMLP's one slot.
+at::Tensor latent_memory(const at::Tensor& z, const at::Tensor& weight, int64_t tokens, int64_t blocks, int64_t heads,
+                         int64_t head_dim);
 
 }  // namespace latent

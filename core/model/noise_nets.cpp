@@ -159,16 +159,21 @@ struct EncoderLayer : torch::nn::Module {
 // but a DMLP-trained TransformerNet will not give DMLP's outputs. DMLP's layers also
 // start as deep copies of one layer; ours are initialised independently.
 struct TransformerNet : NoiseNet {
-  static constexpr int kTokens = 4;
+  int64_t tokens;  // DMLP's 4 (one latent vector), or the latent's n tokens
   int E;
+  bool per_token;  // n > 1: the latent's tokens are the transformer's
   TimeEmbed time_embed;
   torch::nn::Linear linear_1{nullptr}, linear_2{nullptr};
+  at::Tensor slot_embed;  // (n, E), per_token only
   std::vector<std::shared_ptr<EncoderLayer>> layers;
 
-  TransformerNet(int D, int num_layers, int hidden, int heads, double dropout) : E(hidden) {
-    linear_1 = register_module("linear_1", torch::nn::Linear(D, kTokens * E));
-    linear_2 = register_module("linear_2", torch::nn::Linear(kTokens * E, D));
-    time_embed.build(*this, D);
+  TransformerNet(LatentShape latent, int num_layers, int hidden, int heads, double dropout)
+      : tokens(latent.tokens > 1 ? latent.tokens : 4), E(hidden), per_token(latent.tokens > 1) {
+    const int64_t in = per_token ? latent.width() : latent.dim, out = per_token ? E : tokens * E;
+    linear_1 = register_module("linear_1", torch::nn::Linear(in, out));
+    linear_2 = register_module("linear_2", torch::nn::Linear(out, in));
+    if (per_token) slot_embed = register_parameter("slot_embed", torch::randn({tokens, int64_t(E)}) * 0.02);
+    time_embed.build(*this, latent.dim);
     auto encoder = std::make_shared<torch::nn::Module>();
     torch::nn::ModuleList list;
     for (int i = 0; i < num_layers; ++i) {
@@ -180,10 +185,12 @@ struct TransformerNet : NoiseNet {
   }
 
   at::Tensor forward(const at::Tensor& x, const at::Tensor& t_frac) override {
+    const int64_t B = x.size(0);
     const auto cond = time_embed(t_frac, x);                    // (B, D)
-    auto h = linear_1(x + cond).view({x.size(0), kTokens, E});  // (B, 4, E)
-    for (auto& l : layers) h = l->forward(h);                   // (B, 4, E)
-    return linear_2(h.reshape({x.size(0), kTokens * E}));       // (B, D)
+    at::Tensor h = per_token ? linear_1((x + cond).view({B, tokens, -1})) + slot_embed  // (B, n, E)
+                             : linear_1(x + cond).view({B, tokens, E});                 // (B, 4, E)
+    for (auto& l : layers) h = l->forward(h);
+    return per_token ? linear_2(h).reshape({B, -1}) : linear_2(h.reshape({B, tokens * E}));  // (B, D)
   }
 };
 
@@ -224,7 +231,8 @@ struct LinearModel : NoiseNet {
 
 }  // namespace
 
-std::shared_ptr<NoiseNet> make_noise_net(const NoiseNetConfig& c, int latent_dim) {
+std::shared_ptr<NoiseNet> make_noise_net(const NoiseNetConfig& c, LatentShape latent) {
+  const int latent_dim = latent.dim;
   if (latent_dim < 1) throw Error("model.latent_dim", "must be at least 1, got " + std::to_string(latent_dim));
   if (c.type == "linear") return std::make_shared<LinearModel>(latent_dim);
   if (c.type != "mlp_skip" && c.type != "transformer")
@@ -242,7 +250,10 @@ std::shared_ptr<NoiseNet> make_noise_net(const NoiseNetConfig& c, int latent_dim
                                              std::to_string(c.heads));
   if (!(c.dropout >= 0.0 && c.dropout < 1.0))
     throw Error("model.noise_net.dropout", "must be in [0, 1), got " + std::to_string(c.dropout));
-  return std::make_shared<TransformerNet>(latent_dim, c.layers, c.hidden, c.heads, c.dropout);
+  if (latent.tokens < 1 || latent_dim % latent.tokens != 0)
+    throw Error("model.latent_tokens", "must divide latent_dim (" + std::to_string(latent_dim) + "), got " +
+                                           std::to_string(latent.tokens));
+  return std::make_shared<TransformerNet>(latent, c.layers, c.hidden, c.heads, c.dropout);
 }
 
 }  // namespace latent

@@ -15,6 +15,9 @@
 //   time_embed.{0,2}.*, linear_1.* (D -> 4E), linear_2.* (4E -> D),
 //   transformer_encoder.layers.n.self_attn.{in_proj_weight,in_proj_bias,out_proj.weight,out_proj.bias}
 //   transformer_encoder.layers.n.{linear1,linear2,norm1,norm2}.*   (FFN 4E, ReLU, post-LN)
+//   With n > 1 latent tokens (model.latent_tokens), the transformer sees them: its tokens are
+//   the latent's n tokens, linear_1 (D/n -> E) and linear_2 (E -> D/n) apply to each, and
+//   slot_embed (n, E) tells them apart.
 //
 // linear (DMLP's LinearModel):
 //   timeembed.lin1.weight (Linear(1, D, bias=false)), timeembed.lin2.* (Linear(D, D)),
@@ -39,7 +42,7 @@ struct NoiseNet : torch::nn::Module {
 // ("model.noise_net.type", ".layers", ".hidden", ".heads", ".dropout") for bad values.
 // Sizes come from c (MLPSkipNet: layers x hidden, DMLP 20 x 2048; TransformerNet: layers
 // of width hidden with heads, DMLP 12 x 512 x 8); LinearModel only uses latent_dim.
-std::shared_ptr<NoiseNet> make_noise_net(const NoiseNetConfig& c, int latent_dim);
+std::shared_ptr<NoiseNet> make_noise_net(const NoiseNetConfig& c, LatentShape latent);
 
 // Sinusoidal features of t_frac (B,) -> (B, dim): [cos(t f_k), sin(t f_k)], f_k =
 // exp(-ln(10000) k / (dim/2)), k < dim/2; a zero column is appended when dim is odd.

@@ -13,9 +13,9 @@ Batch Batch::to(const at::Device& d) const { return {enc_ids.to(d, /*non_blockin
 
 VaeDdpmImpl::VaeDdpmImpl(const ModelConfig& c, const VocabSpec& enc, const VocabSpec& dec)
     : config(c), enc_vocab(enc), dec_vocab(dec) {
-  encoder = register_module("encoder", encoder_family(c.encoder.arch, "model.encoder.arch").make(c.encoder, enc, c.latent_dim));
-  decoder = register_module("decoder", decoder_family(c.decoder.arch, "model.decoder.arch").make(c.decoder, dec, c.latent_dim));
-  eps_model = register_module("eps_model", make_noise_net(c.noise_net, c.latent_dim));
+  encoder = register_module("encoder", encoder_family(c.encoder.arch, "model.encoder.arch").make(c.encoder, enc, LatentShape(c)));
+  decoder = register_module("decoder", decoder_family(c.decoder.arch, "model.decoder.arch").make(c.decoder, dec, LatentShape(c)));
+  eps_model = register_module("eps_model", make_noise_net(c.noise_net, LatentShape(c)));
   if (c.regularizer == "adversarial")
     discriminator = register_module("discriminator", std::make_shared<DiscriminatorImpl>(c.latent_dim));
   schedule_ = make_schedule(c.diffusion);
@@ -97,7 +97,9 @@ LossOutput VaeDdpmImpl::forward(const Batch& batch, at::Generator gen, double kl
   // own loss is added unweighted: it trains the discriminator only.
   out.reg = at::zeros({}, out.vae.options());
   if (config.regularizer == "mmd") {
-    out.reg = reg_scale * config.regularizer_weight * mmd_loss(z.to(at::kFloat), gen);
+    // t5-vae: the n latent tokens are B x n samples of D/n
+    const auto tokens = z.to(at::kFloat).view({z.size(0), config.latent_tokens, -1});
+    out.reg = reg_scale * config.regularizer_weight * mmd_loss(tokens, gen);
   } else if (config.regularizer == "adversarial" && discriminator) {
     const AdversarialLoss a = adversarial_loss(*discriminator, z.to(at::kFloat), gen);
     out.reg = reg_scale * config.regularizer_weight * a.encoder + a.discriminator;
@@ -142,7 +144,7 @@ LossOutput VaeDdpmImpl::forward(const Batch& batch, at::Generator gen, double kl
 
 bool VaeDdpmImpl::dmlp_trainable(const std::string& name) {
   // DMLP's list for GPT-2; the Llama family's names of the same parts (token embedding, block 0).
-  for (const char* key : {"linear", "wte", "decoder.transformer.h.0.", "embed_tokens", "decoder.model.layers.0.", "encoder", "eps_model"})
+  for (const char* key : {"linear", "latent_ff", "wte", "decoder.transformer.h.0.", "embed_tokens", "decoder.model.layers.0.", "encoder", "eps_model"})
     if (name.find(key) != std::string::npos) return true;
   return false;
 }
@@ -154,8 +156,9 @@ bool VaeDdpmImpl::trainable(const std::string& name, const std::string& mode, bo
   if (mode == "dmlp") return dmlp_trainable(name);
   if (name.rfind("encoder.", 0) == 0 || name.rfind("eps_model.", 0) == 0) return true;
   if (name.rfind("decoder.", 0) != 0) return false;
-  // The decoder's latent projections (GPT-2: transformer.linear*, Llama: model.linear*) and its extra block.
-  if (name.find(".linear") != std::string::npos) return true;
+  // The decoder's latent projections (GPT-2: transformer.linear*, Llama: model.linear*, T5:
+  // linear*, latent_ff) and its extra block.
+  if (name.find(".linear") != std::string::npos || name.rfind("decoder.latent_ff.", 0) == 0) return true;
   return extra_first_block && (name.rfind("decoder.transformer.h.0.", 0) == 0 || name.rfind("decoder.model.layers.0.", 0) == 0);
 }
 

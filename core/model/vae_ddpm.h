@@ -56,7 +56,7 @@ struct VaeDdpmImpl : torch::nn::Module {
   VaeDdpmImpl(const ModelConfig& c, const VocabSpec& enc, const VocabSpec& dec);
   // One SentencePiece vocabulary of vocab_size pieces on both sides.
   VaeDdpmImpl(const ModelConfig& c, int vocab_size) : VaeDdpmImpl(c, VocabSpec{vocab_size, {}}, VocabSpec{vocab_size, {}}) {}
-  VaeDdpmImpl(const ModelConfig& c, const Tokenizers& t) : VaeDdpmImpl(c, t.encoder->spec(), t.decoder->spec()) {}
+  VaeDdpmImpl(const ModelConfig& c, const Tokenizers& t) : VaeDdpmImpl(c, t.encoder->spec(), t.decoder->decoder_spec()) {}
 
   // Posterior parameters; with posterior "fixed", logvar = log(beta) everywhere (DMLP); with
   // "deterministic", logvar = 0 (Optimus's and DAVAE's fb_mode 2).

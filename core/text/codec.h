@@ -54,6 +54,13 @@ class TextCodec {
   virtual SpecialIds specials() const = 0;
   virtual void save(const std::string& dir) const = 0;  // its files into dir (created), atomically each
   VocabSpec spec() const { return {vocab_size(), specials()}; }
+  // The spec as a decoder sees it: a tokenizer without BOS (T5's) starts its sequences from
+  // <pad>, T5's decoder_start_token_id.
+  VocabSpec decoder_spec() const {
+    VocabSpec s = spec();
+    if (s.ids.bos < 0) s.ids.bos = s.ids.pad;
+    return s;
+  }
   std::string describe() const;  // "wordpiece, 30522 tokens"
 };
 using CodecPtr = std::shared_ptr<const TextCodec>;

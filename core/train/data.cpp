@@ -26,7 +26,7 @@ TokenizedCorpus tokenize_corpus(const Tokenizers& t, const std::vector<std::stri
   TokenizedCorpus c;
   c.shared = t.shared();
   c.enc_ids = t.encoder->specials();
-  c.dec_ids = t.decoder->specials();
+  c.dec_ids = t.decoder->decoder_spec().ids;
   const int unlimited = std::numeric_limits<int>::max();
   c.enc = tokenize_all(*t.encoder, sentences, unlimited);
   if (!c.shared) c.dec = tokenize_all(*t.decoder, sentences, unlimited);

@@ -3,8 +3,9 @@
 #   dmlp     DMLP: fixed posterior variance, the DDPM prior trained jointly (alpha_ddpm)
 #   optimus  Optimus: learned posterior, its cyclical zero-then-linear beta, dim_target_kl
 #            free bits (mask), length-weighted loss; the prior learns the latents detached
-#   t5vae    t5-vae's MMD against N(0, I) on z (one latent token: n > 1 is not built yet); t5-vae
-#            has no reparameterisation: DMLP's small fixed variance is the nearest; prior detached
+#   t5vae    t5-vae: 4 latent tokens (the encoder's first 4 positions through tanh), MMD against
+#            N(0, I) on them with its warm-up; t5-vae has no reparameterisation: DMLP's small
+#            fixed variance is the nearest; prior detached
 #   davae    DAVAE: learned posterior, free bits (mask), the adversarial prior, Gaussian
 #            noise on the encoder's embeddings, z added after every decoder layer; prior detached
 # Each is `latent-cli train --preset small --design NAME` (the settings: core/model/designs.cpp;

@@ -65,7 +65,7 @@ struct AlbertLayerImpl : nn::Module {
 TORCH_MODULE(AlbertLayer);
 
 struct AlbertEncoderImpl : EncoderImpl {
-  AlbertEncoderImpl(const EncoderConfig& c, int vocab_size, int latent_dim, int pad) : EncoderImpl(c, latent_dim, pad) {
+  AlbertEncoderImpl(const EncoderConfig& c, int vocab_size, LatentShape latent, int pad) : EncoderImpl(c, latent, pad) {
     const int H = c.hidden, E = c.embedding_size > 0 ? c.embedding_size : c.hidden;
     word = register_at(*this, "embeddings.word_embeddings", nn::Embedding(vocab_size, E));
     position = register_at(*this, "embeddings.position_embeddings", nn::Embedding(c.max_positions, E));
@@ -157,8 +157,8 @@ EncoderFamily albert_family() {
             "embedding_size at most 65536 and inner_group_num at most 64");
     check_unread_encoder_keys(c, where, "albert", {"embedding_size", "layer_groups", "inner_group_num"});
   };
-  f.make = [](const EncoderConfig& c, const VocabSpec& v, int latent_dim) -> Encoder {
-    return std::make_shared<AlbertEncoderImpl>(c, v.size, latent_dim, v.ids.pad);
+  f.make = [](const EncoderConfig& c, const VocabSpec& v, LatentShape latent) -> Encoder {
+    return std::make_shared<AlbertEncoderImpl>(c, v.size, latent, v.ids.pad);
   };
   f.load = [](EncoderImpl& e, io::NamedTensors t, const std::string& path, bool with_latent) {
     return load_by_name(e, std::move(t), path, {"albert."}, {"embeddings.position_ids"}, with_latent, "ALBERT tensors");

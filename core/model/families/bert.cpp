@@ -58,8 +58,8 @@ at::Tensor BertLayerImpl::forward(const at::Tensor& x, const at::Tensor& key_mas
   return out_norm(h + drop(out(at::gelu(inter(h), tanh_gelu ? "tanh" : "none"))));
 }
 
-BertEncoderImpl::BertEncoderImpl(const EncoderConfig& c, int vocab_size, int latent_dim, int pad)
-    : EncoderImpl(c, latent_dim, pad) {
+BertEncoderImpl::BertEncoderImpl(const EncoderConfig& c, int vocab_size, LatentShape latent, int pad)
+    : EncoderImpl(c, latent, pad) {
   const int H = c.hidden;
   word = register_at(*this, "embeddings.word_embeddings", nn::Embedding(vocab_size, H));
   position = register_at(*this, "embeddings.position_embeddings", nn::Embedding(c.max_positions, H));
@@ -140,8 +140,8 @@ EncoderFamily bert_family() {
   f.defaults.type_vocab = 2;
   f.from_hf = bert_like_from_hf;
   f.check = [](const EncoderConfig& c, const std::string& where) { check_bert_like(c, where, "bert"); };
-  f.make = [](const EncoderConfig& c, const VocabSpec& v, int latent_dim) -> Encoder {
-    return std::make_shared<BertEncoderImpl>(c, v.size, latent_dim, v.ids.pad);
+  f.make = [](const EncoderConfig& c, const VocabSpec& v, LatentShape latent) -> Encoder {
+    return std::make_shared<BertEncoderImpl>(c, v.size, latent, v.ids.pad);
   };
   f.load = [](EncoderImpl& e, io::NamedTensors t, const std::string& path, bool with_latent) {
     return load_by_name(e, std::move(t), path, {"bert."}, {"embeddings.position_ids"}, with_latent, "BERT tensors");

@@ -35,7 +35,7 @@ struct BertLayerImpl : torch::nn::Module {
 TORCH_MODULE(BertLayer);
 
 struct BertEncoderImpl : EncoderImpl {
-  BertEncoderImpl(const EncoderConfig& c, int vocab_size, int latent_dim, int pad_id);
+  BertEncoderImpl(const EncoderConfig& c, int vocab_size, LatentShape latent, int pad_id);
   at::Tensor hidden_states(const at::Tensor& ids, const at::Tensor& mask) override;
   using EncoderImpl::hidden_states;
   at::Tensor pool(const at::Tensor& h, const at::Tensor& mask) override;

@@ -110,7 +110,7 @@ struct DebertaLayerImpl : nn::Module {
 TORCH_MODULE(DebertaLayer);
 
 struct DebertaEncoderImpl : EncoderImpl {
-  DebertaEncoderImpl(const EncoderConfig& c, int vocab_size, int latent_dim, int pad) : EncoderImpl(c, latent_dim, pad) {
+  DebertaEncoderImpl(const EncoderConfig& c, int vocab_size, LatentShape latent, int pad) : EncoderImpl(c, latent, pad) {
     const int H = c.hidden, E = c.embedding_size > 0 ? c.embedding_size : c.hidden;
     word = register_at(*this, "embeddings.word_embeddings", nn::Embedding(vocab_size, E));
     if (c.position_biased_input) position = register_at(*this, "embeddings.position_embeddings", nn::Embedding(c.max_positions, E));
@@ -271,8 +271,8 @@ EncoderFamily deberta_family() {
                               {"extra_layer", "embedding_size", "relative_attention", "max_relative_positions",
                                "position_biased_input", "type_vocab"});
   };
-  f.make = [](const EncoderConfig& c, const VocabSpec& v, int latent_dim) -> Encoder {
-    return std::make_shared<DebertaEncoderImpl>(c, v.size, latent_dim, v.ids.pad);
+  f.make = [](const EncoderConfig& c, const VocabSpec& v, LatentShape latent) -> Encoder {
+    return std::make_shared<DebertaEncoderImpl>(c, v.size, latent, v.ids.pad);
   };
   f.load = [](EncoderImpl& e, io::NamedTensors t, const std::string& path, bool with_latent) {
     return load_by_name(e, std::move(t), path, {"deberta."}, {"embeddings.position_ids"}, with_latent, "DeBERTa tensors");

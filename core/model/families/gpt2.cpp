@@ -7,7 +7,9 @@
 //  - as embedding: Linear(D, H, bias=false)(z) added to every position ("linear_emb");
 //  - as memory: Linear(D, H*(blocks), bias=false)(z) split into one H-vector per block,
 //    used as an extra key AND value at position 0 of that block's attention ("linear").
-// With the memory slot, real tokens take position ids from 1 (GPT-2 with a past of 1).
+//    With n latent tokens (model.latent_tokens), Linear(D/n, H*(blocks)) on each token: n
+//    slots per block, an unordered set (no position of their own).
+// With the memory slots, real tokens take position ids from 1 (GPT-2 with a past of 1).
 // "New" variant: an extra first block (block 0) before the N "pretrained" blocks; "New2":
 // that block's MLP is 12 x hidden wide (extra_block_mlp_ratio).
 //
@@ -85,7 +87,7 @@ struct GPT2BlockImpl : nn::Module {
 TORCH_MODULE(GPT2Block);
 
 struct Gpt2DecoderImpl : DecoderImpl {
-  Gpt2DecoderImpl(const DecoderConfig& c, int vocab_size, int latent_dim) : DecoderImpl(c) {
+  Gpt2DecoderImpl(const DecoderConfig& c, int vocab_size, LatentShape latent) : DecoderImpl(c, latent) {
     const int H = c.hidden;
     const int n = c.layers + (c.extra_first_block ? 1 : 0);
     wte = register_at(*this, "transformer.wte", nn::Embedding(vocab_size, H));
@@ -97,9 +99,9 @@ struct Gpt2DecoderImpl : DecoderImpl {
     }
     ln_f = register_at(*this, "transformer.ln_f", nn::LayerNorm(nn::LayerNormOptions({H}).eps(kGptLnEps)));
     if (c.latent_as_memory)
-      linear = register_at(*this, "transformer.linear", nn::Linear(nn::LinearOptions(latent_dim, H * n).bias(false)));
+      linear = register_at(*this, "transformer.linear", nn::Linear(nn::LinearOptions(latent.width(), H * n).bias(false)));
     if (c.latent_as_embedding)
-      linear_emb = register_at(*this, "transformer.linear_emb", nn::Linear(nn::LinearOptions(latent_dim, H).bias(false)));
+      linear_emb = register_at(*this, "transformer.linear_emb", nn::Linear(nn::LinearOptions(latent.dim, H).bias(false)));
     init_gpt2(*this, n);
   }
 
@@ -110,8 +112,8 @@ struct Gpt2DecoderImpl : DecoderImpl {
   KVCache start(const at::Tensor& z, int64_t max_tokens) override {
     const int64_t h = config.heads, d = config.hidden / h;
     const at::Tensor emb = config.latent_as_embedding ? linear_emb(z).unsqueeze(1) : at::Tensor();  // (B, 1, H)
-    const at::Tensor mem = config.latent_as_memory ? linear(z).view({z.size(0), num_blocks(), h, 1, d}) : at::Tensor();
-    return latent_cache(z, emb, mem, num_blocks(), h, d, max_tokens + position_offset(),
+    const at::Tensor mem = config.latent_as_memory ? latent_memory(z, linear->weight, latent.tokens, num_blocks(), h, d) : at::Tensor();
+    return latent_cache(z, emb, mem, num_blocks(), h, d, max_tokens + memory_slots(),
                         wte->weight.options().dtype(z.scalar_type()));
   }
 
@@ -229,8 +231,8 @@ DecoderFamily gpt2_family() {
     require(c.extra_block_mlp_ratio <= 64, where, "extra_block_mlp_ratio", "must be at most 64");
     check_unread_decoder_keys(c, where, "gpt2", {"extra_block_mlp_ratio"});
   };
-  f.make = [](const DecoderConfig& c, const VocabSpec& v, int latent_dim) -> Decoder {
-    return std::make_shared<Gpt2DecoderImpl>(c, v.size, latent_dim);
+  f.make = [](const DecoderConfig& c, const VocabSpec& v, LatentShape latent) -> Decoder {
+    return std::make_shared<Gpt2DecoderImpl>(c, v.size, latent);
   };
   f.load = [](DecoderImpl& d, io::NamedTensors t, const std::string& path, bool dmlp) {
     const int shift = !dmlp && d.config.extra_first_block ? 1 : 0;

@@ -8,7 +8,8 @@
 //  - as memory: Linear(D, kv_width * blocks, bias=false)(z), split into one key/value slot per
 //    block at position 0, shared as key AND value by the heads of each key/value group
 //    ("linear"). Rotation at position 0 is the identity, so the slot is not rotated; real
-//    tokens take positions from 1.
+//    tokens take positions from 1. With n latent tokens (model.latent_tokens),
+//    Linear(D/n, kv_width * blocks) on each token: n slots per block, all at position 0.
 // With extra_first_block, block 0 is a fresh Llama block before the pretrained ones.
 // With lora_rank > 0, the pretrained blocks' q, k, v and o projections carry low-rank adapters
 // (zero at the start), which train with the latent parts while the blocks stay frozen.
@@ -136,7 +137,7 @@ struct LlamaBlockImpl : nn::Module {
 TORCH_MODULE(LlamaBlock);
 
 struct LlamaDecoderImpl : DecoderImpl {
-  LlamaDecoderImpl(const DecoderConfig& c, int vocab_size, int latent_dim) : DecoderImpl(c) {
+  LlamaDecoderImpl(const DecoderConfig& c, int vocab_size, LatentShape latent) : DecoderImpl(c, latent) {
     const int H = c.hidden, n = c.layers + (c.extra_first_block ? 1 : 0);
     embed_tokens = register_at(*this, "model.embed_tokens", nn::Embedding(vocab_size, H));
     for (int i = 0; i < n; ++i) {
@@ -147,10 +148,10 @@ struct LlamaDecoderImpl : DecoderImpl {
     if (!c.tied_head) lm_head = register_at(*this, "lm_head", nn::Linear(nn::LinearOptions(H, vocab_size).bias(false)));
     if (c.latent_as_memory) {
       const int kv = kv_heads_of(c) * head_dim_of(c);
-      linear = register_at(*this, "model.linear", nn::Linear(nn::LinearOptions(latent_dim, kv * n).bias(false)));
+      linear = register_at(*this, "model.linear", nn::Linear(nn::LinearOptions(latent.width(), kv * n).bias(false)));
     }
     if (c.latent_as_embedding)
-      linear_emb = register_at(*this, "model.linear_emb", nn::Linear(nn::LinearOptions(latent_dim, H).bias(false)));
+      linear_emb = register_at(*this, "model.linear_emb", nn::Linear(nn::LinearOptions(latent.dim, H).bias(false)));
     drop = register_module("dropout", nn::Dropout(c.dropout));
     torch::NoGradGuard guard;  // LlamaPreTrainedModel._init_weights: N(0, 0.02), zero biases, unit norms
     for (auto& p : named_parameters()) {
@@ -168,8 +169,8 @@ struct LlamaDecoderImpl : DecoderImpl {
   KVCache start(const at::Tensor& z, int64_t max_tokens) override {
     const int64_t kv = kv_heads_of(config), d = head_dim_of(config);
     const at::Tensor emb = config.latent_as_embedding ? linear_emb(z).unsqueeze(1) : at::Tensor();  // (B, 1, H)
-    const at::Tensor mem = config.latent_as_memory ? linear(z).view({z.size(0), num_blocks(), kv, 1, d}) : at::Tensor();
-    return latent_cache(z, emb, mem, num_blocks(), kv, d, max_tokens + position_offset(),
+    const at::Tensor mem = config.latent_as_memory ? latent_memory(z, linear->weight, latent.tokens, num_blocks(), kv, d) : at::Tensor();
+    return latent_cache(z, emb, mem, num_blocks(), kv, d, max_tokens + memory_slots(),
                         embed_tokens->weight.options().dtype(z.scalar_type()));
   }
 
@@ -329,8 +330,8 @@ DecoderFamily llama_family() {
     require(c.rope_scaling != "llama3" || c.rope_high_freq_factor > c.rope_low_freq_factor, where, "rope_high_freq_factor",
             "must be above rope_low_freq_factor");
   };
-  f.make = [](const DecoderConfig& c, const VocabSpec& v, int latent_dim) -> Decoder {
-    return std::make_shared<LlamaDecoderImpl>(c, v.size, latent_dim);
+  f.make = [](const DecoderConfig& c, const VocabSpec& v, LatentShape latent) -> Decoder {
+    return std::make_shared<LlamaDecoderImpl>(c, v.size, latent);
   };
   f.load = [](DecoderImpl& d, io::NamedTensors t, const std::string& path, bool dmlp) {
     const int shift = !dmlp && d.config.extra_first_block ? 1 : 0;

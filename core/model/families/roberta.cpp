@@ -19,8 +19,8 @@ namespace latent {
 namespace {
 
 struct RobertaEncoderImpl : BertEncoderImpl {
-  RobertaEncoderImpl(const EncoderConfig& c, int vocab_size, int latent_dim, int pad)
-      : BertEncoderImpl(c, vocab_size, latent_dim, pad) {
+  RobertaEncoderImpl(const EncoderConfig& c, int vocab_size, LatentShape latent, int pad)
+      : BertEncoderImpl(c, vocab_size, latent, pad) {
     // Positions count from the pad id + 1; the family reserves 2 ids before the tokens.
     if (pad < 0 || pad > 1)
       throw Error("model.encoder", "a RoBERTa encoder numbers positions from its pad id + 1, so the pad id must be 0 or 1 "
@@ -55,8 +55,8 @@ EncoderFamily roberta_family() {
     return c;
   };
   f.check = [](const EncoderConfig& c, const std::string& where) { check_bert_like(c, where, "roberta"); };
-  f.make = [](const EncoderConfig& c, const VocabSpec& v, int latent_dim) -> Encoder {
-    return std::make_shared<RobertaEncoderImpl>(c, v.size, latent_dim, v.ids.pad);
+  f.make = [](const EncoderConfig& c, const VocabSpec& v, LatentShape latent) -> Encoder {
+    return std::make_shared<RobertaEncoderImpl>(c, v.size, latent, v.ids.pad);
   };
   f.load = [](EncoderImpl& e, io::NamedTensors t, const std::string& path, bool with_latent) {
     return load_by_name(e, std::move(t), path, {"roberta."}, {"embeddings.position_ids"}, with_latent, "RoBERTa tensors");

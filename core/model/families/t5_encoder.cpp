@@ -13,6 +13,7 @@
 #include <cmath>
 #include <limits>
 
+#include "model/families/t5_common.h"
 #include "model/family.h"
 #include "model/module_util.h"
 #include "model/rms_norm.h"
@@ -27,7 +28,7 @@ namespace {
 using T5Norm = RmsNorm;
 
 struct T5BlockImpl : nn::Module {
-  T5BlockImpl(const EncoderConfig& c, bool has_bias) : heads(c.heads), gated(c.activation == "gated-gelu") {
+  T5BlockImpl(const EncoderConfig& c, bool has_bias) : heads(c.heads) {
     const int H = c.hidden, inner = c.heads * (c.head_dim > 0 ? c.head_dim : c.hidden / c.heads);
     auto lin = [](int in, int out) { return nn::Linear(nn::LinearOptions(in, out).bias(false)); };
     q = register_at(*this, "layer.0.SelfAttention.q", lin(H, inner));
@@ -37,14 +38,7 @@ struct T5BlockImpl : nn::Module {
     if (has_bias)
       relative_bias = register_at(*this, "layer.0.SelfAttention.relative_attention_bias", nn::Embedding(c.relative_buckets, c.heads));
     norm0 = register_at(*this, "layer.0.layer_norm", T5Norm(H, c.layer_norm_eps));
-    if (gated) {
-      wi0 = register_at(*this, "layer.1.DenseReluDense.wi_0", lin(H, c.intermediate));
-      wi1 = register_at(*this, "layer.1.DenseReluDense.wi_1", lin(H, c.intermediate));
-    } else {
-      wi0 = register_at(*this, "layer.1.DenseReluDense.wi", lin(H, c.intermediate));
-    }
-    wo = register_at(*this, "layer.1.DenseReluDense.wo", lin(c.intermediate, H));
-    norm1 = register_at(*this, "layer.1.layer_norm", T5Norm(H, c.layer_norm_eps));
+    ff = register_at(*this, "layer.1", T5FeedForward(H, c.intermediate, c.activation, c.layer_norm_eps, c.dropout));
     drop = register_module("dropout", nn::Dropout(c.dropout));
   }
 
@@ -55,36 +49,26 @@ struct T5BlockImpl : nn::Module {
     auto split = [&](const at::Tensor& t) { return t.view({B, L, heads, -1}).transpose(1, 2); };  // (B, h, L, d)
     const auto scores = at::matmul(split(q(n)), split(k(n)).transpose(-1, -2)) + bias;        // (B, h, L, L), unscaled
     const auto a = at::matmul(drop(scores.to(at::kFloat).softmax(-1).to(scores.scalar_type())), split(v(n)));
-    auto h = x + drop(o(a.transpose(1, 2).reshape({B, L, -1})));
-    const auto m = norm1(h);
-    const auto ff = gated ? at::gelu(wi0(m), "tanh") * wi1(m) : at::relu(wi0(m));
-    return h + drop(wo(drop(ff)));
+    return ff(x + drop(o(a.transpose(1, 2).reshape({B, L, -1}))));
   }
 
   int64_t heads;
-  bool gated;
-  nn::Linear q{nullptr}, k{nullptr}, v{nullptr}, o{nullptr}, wi0{nullptr}, wi1{nullptr}, wo{nullptr};
+  nn::Linear q{nullptr}, k{nullptr}, v{nullptr}, o{nullptr};
   nn::Embedding relative_bias{nullptr};
-  T5Norm norm0{nullptr}, norm1{nullptr};
+  T5Norm norm0{nullptr};
+  T5FeedForward ff{nullptr};
   nn::Dropout drop{nullptr};
 };
 TORCH_MODULE(T5Block);
 
-// transformers' T5Attention._relative_position_bucket, bidirectional: (L, L) bucket ids.
+// Bidirectional relative-position buckets of L positions: (L, L), row = query, column = key.
 at::Tensor relative_buckets(int64_t L, int num_buckets, int max_distance, const at::Device& device) {
   const auto pos = at::arange(L, at::TensorOptions().dtype(at::kLong).device(device));
-  auto rel = pos.unsqueeze(0) - pos.unsqueeze(1);  // memory - context
-  const int64_t half = num_buckets / 2, exact = half / 2;
-  auto buckets = rel.gt(0).to(at::kLong) * half;
-  rel = rel.abs();
-  auto large = exact + (at::log(rel.to(at::kFloat).clamp_min(1) / exact) / std::log(static_cast<double>(max_distance) / exact) *
-                        static_cast<double>(half - exact)).to(at::kLong);
-  large = at::clamp_max(large, half - 1);
-  return buckets + at::where(rel.lt(exact), rel, large);
+  return t5_relative_bucket(pos.unsqueeze(0) - pos.unsqueeze(1), /*bidirectional=*/true, num_buckets, max_distance);
 }
 
 struct T5EncoderImpl : EncoderImpl {
-  T5EncoderImpl(const EncoderConfig& c, int vocab_size, int latent_dim, int pad) : EncoderImpl(c, latent_dim, pad) {
+  T5EncoderImpl(const EncoderConfig& c, int vocab_size, LatentShape latent, int pad) : EncoderImpl(c, latent, pad) {
     const int H = c.hidden;
     shared = register_module("shared", nn::Embedding(vocab_size, H));
     for (int i = 0; i < c.layers; ++i) blocks.push_back(register_at(*this, "encoder.block." + std::to_string(i), T5Block(c, i == 0)));
@@ -171,8 +155,8 @@ EncoderFamily t5_encoder_family() {
             "heads x head_dim must be at most 65536");
     check_unread_encoder_keys(c, where, "t5", {"head_dim", "relative_buckets", "relative_max_distance"});
   };
-  f.make = [](const EncoderConfig& c, const VocabSpec& v, int latent_dim) -> Encoder {
-    return std::make_shared<T5EncoderImpl>(c, v.size, latent_dim, v.ids.pad);
+  f.make = [](const EncoderConfig& c, const VocabSpec& v, LatentShape latent) -> Encoder {
+    return std::make_shared<T5EncoderImpl>(c, v.size, latent, v.ids.pad);
   };
   f.load = [](EncoderImpl& e, io::NamedTensors t, const std::string& path, bool with_latent) {
     // T5 checkpoints pad the embedding (32128 rows for 32100 tokens): rows past the
