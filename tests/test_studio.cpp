@@ -384,6 +384,44 @@ class TestStudio : public QObject {
     save(&w, "studio_roberta_model.png");
   }
 
+  // A latent of 3 tokens (t5-vae's pooling) with a T5 decoder taking them by cross-attention,
+  // imported from the Hugging Face folders: the Model panel says so, and Reconstruct,
+  // Interpolate and Generate run on the flat vectors.
+  void opensALatentTokensModelWithAT5Decoder() {
+    const QString dir = tmp_.filePath("t5-tokens");
+    const QString cfg = tmp_.filePath("t5-tokens.json");
+    QFile f(cfg);
+    QVERIFY(f.open(QIODevice::WriteOnly));
+    f.write(R"({"model": {"latent_tokens": 3, "encoder": {"pooling": "tokens"}}})");
+    f.close();
+    const test::CliRun r = test::cli({"import-hf", "--encoder", QString::fromStdString(test::fixture("dmlp/trained/bert")),
+                                      "--decoder", QString::fromStdString(test::fixture("hf/tiny-t5-decoder")), "--preset",
+                                      "tiny", "--latent", "24", "--config", cfg, "--out", dir});
+    QVERIFY2(r.code == 0, r.err.c_str());
+    ui::MainWindow w;
+    w.show();
+    QSignalSpy ready(&w, &ui::MainWindow::modelReady);
+    w.openModel(dir);
+    QVERIFY(ready.wait(30000));
+    QTRY_VERIFY_WITH_TIMEOUT(w.modelPanel()->summaryText().contains(dir), 20000);
+    const QString summary = w.modelPanel()->summaryText();
+    QVERIFY2(summary.contains("encoder bert (tokens pooling), decoder t5, latent as 3 tokens of 8"), qPrintable(summary));
+    w.tabs()->setCurrentWidget(w.reconstructView());
+    w.reconstructView()->findChild<QPlainTextEdit*>()->setPlainText("the music was too loud.");
+    w.reconstructView()->run();
+    QTRY_COMPARE_WITH_TIMEOUT(w.reconstructView()->resultCount(), 1, 20000);
+    ui::InterpolateView* iv = w.interpolateView();
+    w.tabs()->setCurrentWidget(iv);
+    iv->run();
+    QTRY_COMPARE_WITH_TIMEOUT(iv->rowCount(), 10, 30000);
+    ui::GenerateView* gv = w.generateView();
+    w.tabs()->setCurrentWidget(gv);
+    gv->generate();
+    QTRY_COMPARE_WITH_TIMEOUT(gv->currentT(), 0, 60000);
+    QCOMPARE(gv->currentSentences().size(), 6);
+    save(&w, "studio_t5_tokens_model.png");
+  }
+
   // The other encoder families, converted from DMLP runs: each opens and reconstructs.
   void opensConvertedDmlpModelsOfEachEncoderFamily() {
     for (const auto& [fixture, encoder, family] : std::vector<std::tuple<std::string, std::string, QString>>{

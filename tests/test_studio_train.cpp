@@ -28,6 +28,7 @@
 #include "train/trainer.h"
 #include "test_util.h"
 #include "views/loss_plot.h"
+#include "views/model_panel.h"
 #include "views/reconstruct_view.h"
 #include "views/train_view.h"
 
@@ -330,6 +331,23 @@ class TestStudioTrain : public QObject {
     QCOMPARE(config["model"]["kl_anneal_steps"].get<int>(), 500);  // the cycle spans the run
     QCOMPARE(config["model"]["free_bits"].get<double>(), 0.25);
     overrides->clear();
+    // t5-vae's latent: 4 tokens through token pooling; a short run trains it from the view
+    // and the studio opens the result.
+    design->setCurrentIndex(design->findData("t5vae"));
+    QTRY_VERIFY(tv->isConfigValid());
+    config = nlohmann::json::parse(tv->configJson().toStdString());
+    QCOMPARE(config["model"]["latent_tokens"].get<int>(), 4);
+    QCOMPARE(config["model"]["encoder"]["pooling"].get<std::string>(), std::string("tokens"));
+    tv->setSteps(20);
+    QSignalSpy finished(&w, &ui::MainWindow::trainingFinished);
+    QSignalSpy ready(&w, &ui::MainWindow::modelReady);
+    tv->start();
+    QVERIFY(finished.wait(60000));
+    QCOMPARE(finished.at(0).at(0).toInt(), 0);
+    QVERIFY(ready.wait(20000));
+    QTRY_VERIFY_WITH_TIMEOUT(w.modelPanel()->summaryText().contains("latent as 4 tokens of 4"), 20000);
+    design->setCurrentIndex(0);
+    tv->setOutDir(tmp_.filePath("run-design-2"));
     // A starting model whose recipe trains only the latent parts keeps that set.
     const QString start = tmp_.filePath("latent-only");
     Config c = preset("tiny");

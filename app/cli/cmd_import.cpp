@@ -36,7 +36,7 @@ void add_import_hf(CLI::App& app) {
   };
   auto a = std::make_shared<Args>();
   cmd->add_option("--encoder", a->encoder, "BERT-family folder: config.json, model.safetensors, vocab.txt")->required();
-  cmd->add_option("--decoder", a->decoder, "GPT-2 or Llama-family folder: config.json, model.safetensors, its tokenizer files")->required();
+  cmd->add_option("--decoder", a->decoder, "GPT-2, Llama-family or T5 folder: config.json, model.safetensors, its tokenizer files")->required();
   cmd->add_option("--out", a->out, "Model folder to write")->required();
   cmd->add_option("--preset", a->preset, "Preset for what the folders do not fix (latent, noise network, diffusion); its training settings "
                                   "are DMLP's, but for the pretrained preset's own")
@@ -50,6 +50,9 @@ void add_import_hf(CLI::App& app) {
     Config base = preset(a->preset);
     // DMLP's training settings, under what --config says; the pretrained preset has its own recipe.
     if (a->preset != "pretrained") dmlp_finetune(base.train);
+    // --latent wins over --config; set first too, so that the file's keys are checked against it
+    // (latent_tokens must divide it).
+    if (a->latent > 0) base.model.latent_dim = a->latent;
     if (!a->config_file.empty()) base = merge_config(base, io::read_json_file(a->config_file), a->config_file);
     if (a->latent > 0) base.model.latent_dim = a->latent;
     ImportedModel m = import_hf(a->encoder, a->decoder, base);
