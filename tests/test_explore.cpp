@@ -301,6 +301,12 @@ class TestExplore : public QObject {
       lm.model->encoder->parameters()[0].copy_(saved);
     }
     QCOMPARE(encoder_fingerprint(lm.model), before);
+    // The same weights pooled otherwise give other latents: another key.
+    const std::string pooling = lm.model->encoder->config.pooling;
+    lm.model->encoder->config.pooling = pooling == "cls" ? "avg" : "cls";
+    QVERIFY(encoder_fingerprint(lm.model) != before);
+    lm.model->encoder->config.pooling = pooling;
+    QCOMPARE(encoder_fingerprint(lm.model), before);
     encode_corpus_cached(g, sentences, cache, {}, &cached);
     QVERIFY(!cached);
     encode_corpus_cached(g, sentences, cache, {}, &cached);

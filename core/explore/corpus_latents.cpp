@@ -65,6 +65,9 @@ at::Tensor encode_corpus(Generator& g, const std::vector<std::string>& sentences
 uint64_t encoder_fingerprint(VaeDdpm& model) {
   Hasher h;
   h.word(static_cast<uint64_t>(model->config.latent_dim));
+  // What turns the same weights into other latents: the pooling (avg, cls, tokens) and the tokens.
+  h.text(model->encoder->config.pooling);
+  h.word(static_cast<uint64_t>(model->encoder->latent_tokens));
   auto add = [&](const std::string& name, const at::Tensor& t) {
     h.text(name);
     for (auto s : t.sizes()) h.word(static_cast<uint64_t>(s));
