@@ -22,7 +22,8 @@ namespace {
 uint64_t number_in(const char* path, const std::string& key = {}) {
   std::ifstream in(path);
   std::string word;
-  if (key.empty()) return in >> word && std::isdigit(static_cast<unsigned char>(word[0])) ? std::stoull(word) : 0;
+  if (key.empty())  // strtoull: an out-of-range number gives ULLONG_MAX, never an exception
+    return in >> word && std::isdigit(static_cast<unsigned char>(word[0])) ? std::strtoull(word.c_str(), nullptr, 10) : 0;
   std::string line;
   while (std::getline(in, line))
     if (line.rfind(key, 0) == 0) {
