@@ -20,6 +20,7 @@ EncoderFamily bert_family();
 EncoderFamily deberta_family();
 EncoderFamily roberta_family();
 EncoderFamily t5_encoder_family();
+DecoderFamily davae_decoder_family();
 DecoderFamily gpt2_family();
 DecoderFamily llama_family();
 DecoderFamily t5_decoder_family();
@@ -53,7 +54,7 @@ const Registry& registry() {
   static const Registry r = [] {
     Registry r;
     for (auto family : {bert_family, roberta_family, deberta_family, albert_family, t5_encoder_family}) Registry::add(r.encoders, family(), "encoder");
-    for (auto family : {gpt2_family, llama_family, t5_decoder_family}) Registry::add(r.decoders, family(), "decoder");
+    for (auto family : {gpt2_family, llama_family, t5_decoder_family, davae_decoder_family}) Registry::add(r.decoders, family(), "decoder");
     return r;
   }();
   return r;
@@ -172,9 +173,15 @@ DecoderConfig with_decoder_arch(const DecoderConfig& c, const std::string& arch,
   out.max_positions = c.max_positions;
   out.extra_first_block = c.extra_first_block && f.has_extra_first_block;
   out.extra_block_mlp_ratio = c.extra_block_mlp_ratio;
-  out.latent_as_embedding = c.latent_as_embedding;
-  out.latent_as_memory = c.latent_as_memory;
-  out.latent_every_layer = c.latent_every_layer;
+  // Injections the family lacks are dropped; with neither left, it takes its default.
+  auto supports = [&](const char* mode) { return std::count(f.injections.begin(), f.injections.end(), mode) > 0; };
+  out.latent_as_embedding = c.latent_as_embedding && supports("embedding");
+  out.latent_as_memory = c.latent_as_memory && supports("memory");
+  if (!out.latent_as_embedding && !out.latent_as_memory) {
+    out.latent_as_embedding = f.defaults.latent_as_embedding;
+    out.latent_as_memory = f.defaults.latent_as_memory;
+  }
+  out.latent_every_layer = c.latent_every_layer && out.latent_as_embedding;
   out.dropout = c.dropout;
   return out;
 }

@@ -129,13 +129,17 @@ ImportedModel import_dmlp(const std::string& export_dir, const std::string& bert
   // An Optimus checkpoint (tools/optimus/convert_checkpoint.py): the same classes, a learned
   // posterior, no diffusion prior (the noise network starts fresh), and a GPT-2 tokenizer
   // that puts a space before the text.
+  // A DAVAE checkpoint (tools/davae/convert_checkpoint.py, Randeng-DAVAE): the same, with
+  // DAVAE's decoder family and T5 SentencePiece decoder tokenizer.
   const bool optimus = j.contains("optimus") && value<bool>(j, "optimus", jpath);
+  const bool davae = j.contains("davae") && value<bool>(j, "davae", jpath);
+  const bool no_prior = optimus || davae;
   m.latent_dim = value<int>(j, "latent_size", jpath);
   m.alpha_ddpm = value<double>(j, "ddpm_weight", jpath);
   m.loss_pairing = "dmlp";
-  m.posterior = optimus ? value<std::string>(j, "posterior", jpath) : "fixed";
-  if (m.posterior != "fixed" && m.posterior != "learned")
-    throw Error(jpath + ": posterior", "must be \"fixed\" or \"learned\", got \"" + m.posterior + "\"");
+  m.posterior = no_prior ? value<std::string>(j, "posterior", jpath) : "fixed";
+  if (m.posterior != "fixed" && m.posterior != "learned" && m.posterior != "deterministic")
+    throw Error(jpath + ": posterior", "must be \"fixed\", \"learned\" or \"deterministic\", got \"" + m.posterior + "\"");
   m.word_dropout = 0.0;
   m.tokenizer.type = "pretrained";
   // DMLP's class names pick the families and their settings (pooling, extra block).
@@ -187,7 +191,7 @@ ImportedModel import_dmlp(const std::string& export_dir, const std::string& bert
   fit_max_length(m);
   dmlp_finetune(r.config.train);
   r.config.train.warmup_steps = 0;  // continuing a trained model
-  if (optimus) {
+  if (no_prior) {
     // No prior to keep: a run from this model trains a fresh noise network on Optimus's
     // latents as they are (detached), leaving its encoder and decoder to their own loss.
     m.alpha_ddpm = 1.0;
@@ -205,7 +209,7 @@ ImportedModel import_dmlp(const std::string& export_dir, const std::string& bert
   m.tokenizer.vocab_size = r.tokenizers.decoder->vocab_size();
   if (r.tokenizers.decoder->vocab_size() != value<int>(jd, "vocab_size", jpath + ": decoder"))
     throw Error(gpt2_dir, "the tokenizer has " + std::to_string(r.tokenizers.decoder->vocab_size()) +
-                              " tokens with <PAD>, <BOS>, <EOS> but " + jpath + " (decoder.vocab_size) gives the DMLP decoder " +
+                              " tokens with its special tokens but " + jpath + " (decoder.vocab_size) gives the DMLP decoder " +
                               jd["vocab_size"].dump() + " rows");
   if (jd.contains("special_tokens") && jd["special_tokens"].is_object()) {
     const SpecialIds ids = r.tokenizers.decoder->specials();
@@ -232,8 +236,8 @@ ImportedModel import_dmlp(const std::string& export_dir, const std::string& bert
                                                    file("eps_model", "eps_model.safetensors")}, jpath);
   for (auto& w : load_dmlp_encoder(*r.model->encoder, file("encoder", "encoder.safetensors"))) r.warnings.push_back(std::move(w));
   for (auto& w : load_dmlp_decoder(*r.model->decoder, file("decoder", "decoder.safetensors"))) r.warnings.push_back(std::move(w));
-  if (optimus) {
-    r.warnings.push_back(jpath + ": an Optimus model has no diffusion prior: the noise network is fresh (latent-cli train "
+  if (no_prior) {
+    r.warnings.push_back(jpath + (davae ? ": a DAVAE model" : ": an Optimus model") + " has no diffusion prior: the noise network is fresh (latent-cli train "
                                  "--init trains it on the model's latents, detached, before sampling from the prior)");
     r.model->eval();
     return r;

@@ -187,12 +187,14 @@ class LlamaCodec final : public TextCodec {
 };
 
 // Hugging Face SentencePiece: ALBERT's ([CLS] text [SEP], padded with <pad>, ALBERT's
-// preprocessing) or T5's (text </s>, no BOS, padded with <pad>).
+// preprocessing) or T5's (text </s>, no BOS, padded with <pad>; the names its
+// tokenizer_config.json gives, e.g. Randeng-DAVAE's <bos> text <|endoftext|>).
 class HfSpmCodec final : public TextCodec {
  public:
   explicit HfSpmCodec(HfSentencePiece t) : t_(std::move(t)) {
-    const bool albert = t_.flavor() == HfSentencePiece::Flavor::Albert;
-    ids_ = {t_.id("<pad>"), t_.id("<unk>"), albert ? t_.id("[CLS]") : -1, t_.id(albert ? "[SEP]" : "</s>")};
+    const HfSentencePiece::Options& o = t_.options();
+    if (t_.flavor() == HfSentencePiece::Flavor::Albert) ids_ = {t_.id("<pad>"), t_.id("<unk>"), t_.id("[CLS]"), t_.id("[SEP]")};
+    else ids_ = {t_.id(o.pad), t_.id(o.unk), o.bos.empty() ? -1 : t_.id(o.bos), t_.id(o.eos)};
   }
   std::string kind() const override { return t_.flavor() == HfSentencePiece::Flavor::Albert ? "albert-spm" : "t5-spm"; }
   std::vector<int> encode(const std::string& text) const override { return t_.encode(text); }

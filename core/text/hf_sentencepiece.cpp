@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <map>
 
 #include "text/tokenizer.h"
 #include "text/unicode.h"
@@ -32,6 +33,57 @@ void ok(const sentencepiece::util::Status& status, const char* what) {
 
 const std::string kUnderline = "\xE2\x96\x81";  // U+2581, SentencePiece's word start
 
+}  // namespace
+
+namespace {
+// tokenizer_config.json's special token: "<s>" or {"content": "<s>", ...}; fallback when absent.
+std::string token_name(const nlohmann::json& j, const char* key, const std::string& where, const std::string& fallback) {
+  if (!j.contains(key)) return fallback;
+  const auto& v = j[key];
+  if (v.is_null()) return {};
+  if (v.is_string() && !v.get<std::string>().empty()) return v.get<std::string>();
+  if (v.is_object() && v.contains("content") && v["content"].is_string() && !v["content"].get<std::string>().empty())
+    return v["content"].get<std::string>();
+  throw Error(where + ": " + key, "must be a token string, got " + v.dump().substr(0, 80));
+}
+
+// T5: the special token names of tokenizer_config.json and the added tokens of
+// added_tokens.json ({"token": id}). Entries at the pieces' or the sentinels' ids must be
+// those; the others must take the ids after them without a gap (as transformers assigns
+// them), so no id in the file sizes anything.
+void read_t5_specials(HfSentencePiece::Options& o, const std::string& dir, int pieces) {
+  const std::string cfg = (fs::path(dir) / "tokenizer_config.json").string();
+  if (fs::exists(cfg)) {
+    const auto j = nlohmann::json::parse(read_file(cfg), nullptr, /*allow_exceptions=*/false);
+    if (j.is_discarded() || !j.is_object()) throw Error(cfg, "not a JSON object");
+    o.eos = token_name(j, "eos_token", cfg, o.eos);
+    o.pad = token_name(j, "pad_token", cfg, o.pad);
+    o.unk = token_name(j, "unk_token", cfg, o.unk);
+    o.bos = token_name(j, "bos_token", cfg, o.bos);
+  }
+  const std::string path = (fs::path(dir) / "added_tokens.json").string();
+  if (!fs::exists(path)) return;
+  const auto j = nlohmann::json::parse(read_file(path), nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded() || !j.is_object()) throw Error(path, "not a JSON object of token: id");
+  const int64_t first = static_cast<int64_t>(pieces) + o.extra_ids;
+  std::map<int64_t, std::string> beyond;
+  for (const auto& [token, id] : j.items()) {
+    if (!id.is_number_integer()) throw Error(path + ": \"" + token + "\"", "the id must be an integer, got " + id.dump());
+    const int64_t i = id.get<int64_t>();
+    if (i < 0 || i >= first + static_cast<int64_t>(j.size()))
+      throw Error(path + ": \"" + token + "\"", "id " + std::to_string(i) + " is outside the vocabulary (" + std::to_string(pieces) +
+                                                    " pieces, " + std::to_string(o.extra_ids) + " sentinels, " +
+                                                    std::to_string(j.size()) + " added tokens)");
+    if (i >= first && !beyond.emplace(i, token).second)
+      throw Error(path + ": \"" + token + "\"", "id " + std::to_string(i) + " is also \"" + beyond[i] + "\"'s");
+  }
+  for (const auto& [i, token] : beyond) {
+    if (i != first + static_cast<int64_t>(o.added.size()))
+      throw Error(path + ": \"" + token + "\"", "id " + std::to_string(i) + ", expected the next free id " +
+                                                    std::to_string(first + static_cast<int64_t>(o.added.size())));
+    o.added.push_back(token);
+  }
+}
 }  // namespace
 
 HfSentencePiece HfSentencePiece::load(const std::string& dir, Flavor flavor) {
@@ -65,29 +117,37 @@ HfSentencePiece HfSentencePiece::load(const std::string& dir, Flavor flavor) {
       }
     }
   }
+  const int pieces = t.sp_->GetPieceSize();
+  if (flavor == Flavor::T5) read_t5_specials(t.options_, dir, pieces);
   auto special = [&](const std::string& text, bool lstrip, bool rstrip) {
     const int i = t.sp_->PieceToId(text);
-    if (i >= 0 && i < t.sp_->GetPieceSize() && t.sp_->IdToPiece(i) == text) t.specials_.push_back({text, i, lstrip, rstrip});
+    if (i >= 0 && i < pieces && t.sp_->IdToPiece(i) == text) t.specials_.push_back({text, i, lstrip, rstrip});
   };
   if (flavor == Flavor::Albert) {
     for (const char* s : {"[CLS]", "[SEP]", "<pad>", "<unk>"}) special(s, false, false);
     special("[MASK]", true, false);
   } else {
-    for (const char* s : {"</s>", "<pad>", "<unk>"}) special(s, false, false);
-    const int n = t.sp_->GetPieceSize();
     for (int i = 0; i < t.options_.extra_ids; ++i)  // T5Tokenizer: <extra_id_i> = len(sp) - 1 + extra_ids - i
-      t.specials_.push_back({"<extra_id_" + std::to_string(i) + ">", n - 1 + t.options_.extra_ids - i, true, true});
+      t.specials_.push_back({"<extra_id_" + std::to_string(i) + ">", pieces - 1 + t.options_.extra_ids - i, true, true});
+    for (size_t k = 0; k < t.options_.added.size(); ++k)
+      t.specials_.push_back({t.options_.added[k], pieces + t.options_.extra_ids + static_cast<int>(k), false, false});
+    for (const std::string* s : {&t.options_.eos, &t.options_.pad, &t.options_.unk, &t.options_.bos})
+      if (!s->empty() && std::none_of(t.specials_.begin(), t.specials_.end(), [&](const Special& x) { return x.text == *s; }))
+        special(*s, false, false);
   }
   for (const auto& sp : t.specials_) t.special_ids_[sp.text] = sp.id;
-  const std::vector<const char*> needed = flavor == Flavor::Albert ? std::vector<const char*>{"<pad>", "<unk>", "[CLS]", "[SEP]"}
-                                                                   : std::vector<const char*>{"<pad>", "<unk>", "</s>"};
-  for (const char* s : needed)
-    if (t.id(s) < 0) throw Error(model, std::string("the vocabulary has no ") + s + " piece, which the framing needs");
+  const std::vector<std::string> needed = flavor == Flavor::Albert
+                                              ? std::vector<std::string>{"<pad>", "<unk>", "[CLS]", "[SEP]"}
+                                              : std::vector<std::string>{t.options_.pad, t.options_.unk, t.options_.eos};
+  for (const auto& s : needed)
+    if (t.id(s) < 0) throw Error(model, "the vocabulary has no " + s + " piece, which the framing needs");
+  if (!t.options_.bos.empty() && t.id(t.options_.bos) < 0)
+    throw Error(cfg + ": bos_token", "\"" + t.options_.bos + "\" is neither a piece nor an added token");
   return t;
 }
 
 int HfSentencePiece::vocab_size() const {
-  return sp_->GetPieceSize() + (flavor_ == Flavor::T5 ? options_.extra_ids : 0);
+  return sp_->GetPieceSize() + (flavor_ == Flavor::T5 ? options_.extra_ids + static_cast<int>(options_.added.size()) : 0);
 }
 
 int HfSentencePiece::id(const std::string& token) const {
@@ -233,8 +293,19 @@ void HfSentencePiece::save(const std::string& dir) const {
                                ? nlohmann::json{{"tokenizer_class", "AlbertTokenizer"}, {"do_lower_case", options_.lower},
                                                 {"keep_accents", options_.keep_accents}, {"remove_space", options_.remove_space}}
                                : nlohmann::json{{"tokenizer_class", "T5Tokenizer"}, {"extra_ids", options_.extra_ids},
-                                                {"legacy", true}};
+                                                {"legacy", true}, {"eos_token", options_.eos}, {"pad_token", options_.pad},
+                                                {"unk_token", options_.unk},
+                                                {"bos_token", options_.bos.empty() ? nlohmann::json() : nlohmann::json(options_.bos)}};
   write_file_atomic((fs::path(dir) / "tokenizer_config.json").string(), j.dump(1) + "\n");
+  const std::string added = (fs::path(dir) / "added_tokens.json").string();
+  if (flavor_ == Flavor::T5 && !options_.added.empty()) {
+    nlohmann::json a = nlohmann::json::object();
+    for (size_t k = 0; k < options_.added.size(); ++k)
+      a[options_.added[k]] = sp_->GetPieceSize() + options_.extra_ids + static_cast<int>(k);
+    write_file_atomic(added, a.dump(1) + "\n");
+  } else if (fs::exists(added)) {
+    fs::remove(added);  // a stale one would be read back
+  }
 }
 
 }  // namespace latent

@@ -6,9 +6,12 @@
 //    keep_accents false: NFKD with combining marks dropped); after it, a piece ending in
 //    digit + "," is split ("1,000," -> "1,000" ","). [CLS], [SEP], <pad>, <unk>, [MASK] in
 //    the text are kept whole; [MASK] swallows the whitespace before it.
-//  - T5 (T5Tokenizer, legacy behaviour, the default): SentencePiece as is; </s>, <pad>, <unk>
-//    and the extra_ids sentinels <extra_id_N> (ids after the SentencePiece vocabulary,
-//    <extra_id_0> last) are kept whole, the sentinels swallowing whitespace on both sides.
+//  - T5 (T5Tokenizer, legacy behaviour, the default): SentencePiece as is; the eos, pad, unk
+//    (and bos) tokens tokenizer_config.json names (default </s>, <pad>, <unk>, no bos), the
+//    extra_ids sentinels <extra_id_N> (ids after the SentencePiece vocabulary, <extra_id_0>
+//    last) and the tokens of added_tokens.json beyond both are kept whole, the sentinels
+//    swallowing whitespace on both sides. Randeng-DAVAE's decoder tokenizer is one:
+//    eos <|endoftext|> and bos <bos>, both added after the pieces, extra_ids 0.
 #pragma once
 
 #include <memory>
@@ -28,6 +31,8 @@ class HfSentencePiece {
   struct Options {
     bool lower = true, keep_accents = false, remove_space = true;  // ALBERT's preprocess_text
     int extra_ids = 100;                                           // T5's sentinels
+    std::string eos = "</s>", pad = "<pad>", unk = "<unk>", bos;   // T5: special tokens ("" = none)
+    std::vector<std::string> added;  // T5: added tokens, ids from pieces + extra_ids on, in order
   };
   // DIR/spiece.model and DIR/tokenizer_config.json (missing keys: the flavour's defaults).
   static HfSentencePiece load(const std::string& dir, Flavor flavor);
@@ -35,12 +40,13 @@ class HfSentencePiece {
   std::vector<std::string> tokenize(const std::string& text) const;
   std::vector<int> encode(const std::string& text) const;  // no framing
   std::string decode(const std::vector<int>& ids) const;   // special tokens dropped
-  int vocab_size() const;                                  // SentencePiece's pieces + T5's sentinels
+  int vocab_size() const;                                  // SentencePiece's pieces + T5's sentinels and added tokens
   int id(const std::string& token) const;                  // -1 when absent
   Flavor flavor() const { return flavor_; }
   const Options& options() const { return options_; }
 
-  // DIR/spiece.model and DIR/tokenizer_config.json (its tokenizer_class and options).
+  // DIR/spiece.model and DIR/tokenizer_config.json (its tokenizer_class and options; T5: the
+  // special token names), and T5's added tokens as DIR/added_tokens.json.
   void save(const std::string& dir) const;
 
   // What ALBERT's preprocess_text gives (tokenize() lowers each character before it), for tests.

@@ -9,9 +9,11 @@
 #   davae    DAVAE: learned posterior, free bits (mask), the adversarial prior, Gaussian
 #            noise on the encoder's embeddings, z added after every decoder layer; prior detached
 # Each is `latent-cli train --preset small --design NAME` (the settings: core/model/designs.cpp;
-# each run's last/config.json holds them resolved), then `latent-cli eval`.
+# each run's last/config.json holds them resolved), then `latent-cli eval`. NAME@ARCH also
+# switches the decoder family (--config {"model": {"decoder": {"arch": ARCH}}}), e.g.
+# davae@davae: DAVAE's design on its own decoder (relative attention) instead of GPT-2's.
 #
-#   tools/designs/compare.sh OUT_DIR [STEPS] [DESIGN ...]
+#   tools/designs/compare.sh OUT_DIR [STEPS] [DESIGN[@ARCH] ...]
 # Environment: LATENT_CLI (default build/bin/latent-cli), CORPUS (default the build's
 # WordNet train.txt), TEST (its test.txt), THREADS (default 2).
 set -euo pipefail
@@ -28,7 +30,12 @@ mkdir -p "$out"
 
 for d in "${designs[@]}"; do
   start=$(date +%s)
-  "$cli" train --corpus "$corpus" --out "$out/$d" --preset small --design "$d" --steps "$steps" \
+  extra=()
+  if [[ $d == *@* ]]; then
+    printf '{"model": {"decoder": {"arch": "%s"}}}\n' "${d#*@}" > "$out/$d.arch.json"
+    extra=(--config "$out/$d.arch.json")
+  fi
+  "$cli" train --corpus "$corpus" --out "$out/$d" --preset small --design "${d%@*}" "${extra[@]}" --steps "$steps" \
     --seed 1 --threads "${THREADS:-2}" > "$out/$d.train.log" 2>&1
   secs=$(( $(date +%s) - start ))
   "$cli" eval --model "$out/$d" --corpus "$test" --limit 500 --samples 200 --json > "$out/$d.eval.json"
