@@ -423,6 +423,34 @@ class TestStudio : public QObject {
     save(&w, "studio_t5_tokens_model.png");
   }
 
+  // A Randeng-DAVAE folder (tests/fixtures/davae: Fengshenbang's own classes, converted by
+  // tools/davae/convert_checkpoint.py): the davae decoder family with its T5 SentencePiece
+  // tokenizer opens; this tiny model was trained on the sentence, so the view must give it back.
+  void opensADavaeModel() {
+    const QString dir = tmp_.filePath("davae");
+    const QString exp = QString::fromStdString(test::fixture("davae/export"));
+    const test::CliRun r = test::cli({"import-dmlp", "--checkpoint", exp, "--encoder", exp + "/bert", "--decoder", exp + "/gpt",
+                                      "--out", dir});
+    QVERIFY2(r.code == 0, r.err.c_str());
+    ui::MainWindow w;
+    w.show();
+    w.openModel(dir);
+    QTRY_VERIFY_WITH_TIMEOUT(w.modelPanel()->summaryText().contains(dir), 20000);
+    QVERIFY2(w.modelPanel()->summaryText().contains("decoder davae"), qPrintable(w.modelPanel()->summaryText()));
+    w.tabs()->setCurrentWidget(w.reconstructView());
+    w.reconstructView()->findChild<QPlainTextEdit*>()->setPlainText("the music was too loud.\ni love the chicken here.");
+    w.reconstructView()->run();
+    QTRY_COMPARE_WITH_TIMEOUT(w.reconstructView()->resultCount(), 2, 20000);
+    const QString text = w.reconstructView()->resultsText();
+    QVERIFY2(text.contains("the music was too loud. -> the music was too loud."), qPrintable(text));
+    QVERIFY2(text.contains("i love the chicken here. -> i love the chicken here."), qPrintable(text));
+    save(&w, "studio_davae_model.png");
+    ui::InterpolateView* iv = w.interpolateView();
+    w.tabs()->setCurrentWidget(iv);
+    iv->run();
+    QTRY_COMPARE_WITH_TIMEOUT(iv->rowCount(), 10, 30000);
+  }
+
   // The other encoder families, converted from DMLP runs: each opens and reconstructs.
   void opensConvertedDmlpModelsOfEachEncoderFamily() {
     for (const auto& [fixture, encoder, family] : std::vector<std::tuple<std::string, std::string, QString>>{
