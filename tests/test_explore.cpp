@@ -9,17 +9,20 @@
 #include <filesystem>
 
 #include "data/corpus.h"
+#include "eval/bleu.h"
 #include "eval/metrics.h"
 #include "explore/corpus_latents.h"
 #include "explore/directions.h"
 #include "explore/pca.h"
 #include "explore/robustness.h"
+#include "explore/smoothness.h"
 #include "explore/umap.h"
 #include "infer/generator.h"
 #include "io/npy.h"
 #include "io/safetensors.h"
 #include "model/model_io.h"
 #include "test_util.h"
+#include "util/utf8.h"
 
 using namespace latent;
 
@@ -333,6 +336,40 @@ class TestExplore : public QObject {
     const double area = (0.5 * (c.bleu[0] + c.bleu[1]) + 0.5 * (c.bleu[1] + c.bleu[2]) + 2 * (c.bleu[2] + c.bleu[3])) / 2 / 3;
     QVERIFY(std::abs(c.au_bleu - area) < 1e-9);
     LATENT_VERIFY_CONTAINS(test::errorOf([&] { robustness_curve(g, sentences, {0, 1, 0.5}); }), "ascending");
+  }
+
+  // Interpolation smoothness against a path decoded here: with two distinct sentences every
+  // pair is the one path between them (either way round), so the figures are known.
+  void interpolationSmoothness() {
+    LoadedModel lm = load_model(kDefaultModel);
+    Generator g(lm.model, lm.tokenizers);
+    const std::string a = "the children played in the garden", b = "he was reading a long letter from his mother";
+    const std::vector<std::string> sentences = {a, b, a, b, b};
+    const InterpolationSmoothness s = interpolation_smoothness(g, sentences, 3, 5, 4);
+    QCOMPARE(s.pairs, size_t{3});
+    QCOMPARE(s.points, 5);
+    const auto mu = g.encode({a, b});
+    auto path_bleu = [&](const at::Tensor& from, const at::Tensor& to) {
+      std::vector<at::Tensor> rows;
+      for (int k = 0; k < 5; ++k) rows.push_back(from + (k / 4.0) * (to - from));
+      const auto text = g.decode(at::stack(rows));
+      double sum = 0;
+      for (int k = 1; k < 5; ++k)
+        sum += sentence_bleu_method1({utf8::split_whitespace(text[k - 1])}, utf8::split_whitespace(text[k]));
+      return std::make_pair(100 * sum / 4, text);
+    };
+    const auto [ab, ab_text] = path_bleu(mu[0], mu[1]);
+    const auto [ba, ba_text] = path_bleu(mu[1], mu[0]);
+    // Each path is a to b or b to a: the mean is a mix of the two values in thirds.
+    bool found = false;
+    for (int n_ab = 0; n_ab <= 3; ++n_ab) found = found || std::abs(s.consecutive_bleu - (n_ab * ab + (3 - n_ab) * ba) / 3) < 1e-9;
+    QVERIFY2(found, (std::to_string(s.consecutive_bleu) + " vs " + std::to_string(ab) + ", " + std::to_string(ba)).c_str());
+    const std::string mid = g.decode(((mu[0] + mu[1]) / 2).unsqueeze(0))[0];
+    const bool neither = mid != ab_text.front() && mid != ab_text.back();
+    QCOMPARE(s.midpoint_neither, neither ? 1.0 : 0.0);
+    QVERIFY(s.consecutive_bleu > 0 && s.consecutive_bleu <= 100);
+    LATENT_VERIFY_CONTAINS(test::errorOf([&] { interpolation_smoothness(g, {a, a}, 3); }), "2 distinct");
+    LATENT_VERIFY_CONTAINS(test::errorOf([&] { interpolation_smoothness(g, sentences, 3, 2); }), "3 points");
   }
 
   // encode -> project -> direction through the real binary, as a notebook user would.

@@ -15,6 +15,7 @@
 #include "eval/metrics.h"
 #include "eval/word_share.h"
 #include "explore/robustness.h"
+#include "explore/smoothness.h"
 #include "infer/generator.h"
 #include "model/model_io.h"
 #include "util/atomic_file.h"
@@ -38,6 +39,7 @@ void add_eval(CLI::App& app) {
     int samples = 100;
     bool record = false, robustness = false;
     size_t robustness_limit = 200;
+    size_t interpolations = 0;
   };
   auto a = std::make_shared<Args>();
   a->add(cmd, false);
@@ -51,6 +53,10 @@ void add_eval(CLI::App& app) {
                                                "latents perturbed by noise of growing scale, and its area (AuBLEU)");
   cmd->add_option("--robustness-limit", a->robustness_limit, "Sentences for the robustness curve (the first N of --corpus)")
       ->check(CLI::Range(2, 100000))->capture_default_str();
+  cmd->add_option("--interpolations", a->interpolations,
+                  "Add interpolation smoothness over N random pairs of held-out sentences: the mean BLEU between consecutive "
+                  "points of 10-point paths, and the share of paths whose midpoint decodes to neither end")
+      ->check(CLI::Range(1, 100000));
   cmd->add_flag("--record", a->record, "Also write the figures to MODEL/eval.json (the studio's Model panel shows them)");
   cmd->callback([a] {
     Generator g = a->open();
@@ -94,6 +100,11 @@ void add_eval(CLI::App& app) {
       j["robustness"] = {{"scales", c.scales}, {"bleu", c.bleu}, {"au_bleu", c.au_bleu}, {"n", c.n},
                          {"noise", "mu + scale * sigma * eps, sigma: per-dimension std of the held-out mu"}};
     }
+    if (a->interpolations > 0) {
+      const InterpolationSmoothness sm = interpolation_smoothness(g, sentences, a->interpolations, 10, a->seed);
+      j["interpolation"] = {{"pairs", sm.pairs}, {"points", sm.points}, {"consecutive_bleu", sm.consecutive_bleu},
+                            {"midpoint_neither", sm.midpoint_neither}};
+    }
     if (a->record) {
       nlohmann::json rec = j;
       rec["corpus"] = fs::absolute(a->corpus).string();
@@ -111,6 +122,10 @@ void add_eval(CLI::App& app) {
       for (size_t i = 0; i < j["robustness"]["scales"].size(); ++i)
         std::printf("  noise %.2f x spread: BLEU %.2f\n", j["robustness"]["scales"][i].get<double>(), j["robustness"]["bleu"][i].get<double>());
     }
+    if (j.contains("interpolation"))
+      std::printf("interpolation (%zu pairs, 10 points): consecutive BLEU %.1f, midpoint decodes to neither end in %.0f%% of paths\n",
+                  j["interpolation"]["pairs"].get<size_t>(), j["interpolation"]["consecutive_bleu"].get<double>(),
+                  100 * j["interpolation"]["midpoint_neither"].get<double>());
     if (corpus_words.is_object())
       std::printf("words found in the training corpus: %.1f%% of the samples' words, %.1f%% of samples made only of them "
                   "(held-out sentences: %.1f%%, %.1f%%)\n",

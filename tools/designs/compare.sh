@@ -15,7 +15,15 @@
 #
 #   tools/designs/compare.sh OUT_DIR [STEPS] [DESIGN[@ARCH] ...]
 # Environment: LATENT_CLI (default build/bin/latent-cli), CORPUS (default the build's
-# WordNet train.txt), TEST (its test.txt), THREADS (default 2).
+# WordNet train.txt), TEST (its test.txt), THREADS (default 2); LM, the LM judge's folder
+# (default the SmolLM2 folder bootstrap assembles, when it is there; LM= to skip it);
+# EVAL_ONLY=1 evaluates runs already in OUT_DIR without training them again (the time column
+# then reads "-").
+# Columns: design, training time, reconstruction BLEU (500 held-out sentences), active units,
+# self-BLEU and uniqueness of 200 prior samples, the share of the samples' words found in the
+# training corpus, the LM judge's perplexity of the samples / of the held-out sentences,
+# interpolation smoothness (100 random pairs, 10-point paths: mean BLEU between consecutive
+# points) and the share of those paths whose midpoint decodes to neither end.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 out=${1:?usage: compare.sh OUT_DIR [STEPS] [DESIGN ...]}
@@ -26,6 +34,9 @@ designs=("$@")
 cli=${LATENT_CLI:-$root/build/bin/latent-cli}
 corpus=${CORPUS:-$root/build/resources/corpus/train.txt}
 test=${TEST:-$root/build/resources/corpus/test.txt}
+lm=${LM-${LATENT_CACHE:-$HOME/.cache/latent-studio}/models/smollm2-135m-instruct}
+lm_args=()
+[ -n "$lm" ] && [ -f "$lm/config.json" ] && lm_args=(--lm "$lm")
 mkdir -p "$out"
 
 for d in "${designs[@]}"; do
@@ -35,18 +46,25 @@ for d in "${designs[@]}"; do
     printf '{"model": {"decoder": {"arch": "%s"}}}\n' "${d#*@}" > "$out/$d.arch.json"
     extra=(--config "$out/$d.arch.json")
   fi
-  "$cli" train --corpus "$corpus" --out "$out/$d" --preset small --design "${d%@*}" "${extra[@]}" --steps "$steps" \
-    --seed 1 --threads "${THREADS:-2}" > "$out/$d.train.log" 2>&1
-  secs=$(( $(date +%s) - start ))
-  "$cli" eval --model "$out/$d" --corpus "$test" --limit 500 --samples 200 --json > "$out/$d.eval.json"
+  secs=-
+  if [ "${EVAL_ONLY:-0}" != 1 ]; then
+    "$cli" train --corpus "$corpus" --out "$out/$d" --preset small --design "${d%@*}" "${extra[@]}" --steps "$steps" \
+      --seed 1 --threads "${THREADS:-2}" > "$out/$d.train.log" 2>&1
+    secs=$(( $(date +%s) - start ))
+  fi
+  "$cli" eval --model "$out/$d" --corpus "$test" --limit 500 --samples 200 --interpolations 100 "${lm_args[@]}" \
+    --json > "$out/$d.eval.json"
   "$cli" sample --model "$out/$d" --n 5 --seed 3 > "$out/$d.samples.txt"
   "$cli" reconstruct --model "$out/$d" "my grandmother baked bread every sunday morning" \
     --paraphrases 3 --std-scale 1 > "$out/$d.reconstruct.txt"
   python3 - "$d" "$secs" "$out/$d.eval.json" <<'PY'
 import json, sys
-d, secs, path = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+d, secs, path = sys.argv[1], sys.argv[2], sys.argv[3]
 e = json.load(open(path))
-print(f"| {d} | {secs} s | {e['bleu']:.1f} | {e.get('active_units', float('nan'))} | {e['self_bleu']:.1f} | "
-      f"{e['unique']:.2f} | {e['novelty']} |")
+words = e["corpus_words"]["samples"]["words"] if e.get("corpus_words") else float("nan")
+lm = f"{e['lm']['ppl_samples']:.0f} / {e['lm']['ppl_heldout']:.0f}" if e.get("lm") else "-"
+i = e["interpolation"]
+print(f"| {d} | {secs + ' s' if secs != '-' else '-'} | {e['bleu']:.1f} | {e['active_units']} | {e['self_bleu']:.1f} | {e['unique']:.2f} | "
+      f"{100 * words:.1f} % | {lm} | {i['consecutive_bleu']:.1f} | {100 * i['midpoint_neither']:.0f} % |")
 PY
 done
