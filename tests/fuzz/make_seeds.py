@@ -120,6 +120,9 @@ def main():
                                                       "special_tokens_map.json", "config.json"])),
         "t5": pack(folder(hf + ("tiny-t5",), ["spiece.model", "tokenizer_config.json", "added_tokens.json",
                                               "special_tokens_map.json", "config.json"])),
+        # Randeng-DAVAE's decoder tokenizer: T5's with <|endoftext|> and <bos> added (added_tokens.json).
+        "t5_davae": pack(folder(("tests", "fixtures", "davae", "export", "gpt"),
+                                ["spiece.model", "tokenizer_config.json", "added_tokens.json", "special_tokens_map.json"])),
         "wordpiece": pack([("vocab.txt", small_vocab_txt())] + folder(hf + ("minilm",), ["tokenizer_config.json"])),
         "llama": pack([("tokenizer.json", tok_json), ("tokenizer_config.json", tok_cfg)]),
     })
