@@ -36,11 +36,11 @@ const std::string kUnderline = "\xE2\x96\x81";  // U+2581, SentencePiece's word 
 }  // namespace
 
 namespace {
-// tokenizer_config.json's special token: "<s>" or {"content": "<s>", ...}; fallback when absent.
+// tokenizer_config.json's special token: "<s>" or {"content": "<s>", ...}; fallback when
+// absent or null (T5Tokenizer's defaults: </s>, <pad>, <unk>, no bos).
 std::string token_name(const nlohmann::json& j, const char* key, const std::string& where, const std::string& fallback) {
-  if (!j.contains(key)) return fallback;
+  if (!j.contains(key) || j[key].is_null()) return fallback;
   const auto& v = j[key];
-  if (v.is_null()) return {};
   if (v.is_string() && !v.get<std::string>().empty()) return v.get<std::string>();
   if (v.is_object() && v.contains("content") && v["content"].is_string() && !v["content"].get<std::string>().empty())
     return v["content"].get<std::string>();
