@@ -72,10 +72,23 @@ struct RelativeBlockImpl : nn::Module {
     const auto q = split_heads(parts[0], heads);  // (B, h, L, d)
     const auto [k, v] = cache.append(split_heads(parts[1], heads), split_heads(parts[2], heads));  // (B, h, S, d)
     const int64_t S = k.size(2), t0 = S - L, d = q.size(3);
-    const auto R = split_heads(relative(pe).unsqueeze(0), heads);  // (1, h, S, d): row p = distance p
-    // Positional scores by distance, then gathered to (query i, key j) at distance t0 + i - j
-    // (clamped at 0 where j is in the future: those are masked).
-    const auto by_distance = at::matmul(q + r_r.view({1, heads, 1, d}), R.transpose(-1, -2));  // (B, h, L, S)
+    // Positional scores by distance p = 0 .. S-1, (q_i + r_r) . relative(PE(p)), then gathered
+    // to (query i, key j) at distance t0 + i - j (clamped at 0 where j is in the future: those
+    // are masked).
+    const auto qr = q + r_r.view({1, heads, 1, d});  // (B, h, L, d)
+    at::Tensor by_distance;                          // (B, h, L, S)
+    if (B * L < S) {
+      // Few queries (decoding): through the queries, (q W_h) . PE(p), which costs B L (H^2 + H S)
+      // multiply-adds where projecting every distance costs S H^2. The bias term q . b_h is
+      // left out: it is the same for every key of a query, and softmax does not see it. The
+      // same attention up to rounding (test_davae_decoder decodes both ways).
+      const int64_t H = pe.size(1);
+      const auto u = at::matmul(qr, relative->weight.view({1, heads, d, H}));  // (B, h, L, H)
+      by_distance = at::matmul(u, pe.t());
+    } else {
+      const auto R = split_heads(relative(pe).unsqueeze(0), heads);  // (1, h, S, d): row p = distance p
+      by_distance = at::matmul(qr, R.transpose(-1, -2));
+    }
     const auto opts = x.options().dtype(at::kLong);
     const auto distance = (at::arange(t0, S, opts).unsqueeze(1) - at::arange(S, opts).unsqueeze(0)).clamp_min(0);  // (L, S)
     auto bias = by_distance.gather(-1, distance.expand({B, heads, L, S})) / std::sqrt(static_cast<double>(d));
