@@ -125,8 +125,9 @@ struct DavaeDecoderImpl : DecoderImpl {
     final_layernorm = register_at(*this, "transformer.final_layernorm", nn::LayerNorm(nn::LayerNormOptions({H}).eps(kLnEps)));
     linear_emb = register_at(*this, "transformer.linear_emb", nn::Linear(nn::LinearOptions(latent.dim, H).bias(false)));
     drop = register_module("dropout", nn::Dropout(c.dropout));
-    // Their init: N(0, 0.02) for weights (the block outputs scaled by 1/sqrt(2 layers)), zero
-    // biases and relative biases, LayerNorms 1.
+    // GPT-2's init, which their constructor arguments name (init_method N(0, 0.02), the block
+    // outputs scaled by 1/sqrt(2 layers)) but never apply (their _init_weights does nothing,
+    // leaving torch's defaults): zero biases and relative biases (as theirs), LayerNorms 1.
     torch::NoGradGuard guard;
     for (auto& p : named_parameters()) {
       const auto& name = p.key();
