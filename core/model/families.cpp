@@ -173,11 +173,12 @@ DecoderConfig with_decoder_arch(const DecoderConfig& c, const std::string& arch,
   out.max_positions = c.max_positions;
   out.extra_first_block = c.extra_first_block && f.has_extra_first_block;
   out.extra_block_mlp_ratio = c.extra_block_mlp_ratio;
-  // Injections the family lacks are dropped; with neither left, it takes its default.
+  // Injections the family lacks are dropped; when that leaves none of those asked for, it
+  // takes its default ones. A decoder asked for without the latent (the LM judge) stays so.
   auto supports = [&](const char* mode) { return std::count(f.injections.begin(), f.injections.end(), mode) > 0; };
   out.latent_as_embedding = c.latent_as_embedding && supports("embedding");
   out.latent_as_memory = c.latent_as_memory && supports("memory");
-  if (!out.latent_as_embedding && !out.latent_as_memory) {
+  if ((c.latent_as_embedding || c.latent_as_memory) && !out.latent_as_embedding && !out.latent_as_memory) {
     out.latent_as_embedding = f.defaults.latent_as_embedding;
     out.latent_as_memory = f.defaults.latent_as_memory;
   }
