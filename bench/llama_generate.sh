@@ -6,7 +6,8 @@
 #
 # MODEL_DIR: a converted folder (default: set-up's SmolLM2, $LATENT_CACHE/models/smollm2-135m-instruct).
 # The reference runs in the llama venv (transformers 4.46.3: bench/llama_generate.py says how to
-# make it); ours is build/bin/latent-cli bench lm-generate. Prints both JSON lines per batch size.
+# make it); ours is build/bin/latent-cli bench lm-generate, in fp32, then at batch 1 with fp16 weight
+# copies (--decode-weights float16). Prints one JSON line per run.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cache=${LATENT_CACHE:-$HOME/.cache/latent-studio}
@@ -18,3 +19,6 @@ prompts=$(mktemp --suffix=.json)
 trap 'rm -f "$prompts"' EXIT
 "$py" "$root/bench/llama_generate.py" "$model" --threads "$threads" --batch 1,32 --repeats 3 --prompts-out "$prompts"
 "$cli" bench lm-generate --lm "$model" --prompts "$prompts" --threads "$threads" --batch 1,32 --reps 3 --warmup 1 --json
+# ours with fp16 weight copies for few-row calls (decoder.cpu_decode_weights; batch 32 stays fp32)
+"$cli" bench lm-generate --lm "$model" --prompts "$prompts" --threads "$threads" --batch 1 --reps 3 --warmup 1 --json \
+  --decode-weights float16

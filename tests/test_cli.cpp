@@ -140,6 +140,15 @@ class TestCli : public QObject {
     const Run rec = cli({"reconstruct", "--model", run, "the cat sat on the mat", "a dog", "--json"});
     QVERIFY2(rec.code == 0, rec.err.c_str());
     QCOMPARE(nlohmann::json::parse(rec.out)["reconstructions"].size(), size_t(2));
+    // --batch 1: one sentence a call (as the Reconstruct view decodes), the same rows in order.
+    const Run one = cli({"reconstruct", "--model", run, "the cat sat on the mat", "a dog", "--json", "--batch", "1"});
+    QVERIFY2(one.code == 0, one.err.c_str());
+    const auto all_rows = nlohmann::json::parse(rec.out)["reconstructions"], one_rows = nlohmann::json::parse(one.out)["reconstructions"];
+    QCOMPARE(one_rows.size(), size_t(2));
+    for (int i = 0; i < 2; ++i) {
+      QCOMPARE(one_rows[i]["input"], all_rows[i]["input"]);
+      QCOMPARE(one_rows[i]["output"], all_rows[i]["output"]);
+    }
 
     QProcess stdin_run;  // sentences from standard input
     stdin_run.start(LATENT_CLI, {"reconstruct", "--model", run});
@@ -234,6 +243,21 @@ class TestCli : public QObject {
     QVERIFY(l["reconstruct_ms"]["p95"].get<double>() > 0);
     QVERIFY(l["interpolate10_ms"]["p95"].get<double>() >= l["interpolate10_ms"]["median"].get<double>());
     QCOMPARE(cli({"bench", "sample", "--preset", "tiny", "--device", "gpu"}).code, 2);
+    // lm-generate on the tiny random Llama, fp32 and with fp16 weight copies; GPT-2 has none.
+    const QString prompts = tmp_.filePath("prompts.json");
+    test::spit(prompts.toStdString(), "[[1, 5, 9], [2, 6, 10]]");
+    for (const char* weights : {"float32", "float16"}) {
+      const auto g = json({"bench", "lm-generate", "--lm", QString::fromStdString(test::fixture("hf/tiny-llama")), "--prompts",
+                           prompts, "--batch", "2", "--new-tokens", "4", "--reps", "1", "--warmup", "0", "--decode-weights",
+                           weights, "--json"});
+      QCOMPARE(g["decode_weights"].get<std::string>(), std::string(weights));
+      QCOMPARE(g["batch"].get<int>(), 2);
+      QVERIFY(g["tokens_per_s"].get<double>() > 0);
+    }
+    const Run gpt2 = cli({"bench", "lm-generate", "--lm", QString::fromStdString(test::fixture("hf/tiny-gpt2-lm")), "--prompts",
+                          prompts, "--batch", "1", "--decode-weights", "float16"});
+    QCOMPARE(gpt2.code, 1);
+    LATENT_VERIFY_CONTAINS(gpt2.err, "only the llama family");
   }
 
   void trainErrors() {

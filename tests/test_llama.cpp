@@ -11,6 +11,7 @@
 
 #include "io/safetensors.h"
 #include "model/family.h"
+#include "model/half_weights.h"
 #include "model/hf_import.h"
 #include "model/vae_ddpm.h"
 #include "codec_cases.h"
@@ -33,10 +34,11 @@ double maxDiff(const at::Tensor& a, const at::Tensor& b) { return (a - b).abs().
 
 // A Hugging Face Llama-family folder as a plain decoder (no latent, no extra block) or with
 // the latent as a memory slot only.
-Decoder loadDecoder(const std::string& dir, bool memory, int lora_rank = 0) {
+Decoder loadDecoder(const std::string& dir, bool memory, int lora_rank = 0, const std::string& weights = "float32") {
   DecoderConfig base;
   base.arch = "llama";  // from GPT-2, switching family would take the llama defaults (no adapters)
   base.lora_rank = lora_rank;
+  base.cpu_decode_weights = weights;
   base.latent_as_memory = memory;
   base.latent_as_embedding = base.extra_first_block = false;
   base.dropout = 0.0;
@@ -291,6 +293,69 @@ class TestLlama : public QObject {
       const auto got = greedy(*dec, want.at("prompt." + std::to_string(j)).view({1, -1}), static_cast<int>(ref.size()));
       qInfo("greedy %d: %s", j, codec->decode(std::vector<int>(got.begin(), got.end())).c_str());
       QCOMPARE(got, ref);
+    }
+  }
+
+  // cpu_decode_weights float16: one-row decoding steps read fp16 copies of the weights, close
+  // to fp32 but not equal; calls of more rows and calls with autograd are fp32 exactly; the
+  // copies follow in-place changes of the weights; an fp16 overflow falls back to fp32.
+  void halfDecodeWeightsOnlyForFewRowsAndFollowTheWeights() {
+    const std::string dir = test::fixture("hf/tiny-llama");
+    Decoder f32 = loadDecoder(dir, /*memory=*/true), f16 = loadDecoder(dir, /*memory=*/true, 0, "float16");
+    {
+      torch::NoGradGuard no_grad;  // the memory projection is fresh: the same one in both
+      auto from = f32->named_parameters();
+      for (auto& p : f16->named_parameters()) p.value().copy_(from[p.key()]);
+    }
+    const auto ids = expected(test::fixture("hf/llama_expected.safetensors")).at("input_ids");
+    const auto z = torch::randn({ids.size(0), 8}, torch::Generator(at::detail::createCPUGenerator(3)));
+    auto oneRowSteps = [&](DecoderImpl& d) {  // the first sentence fed one token at a time
+      KVCache cache = d.start(z.narrow(0, 0, 1), ids.size(1));
+      std::vector<at::Tensor> out;
+      for (int64_t t = 0; t < ids.size(1); ++t) out.push_back(d.step(cache, ids.narrow(0, 0, 1).narrow(1, t, 1)));
+      return at::cat(out, 1);
+    };
+    auto relDiff = [](const at::Tensor& a, const at::Tensor& b) { return maxDiff(a, b) / b.abs().max().item<double>(); };
+    {
+      c10::InferenceMode guard;
+      QVERIFY(ids.numel() > HalfWeights::kMaxRows);
+      QCOMPARE(maxDiff(f16->forward(ids, z), f32->forward(ids, z)), 0.0);  // many rows: fp32
+      const double d = relDiff(oneRowSteps(*f16), oneRowSteps(*f32));
+      qInfo("one-row decoding, fp16 weights against fp32: max |diff| / max |logit| = %.2e", d);
+      QVERIFY2(d > 0 && d < 1e-2, std::to_string(d).c_str());  // > 0: the fp16 copies were read
+    }
+    QCOMPARE(maxDiff(oneRowSteps(*f16), oneRowSteps(*f32)), 0.0);  // autograd on: fp32
+    // An in-place change of a weight (as an optimizer step makes) reaches the copies.
+    auto scale = [&](const char* name, double by) {
+      torch::NoGradGuard no_grad;
+      for (Decoder d : {f32, f16}) d->named_parameters()[name].mul_(by);
+    };
+    scale("lm_head.weight", -3.0);  // this fixture's head is untied
+    {
+      c10::InferenceMode guard;
+      const double d = relDiff(oneRowSteps(*f16), oneRowSteps(*f32));
+      QVERIFY2(d > 0 && d < 1e-2, std::to_string(d).c_str());
+    }
+    scale("model.layers.0.mlp.down_proj.weight", 1e6);
+    {
+      c10::InferenceMode guard;
+      const auto huge = oneRowSteps(*f16);  // down_proj's output beyond fp16's range
+      QVERIFY(huge.isfinite().all().item<bool>());
+      QVERIFY2(relDiff(huge, oneRowSteps(*f32)) < 1e-2, std::to_string(relDiff(huge, oneRowSteps(*f32))).c_str());
+    }
+    // The key: Llama only, float32 or float16, kept by config.json.
+    const auto cfg = [](const nlohmann::json& d) { return merge_config(Config{}, {{"model", {{"decoder", d}}}}, "config.json"); };
+    const Config half = cfg({{"arch", "llama"}, {"cpu_decode_weights", "float16"}});
+    QCOMPARE(config_from_json(config_to_json(half), "x").model.decoder.cpu_decode_weights, std::string("float16"));
+    QVERIFY(!config_to_json(Config{})["model"]["decoder"].contains("cpu_decode_weights"));
+    for (const nlohmann::json& bad : {nlohmann::json{{"cpu_decode_weights", "float16"}},  // GPT-2
+                                      nlohmann::json{{"arch", "llama"}, {"cpu_decode_weights", "int8"}}}) {
+      try {
+        cfg(bad);
+        QFAIL(("accepted " + bad.dump()).c_str());
+      } catch (const Error& e) {
+        QVERIFY2(std::string(e.what()).find("cpu_decode_weights") != std::string::npos, e.what());
+      }
     }
   }
 

@@ -171,6 +171,7 @@ void add_bench_commands(CLI::App& app) {
     auto prompts = std::make_shared<std::string>();
     auto batches = std::make_shared<std::vector<int>>(std::vector<int>{1, 32});
     auto tokens = std::make_shared<int>(32);
+    auto weights = std::make_shared<std::string>("float32");
     a->reps = 3;
     a->warmup = 1;
     a->add(cmd, /*shapes=*/false);
@@ -178,7 +179,11 @@ void add_bench_commands(CLI::App& app) {
     cmd->add_option("--prompts", *prompts, "JSON file: a list of prompts, each a list of token ids (all the same length)")->required();
     cmd->add_option("--batch", *batches, "Batch sizes (the first B prompts)")->delimiter(',')->capture_default_str();
     cmd->add_option("--new-tokens", *tokens, "Tokens generated after each prompt")->check(CLI::PositiveNumber)->capture_default_str();
-    cmd->callback([a, lm, prompts, batches, tokens] {
+    cmd->add_option("--decode-weights", *weights,
+                    "Llama family on the CPU: float16 reads fp16 copies of the weights in calls of at most 4 rows "
+                    "(decoder.cpu_decode_weights)")
+        ->check(CLI::IsMember({"float32", "float16"}))->capture_default_str();
+    cmd->callback([a, lm, prompts, batches, tokens, weights] {
       if (a->threads > 0) at::set_num_threads(a->threads);
       const auto j = io::read_json_file(*prompts);
       std::vector<std::vector<int64_t>> all;
@@ -193,11 +198,12 @@ void add_bench_commands(CLI::App& app) {
       for (int b : *batches) {
         if (b < 1 || static_cast<size_t>(b) > all.size())
           throw Error(*prompts, "holds " + std::to_string(all.size()) + " prompts, fewer than batch " + std::to_string(b));
-        const auto r = bench::lm_generate(*lm, {all.begin(), all.begin() + b}, *tokens, a->device, a->reps, a->warmup);
+        const auto r = bench::lm_generate(*lm, {all.begin(), all.begin() + b}, *tokens, a->device, a->reps, a->warmup, *weights);
         auto j = header("lm-generate", *a);
         j.erase("preset");
         j.update({{"impl", "latent-studio"}, {"lm", *lm}, {"batch", b}, {"prompt_tokens", all[0].size()},
-                  {"new_tokens", *tokens}, {"seconds", stats(r.seconds)}, {"tokens_per_s", r.tokens_per_sec}});
+                  {"new_tokens", *tokens}, {"decode_weights", *weights}, {"seconds", stats(r.seconds)},
+                  {"tokens_per_s", r.tokens_per_sec}});
         char line[200];
         std::snprintf(line, sizeof line, "batch %d, %d new tokens: %.1f tokens/s, ", b, *tokens, r.tokens_per_sec);
         emit(j, a->json, line + spread(r.seconds, "s"));

@@ -1,4 +1,5 @@
 // Inference commands on a trained model: eval, reconstruct, interpolate, analogy, sample.
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
@@ -145,6 +146,7 @@ void add_reconstruct(CLI::App& app) {
     std::vector<std::string> texts;
     int paraphrases = 0;
     double std_scale = 1.0;
+    int batch = 0;
   };
   auto a = std::make_shared<Args>();
   a->add(cmd);
@@ -154,12 +156,20 @@ void add_reconstruct(CLI::App& app) {
       ->check(CLI::Range(0, 1000));
   cmd->add_option("--std-scale", a->std_scale, "Paraphrases: mu + std-scale x posterior std x N(0, I)")
       ->check(CLI::NonNegativeNumber)->capture_default_str();
+  cmd->add_option("--batch", a->batch,
+                  "Sentences decoded together (0: all at once); 1 decodes as the studio's Reconstruct view does")
+      ->check(CLI::Range(0, 100000))->capture_default_str();
   cmd->callback([a] {
     if (a->texts.empty())
       for (std::string line; std::getline(std::cin, line);)
         if (!line.empty()) a->texts.push_back(line);
     Generator g = a->open();
-    const auto out = g.reconstruct(a->texts, a->options());
+    std::vector<std::string> out;
+    const size_t step = a->batch > 0 ? static_cast<size_t>(a->batch) : std::max<size_t>(a->texts.size(), 1);
+    for (size_t i = 0; i < a->texts.size(); i += step) {
+      const std::vector<std::string> chunk(a->texts.begin() + i, a->texts.begin() + std::min(i + step, a->texts.size()));
+      for (auto& s : g.reconstruct(chunk, a->options())) out.push_back(std::move(s));
+    }
     nlohmann::json arr = nlohmann::json::array();
     for (size_t i = 0; i < out.size(); ++i) {
       const double bleu = 100.0 * corpus_bleu(std::vector<std::vector<std::string>>{{a->texts[i]}}, std::vector<std::string>{out[i]}).bleu;

@@ -104,7 +104,7 @@ Stats summarize(std::vector<double> v) {
 }
 
 GenerateResult lm_generate(const std::string& lm_dir, const std::vector<std::vector<int64_t>>& prompts, int new_tokens,
-                           const std::string& device, int reps, int warmup) {
+                           const std::string& device, int reps, int warmup, const std::string& decode_weights) {
   if (prompts.empty() || prompts[0].empty()) throw Error("--prompts", "no prompt");
   for (const auto& p : prompts)
     if (p.size() != prompts[0].size()) throw Error("--prompts", "the prompts of one batch must have the same length");
@@ -112,7 +112,10 @@ GenerateResult lm_generate(const std::string& lm_dir, const std::vector<std::vec
   DecoderConfig plain;
   plain.latent_as_memory = plain.latent_as_embedding = plain.extra_first_block = false;
   plain.dropout = 0.0;
-  const DecoderConfig c = hf_decoder_config(lm_dir, plain);
+  DecoderConfig c = hf_decoder_config(lm_dir, plain);
+  if (decode_weights != "float32" && c.arch != "llama")
+    throw Error("--decode-weights " + decode_weights, "only the llama family reads fp16 weight copies; " + lm_dir + " is " + c.arch);
+  c.cpu_decode_weights = decode_weights;
   const int vocab = hf_vocab_size(lm_dir);
   for (const auto& p : prompts)
     for (int64_t id : p)

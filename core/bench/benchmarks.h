@@ -62,8 +62,9 @@ struct GenerateResult {
   Stats seconds;
   double tokens_per_sec = 0;
 };
+// decode_weights: the Llama family's cpu_decode_weights (float32 | float16).
 GenerateResult lm_generate(const std::string& lm_dir, const std::vector<std::vector<int64_t>>& prompts, int new_tokens,
-                           const std::string& device, int reps, int warmup);
+                           const std::string& device, int reps, int warmup, const std::string& decode_weights = "float32");
 
 // Peak resident memory of this process so far (Linux VmHWM), in MiB; 0 when unknown.
 double peak_rss_mb();

@@ -14,6 +14,9 @@
 // With lora_rank > 0, the pretrained blocks' q, k, v and o projections carry low-rank adapters
 // (zero at the start), which train with the latent parts while the blocks stay frozen.
 //
+// With cpu_decode_weights "float16", decoding a few rows at a time on the CPU reads the
+// linear weights and the head from fp16 copies (model/half_weights.h).
+//
 // Names follow Hugging Face under "decoder.": model.embed_tokens, model.layers.N.
 // {input_layernorm, self_attn.{q,k,v,o}_proj, post_attention_layernorm,
 // mlp.{gate,up,down}_proj, self_attn.lora_{q,k,v,o}.{A,B}}, model.norm, lm_head (untied
@@ -27,6 +30,7 @@
 
 #include "model/attention.h"
 #include "model/family.h"
+#include "model/half_weights.h"
 #include "model/model_io.h"
 #include "model/module_util.h"
 #include "model/rms_norm.h"
@@ -81,12 +85,16 @@ struct LoraImpl : nn::Module {
 };
 TORCH_MODULE(Lora);
 
-at::Tensor project(nn::Linear& linear, Lora& lora, const at::Tensor& x) { return lora ? linear(x) + lora(x) : linear(x); }
+at::Tensor project(HalfWeights& half, nn::Linear& linear, Lora& lora, const at::Tensor& x) {
+  const auto y = half.linear(x, linear->weight, linear->bias);
+  return lora ? y + lora(x) : y;
+}
 
 struct LlamaBlockImpl : nn::Module {
   // lora_rank > 0: adapters on q, k, v and o ("self_attn.lora_q.A" ...), for a pretrained block.
-  LlamaBlockImpl(const DecoderConfig& c, int lora_rank)
-      : heads(c.heads), kv_heads(kv_heads_of(c)), dropout_p(c.dropout) {
+  // half: the decoder's fp16 weight copies (read only when enabled).
+  LlamaBlockImpl(const DecoderConfig& c, int lora_rank, HalfWeights& half)
+      : heads(c.heads), kv_heads(kv_heads_of(c)), dropout_p(c.dropout), half(half) {
     const int H = c.hidden, kv = kv_heads * head_dim_of(c), I = intermediate_of(c);
     auto lin = [](int in, int out, bool bias) { return nn::Linear(nn::LinearOptions(in, out).bias(bias)); };
     input_layernorm = register_module("input_layernorm", RmsNorm(H, c.rms_norm_eps));
@@ -112,22 +120,24 @@ struct LlamaBlockImpl : nn::Module {
   at::Tensor forward(const at::Tensor& x, LayerCache& cache, const at::Tensor& cos, const at::Tensor& sin) {
     const int64_t L = x.size(1);
     const auto h = input_layernorm(x);
-    const auto q = rotate(split_heads(project(q_proj, lora_q, h), heads), cos, sin);  // (B, h, L, d)
-    const auto k_new = rotate(split_heads(project(k_proj, lora_k, h), kv_heads), cos, sin);
-    auto [k, v] = cache.append(k_new, split_heads(project(v_proj, lora_v, h), kv_heads));  // (B, kv, S, d)
+    const auto q = rotate(split_heads(project(half, q_proj, lora_q, h), heads), cos, sin);  // (B, h, L, d)
+    const auto k_new = rotate(split_heads(project(half, k_proj, lora_k, h), kv_heads), cos, sin);
+    auto [k, v] = cache.append(k_new, split_heads(project(half, v_proj, lora_v, h), kv_heads));  // (B, kv, S, d)
     if (kv_heads != heads) {  // each key/value head serves heads / kv_heads query heads (repeat_kv)
       k = k.repeat_interleave(heads / kv_heads, 1);
       v = v.repeat_interleave(heads / kv_heads, 1);
     }
     const at::Tensor mask = L == 1 ? at::Tensor() : causal_mask(L, k.size(2), x.device());
     const auto a = merge_heads(attend(q, k, v, mask, is_training() ? dropout_p : 0.0));  // (B, L, H)
-    const auto r = x + drop(project(o_proj, lora_o, a));
+    const auto r = x + drop(project(half, o_proj, lora_o, a));
     const auto m = post_attention_layernorm(r);
-    return r + drop(down_proj(at::silu(gate_proj(m)) * up_proj(m)));
+    const auto g = at::silu(half.linear(m, gate_proj->weight)) * half.linear(m, up_proj->weight);
+    return r + drop(half.linear(g, down_proj->weight));
   }
 
   int64_t heads, kv_heads;
   double dropout_p;
+  HalfWeights& half;
   RmsNorm input_layernorm{nullptr}, post_attention_layernorm{nullptr};
   nn::Linear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr}, o_proj{nullptr};
   nn::Linear gate_proj{nullptr}, up_proj{nullptr}, down_proj{nullptr};
@@ -142,7 +152,7 @@ struct LlamaDecoderImpl : DecoderImpl {
     embed_tokens = register_at(*this, "model.embed_tokens", nn::Embedding(vocab_size, H));
     for (int i = 0; i < n; ++i) {
       const int lora_rank = c.extra_first_block && i == 0 ? 0 : c.lora_rank;  // the fresh block trains whole
-      blocks.push_back(register_at(*this, "model.layers." + std::to_string(i), LlamaBlock(c, lora_rank)));
+      blocks.push_back(register_at(*this, "model.layers." + std::to_string(i), LlamaBlock(c, lora_rank, half)));
     }
     norm = register_at(*this, "model.norm", RmsNorm(H, c.rms_norm_eps));
     if (!c.tied_head) lm_head = register_at(*this, "lm_head", nn::Linear(nn::LinearOptions(H, vocab_size).bias(false)));
@@ -161,6 +171,7 @@ struct LlamaDecoderImpl : DecoderImpl {
       else p.value().normal_(0.0, kInitStd);
     }
     inv_freq_ = inverse_frequencies(c);
+    half.set_enabled(c.cpu_decode_weights == "float16");
   }
 
   int num_blocks() const override { return static_cast<int>(blocks.size()); }
@@ -191,9 +202,10 @@ struct LlamaDecoderImpl : DecoderImpl {
     }
     cache.tokens += L;
     x = norm(x);
-    return lm_head ? lm_head(x) : at::matmul(x, embed_tokens->weight.t());  // (B, L, V)
+    return half.linear(x, lm_head ? lm_head->weight : embed_tokens->weight);  // (B, L, V)
   }
 
+  HalfWeights half;  // the blocks hold a reference to it
   nn::Embedding embed_tokens{nullptr};
   std::vector<LlamaBlock> blocks;
   RmsNorm norm{nullptr};
@@ -322,7 +334,7 @@ DecoderFamily llama_family() {
     check_unread_decoder_keys(c, where, "llama",
                               {"intermediate", "kv_heads", "rms_norm_eps", "rope_theta", "rope_scaling", "rope_factor",
                                "rope_low_freq_factor", "rope_high_freq_factor", "rope_original_max_positions",
-                               "tied_head", "qkv_bias", "lora_rank"});
+                               "tied_head", "qkv_bias", "lora_rank", "cpu_decode_weights"});
     const int kv = kv_heads_of(c);
     require(kv <= c.heads && c.heads % kv == 0, where, "kv_heads", "must divide heads (" + std::to_string(c.heads) + ")");
     require(c.hidden % c.heads == 0 && (c.hidden / c.heads) % 2 == 0, where, "heads",
