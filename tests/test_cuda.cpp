@@ -1,7 +1,8 @@
 // The CUDA paths, on a machine with a GPU (label "cuda"; every test skips without one):
 // the model on the GPU agrees with the CPU (fp32 forward, KV-cached greedy decoding,
 // DDPM sampling from the same x_T), a bf16-autocast training run finishes with finite
-// losses and a loadable checkpoint, and the benchmarks run on the device.
+// losses and a loadable checkpoint, a process group of one on NCCL trains as one process,
+// and the benchmarks run on the device.
 #include <torch/torch.h>
 
 #include <QTemporaryDir>
@@ -14,6 +15,7 @@
 #include "model/model_io.h"
 #include "model/vae_ddpm.h"
 #include "test_util.h"
+#include "train/distributed.h"
 #include "train/trainer.h"
 #include "util/runtime_info.h"
 
@@ -87,6 +89,42 @@ class TestCuda : public QObject {
     QVERIFY2(r.status == TrainResult::Status::Finished, r.message.c_str());
     QCOMPARE(finite, 60);
     QVERIFY(load_model(o.out_dir + "/last").model);
+  }
+
+  // A process group of one on NCCL (torchrun --nproc-per-node 1 --device cuda): the gradient
+  // sums, the step's figures and the stop flags go through NCCL, and the losses are the
+  // plain run's (tolerance: GPU kernels' atomics are not bitwise reproducible).
+  void ncclProcessGroupOfOneMatchesOneProcess() {
+    if (!nccl_available()) QSKIP("this build has no NCCL header (pip nvidia-nccl)");
+    auto run = [&](const char* out, bool nccl, std::string& log) {
+      TrainOptions o;
+      o.config = preset("tiny");
+      o.config.model.encoder.dropout = o.config.model.decoder.dropout = 0.0;
+      o.config.train.steps = 20;
+      o.config.train.eval_every = 0;
+      o.device = "cuda";
+      o.out_dir = tmp_.filePath(out).toStdString();
+      o.train_sentences = sentences_;
+      o.valid_sentences.assign(sentences_.begin(), sentences_.begin() + 32);
+      if (nccl) {
+        o.dist.launched = true;
+        o.dist.master_port = 20000 + QCoreApplication::applicationPid() % 20000;
+      }
+      std::vector<double> losses;
+      TrainControl control;
+      TrainCallbacks cb;
+      cb.on_step = [&](const TrainProgress& p) { losses.push_back(p.loss); };
+      cb.on_log = [&](const std::string& line) { log += line + "\n"; };
+      const TrainResult r = train(o, control, cb);
+      if (r.status != TrainResult::Status::Finished) qWarning("%s", r.message.c_str());
+      return losses;
+    };
+    std::string plain_log, nccl_log;
+    const auto a = run("run-plain", false, plain_log), b = run("run-nccl", true, nccl_log);
+    LATENT_VERIFY_CONTAINS(nccl_log, "rank 0 of 1 processes (NCCL");
+    QCOMPARE(a.size(), size_t(20));
+    QCOMPARE(b.size(), size_t(20));
+    for (size_t i = 0; i < a.size(); ++i) QVERIFY2(std::abs(a[i] - b[i]) < 1e-3 * std::abs(a[i]), std::to_string(i).c_str());
   }
 
   void benchmarksRunOnTheDevice() {

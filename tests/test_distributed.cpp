@@ -74,6 +74,23 @@ class TestDistributed : public QObject {
     QVERIFY(std::filesystem::exists(path("two").toStdString() + "/last/model.safetensors"));
   }
 
+  // torchrun --nproc-per-node 1: WORLD_SIZE 1 with a rendezvous joins a Gloo group of one
+  // (the gradient sums and stop flags go through it), with the plain run's losses.
+  void aLaunchedSingleProcessJoinsAGroupOfOne() {
+    if (!std::filesystem::exists(path("one").toStdString() + "/metrics.jsonl")) QSKIP("needs twoProcessesMatchOne");
+    const QByteArray port = QByteArray::number(20000 + (QCoreApplication::applicationPid() + 7) % 20000);
+    for (const auto& [k, v] : {std::pair<const char*, QByteArray>{"RANK", "0"}, {"WORLD_SIZE", "1"}, {"LOCAL_RANK", "0"},
+                               {"MASTER_ADDR", "127.0.0.1"}, {"MASTER_PORT", port}})
+      qputenv(k, v);
+    const auto launched = test::cli(trainArgs("launched", 20));
+    for (const char* k : {"RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT"}) qunsetenv(k);
+    QVERIFY2(launched.code == 0, launched.err.c_str());
+    LATENT_VERIFY_CONTAINS(launched.err, "rank 0 of 1 processes (Gloo");
+    const auto a = losses(path("one").toStdString()), b = losses(path("launched").toStdString());
+    QCOMPARE(b.size(), size_t(20));
+    for (const auto& [step, loss] : a) QVERIFY2(std::abs(loss - b.at(step)) < 1e-5, std::to_string(step).c_str());
+  }
+
   // Many small gradient buckets (16 KB: most start while backward runs) and gradient
   // accumulation over 2 micro-batches: still the 1-process losses.
   void smallBucketsAndAccumulationMatchOne() {
@@ -151,7 +168,7 @@ class TestDistributed : public QObject {
     QVERIFY(t.elapsed() < 60000);
     QCOMPARE(r0->exitCode(), 1);
     const std::string err = r0->readAllStandardError().toStdString();
-    LATENT_VERIFY_CONTAINS(err, "across 2 processes (rank 0)");
+    LATENT_VERIFY_CONTAINS(err, "across 2 processes (rank 0, Gloo)");
     LATENT_VERIFY_CONTAINS(err, "another process stopped");
   }
 
@@ -174,6 +191,10 @@ class TestDistributed : public QObject {
     QCOMPARE(slurm.rank, 5);
     QCOMPARE(slurm.world, 8);
     QCOMPARE(slurm.local_rank, 1);
+    QVERIFY(tr.active() && !tr.launched);
+    // One process under a launcher (a rendezvous given) joins a group of one; alone it does not.
+    QVERIFY(dist_env_from({{"RANK", "0"}, {"WORLD_SIZE", "1"}, {"MASTER_ADDR", "a"}, {"MASTER_PORT", "1"}}).active());
+    QVERIFY(!dist_env_from({{"RANK", "0"}, {"WORLD_SIZE", "1"}}).active());
     auto fails = [](const std::map<std::string, std::string>& env, const std::string& what) {
       const std::string e = test::errorOf([&] { dist_env_from(env); });
       if (e.find(what) == std::string::npos) qWarning("%s", e.c_str());

@@ -18,7 +18,10 @@ struct DistEnv {
   int master_port = 29500;
   double timeout_seconds = 120;  // LATENT_DIST_TIMEOUT: a collective waiting longer fails
   int64_t bucket_bytes = 25 << 20;  // LATENT_DIST_BUCKET_KB: gradient buckets (train/grad_sync.h)
-  bool active() const { return world > 1; }
+  // WORLD_SIZE 1 with MASTER_ADDR and MASTER_PORT (torchrun --nproc-per-node 1): a process
+  // group of one, so that a launcher's single process runs the multi-process path.
+  bool launched = false;
+  bool active() const { return world > 1 || launched; }
 };
 
 // env: the variables to read (the process environment when empty). Throws latent::Error

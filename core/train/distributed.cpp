@@ -11,6 +11,10 @@
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 #endif
+#ifdef LATENT_HAVE_NCCL
+#include <c10/cuda/CUDAFunctions.h>
+#include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
+#endif
 
 extern char** environ;
 
@@ -57,6 +61,7 @@ DistEnv dist_env_from(const std::map<std::string, std::string>& given) {
   else if (d.world > 1) throw Error("environment variable MASTER_ADDR", "missing (the address of rank 0)");
   if (has("MASTER_PORT")) d.master_port = int_var(env, "MASTER_PORT", 1, 65535);
   else if (d.world > 1) throw Error("environment variable MASTER_PORT", "missing (a free port on rank 0's machine)");
+  d.launched = d.world == 1 && has("MASTER_ADDR") && has("MASTER_PORT");
   if (has("LATENT_DIST_TIMEOUT")) d.timeout_seconds = int_var(env, "LATENT_DIST_TIMEOUT", 1, 86400);
   if (has("LATENT_DIST_BUCKET_KB")) d.bucket_bytes = int64_t{1024} * int_var(env, "LATENT_DIST_BUCKET_KB", 1, 1 << 20);
   return d;
@@ -74,11 +79,20 @@ RowShare row_share(int64_t rows, int rank, int world) {
 
 bool distributed_available() { return true; }
 
+#ifdef LATENT_HAVE_NCCL
+bool nccl_available() { return true; }
+#else
+bool nccl_available() { return false; }
+#endif
+
 namespace {
 
-class GlooGroup : public ProcessGroup {
+// c10d's Gloo (CPU) or NCCL (CUDA) backend behind one TCPStore rendezvous. The calls take
+// tensors on any device: those not on the group's device (the trainer's CPU control
+// tensors on NCCL) are staged there and copied back.
+class C10dGroup : public ProcessGroup {
  public:
-  explicit GlooGroup(const DistEnv& env) : env_(env) {
+  C10dGroup(const DistEnv& env, const at::Device& device) : env_(env), device_(device) {
     const auto timeout = std::chrono::milliseconds(static_cast<int64_t>(env.timeout_seconds * 1000));
     try {
       c10d::TCPStoreOptions so;
@@ -88,18 +102,26 @@ class GlooGroup : public ProcessGroup {
       so.waitWorkers = true;
       so.timeout = timeout;
       store_ = c10::make_intrusive<c10d::TCPStore>(env.master_addr, so);
-      auto opts = c10d::ProcessGroupGloo::Options::create();
-      opts->timeout = timeout;
-      opts->devices.push_back(c10d::ProcessGroupGloo::createDefaultDevice());
-      group_ = c10::make_intrusive<c10d::ProcessGroupGloo>(store_, env.rank, env.world, opts);
+      if (device.is_cuda()) {
+        group_ = make_nccl(timeout);
+      } else {
+        auto opts = c10d::ProcessGroupGloo::Options::create();
+        opts->timeout = timeout;
+        opts->devices.push_back(c10d::ProcessGroupGloo::createDefaultDevice());
+        group_ = c10::make_intrusive<c10d::ProcessGroupGloo>(store_, env.rank, env.world, opts);
+      }
+    } catch (const Error&) {
+      throw;
     } catch (const std::exception& e) {
-      throw Error("joining the process group at " + env.master_addr + ":" + std::to_string(env.master_port) + " as rank " +
-                      std::to_string(env.rank) + " of " + std::to_string(env.world),
+      throw Error("joining the process group (" + backend() + ") at " + env.master_addr + ":" +
+                      std::to_string(env.master_port) + " as rank " + std::to_string(env.rank) + " of " +
+                      std::to_string(env.world),
                   first_line(e.what()));
     }
   }
   int rank() const override { return env_.rank; }
   int world() const override { return env_.world; }
+  std::string backend() const override { return device_.is_cuda() ? "NCCL" : "Gloo"; }
 
   void all_reduce_sum(const std::vector<at::Tensor>& tensors) override {
     constexpr int64_t kBucketBytes = 25 << 20;
@@ -107,7 +129,7 @@ class GlooGroup : public ProcessGroup {
     int64_t bytes = 0;
     auto flush = [&] {
       if (bucket.empty()) return;
-      std::vector<at::Tensor> flat{at::cat(flatten(bucket))};
+      std::vector<at::Tensor> flat{at::cat(flatten(bucket)).to(device_)};
       run("all-reduce", [&] { return group_->allreduce(flat); });
       int64_t at = 0;
       for (auto& t : bucket) {
@@ -126,18 +148,22 @@ class GlooGroup : public ProcessGroup {
   }
 
   std::function<void()> all_reduce_sum_start(const at::Tensor& flat) override {
+    const at::Tensor staged = staged_copy(flat);
     c10::intrusive_ptr<c10d::Work> work;
     run("all-reduce", [&] {
-      std::vector<at::Tensor> one{flat};
+      std::vector<at::Tensor> one{staged};
       work = group_->allreduce(one);
       return c10::intrusive_ptr<c10d::Work>();  // nothing to wait for yet
     });
-    return [this, work] { run("all-reduce", [&] { return work; }); };
+    return [this, work, staged, flat] {
+      run("all-reduce", [&] { return work; });
+      if (!staged.is_same(flat)) flat.copy_(staged);
+    };
   }
 
   void broadcast(const std::vector<at::Tensor>& tensors, int root) override {
     for (const auto& t : tensors) {
-      std::vector<at::Tensor> one{t.is_contiguous() ? t : t.contiguous()};
+      std::vector<at::Tensor> one{staged_copy(t)};
       c10d::BroadcastOptions o;
       o.rootRank = root;
       run("broadcast", [&] { return group_->broadcast(one, o); });
@@ -150,12 +176,31 @@ class GlooGroup : public ProcessGroup {
   }
 
  private:
+  // t itself when the backend can take it in place, else a contiguous copy on the group's device.
+  at::Tensor staged_copy(const at::Tensor& t) const { return t.device() == device_ && t.is_contiguous() ? t : t.to(device_).contiguous(); }
   static std::vector<at::Tensor> flatten(const std::vector<at::Tensor>& ts) {
     std::vector<at::Tensor> out;
     for (const auto& t : ts) out.push_back(t.reshape({-1}));
     return out;
   }
   static std::string first_line(const std::string& s) { return s.substr(0, s.find('\n')); }
+
+  c10::intrusive_ptr<c10d::Backend> make_nccl(std::chrono::milliseconds timeout) {
+#ifdef LATENT_HAVE_NCCL
+    // A collective that times out throws (and so becomes our message) instead of the
+    // watchdog ending the process; the user's own setting wins.
+    setenv("TORCH_NCCL_BLOCKING_WAIT", "1", /*overwrite=*/0);
+    c10::cuda::set_device(device_.index());
+    auto opts = c10d::ProcessGroupNCCL::Options::create();
+    opts->timeout = timeout;
+    return c10::make_intrusive<c10d::ProcessGroupNCCL>(store_, env_.rank, env_.world, opts);
+#else
+    (void)timeout;
+    throw Error("--device " + device_.str() + " with WORLD_SIZE=" + std::to_string(env_.world),
+                "this build has no NCCL headers (pip nvidia-nccl, which torch installs): it trains across processes on "
+                "the CPU only");
+#endif
+  }
   template <class F>
   void run(const char* what, F&& start) {
     try {
@@ -163,26 +208,30 @@ class GlooGroup : public ProcessGroup {
       if (work) work->wait();
     } catch (const std::exception& e) {
       throw Error(std::string(what) + " across " + std::to_string(env_.world) + " processes (rank " +
-                      std::to_string(env_.rank) + ")",
+                      std::to_string(env_.rank) + ", " + backend() + ")",
                   "another process stopped or did not answer within " + std::to_string(int(env_.timeout_seconds)) +
                       " s: " + first_line(e.what()));
     }
   }
 
   DistEnv env_;
+  at::Device device_;
   c10::intrusive_ptr<c10d::TCPStore> store_;
-  c10::intrusive_ptr<c10d::ProcessGroupGloo> group_;
+  c10::intrusive_ptr<c10d::Backend> group_;
 };
 
 }  // namespace
 
-std::unique_ptr<ProcessGroup> ProcessGroup::join(const DistEnv& env) { return std::make_unique<GlooGroup>(env); }
+std::unique_ptr<ProcessGroup> ProcessGroup::join(const DistEnv& env, const at::Device& device) {
+  return std::make_unique<C10dGroup>(env, device);
+}
 
 #else
 
 bool distributed_available() { return false; }
+bool nccl_available() { return false; }
 
-std::unique_ptr<ProcessGroup> ProcessGroup::join(const DistEnv& env) {
+std::unique_ptr<ProcessGroup> ProcessGroup::join(const DistEnv& env, const at::Device&) {
   throw Error("WORLD_SIZE=" + std::to_string(env.world),
               "this build has no Gloo headers, so it cannot train across processes: install libgloo-dev "
               "(packaging/debian-packages.txt) and rebuild");

@@ -140,9 +140,8 @@ void Run::write_run_info() {
 
 void Run::join_process_group() {
   if (!opt_.dist.active()) return;
-  if (device_.is_cuda()) throw Error("WORLD_SIZE=" + std::to_string(opt_.dist.world), "multi-process training runs on CPU (Gloo) only so far");
-  pg_ = ProcessGroup::join(opt_.dist);
-  log("rank 0 of " + std::to_string(pg_->world()) + " processes (Gloo at " + opt_.dist.master_addr + ":" +
+  pg_ = ProcessGroup::join(opt_.dist, device_);
+  log("rank 0 of " + std::to_string(pg_->world()) + " processes (" + pg_->backend() + " at " + opt_.dist.master_addr + ":" +
       std::to_string(opt_.dist.master_port) + ")");
 }
 
@@ -234,7 +233,13 @@ Error Run::damaged(const std::string& last, const std::exception& e) const {
 void Run::setup() {
   if (opt_.device == "cuda") {
     if (!torch::cuda::is_available()) throw Error("--device cuda", "CUDA is not available on this machine");
-    device_ = at::Device(at::kCUDA, 0);
+    // Several processes: each its own GPU, LOCAL_RANK's (torchrun's, or Slurm's SLURM_LOCALID).
+    const int index = opt_.dist.active() ? opt_.dist.local_rank : 0;
+    const auto count = static_cast<int>(torch::cuda::device_count());
+    if (index >= count)
+      throw Error("LOCAL_RANK=" + std::to_string(index), "this machine has " + std::to_string(count) +
+                                                          " CUDA devices: start at most that many processes on it");
+    device_ = at::Device(at::kCUDA, static_cast<c10::DeviceIndex>(index));
   } else if (opt_.device != "cpu") {
     throw Error("--device", "must be cpu or cuda, got \"" + opt_.device + "\"");
   }
