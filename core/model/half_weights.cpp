@@ -14,7 +14,6 @@ const at::Tensor& HalfWeights::copy_of(const at::Tensor& weight) {
     c.half = weight.detach().to(at::kHalf).contiguous();
     c.data = weight.data_ptr();
     c.version = version;
-    ++copies_made_;
   }
   return c.half;
 }
@@ -28,7 +27,6 @@ at::Tensor HalfWeights::linear(const at::Tensor& x, const at::Tensor& weight, co
   {
     std::lock_guard<std::mutex> lock(mutex_);
     half = copy_of(weight);
-    ++half_calls_;
   }
   at::Tensor y = at::linear(x.to(at::kHalf), half).to(at::kFloat);
   if (!y.isfinite().all().item<bool>()) y = at::matmul(x, weight.t());

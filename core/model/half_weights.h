@@ -29,10 +29,6 @@ class HalfWeights {
   at::Tensor linear(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias = {});
 
   void set_enabled(bool on) { enabled_ = on; }
-  bool enabled() const { return enabled_; }
-  // Calls that read fp16 copies, and copies made (tests and benchmarks read them).
-  int64_t half_calls() const { return half_calls_; }
-  int64_t copies_made() const { return copies_made_; }
 
  private:
   struct Copy {
@@ -45,7 +41,6 @@ class HalfWeights {
   bool enabled_ = false;
   std::mutex mutex_;  // the copies; one decoder may be used from more than one thread
   std::unordered_map<const void*, Copy> copies_;  // by the weight's TensorImpl
-  int64_t half_calls_ = 0, copies_made_ = 0;
 };
 
 }  // namespace latent
