@@ -427,7 +427,7 @@ Config preset(const std::string& name) {
     c.model.decoder = with_decoder_arch(c.model.decoder, "llama", "preset pretrained");
     c.model.decoder.dropout = 0.0;
     c.model.decoder.lora_rank = 8;
-    c.model.decoder.cpu_decode_weights = "float16";  // one-sentence decoding 2-3x faster on CPU (model/half_weights.h)
+    c.model.decoder.cpu_decode_weights = "float16";  // one-sentence decoding ~2x faster on CPU (model/half_weights.h)
     c.train.trainable = "latent";
     c.train.freeze = {"encoder.embeddings.", "encoder.encoder.layer.0.", "encoder.encoder.layer.1.",
                       "encoder.encoder.layer.2."};

@@ -95,9 +95,13 @@ class C10dGroup : public ProcessGroup {
   C10dGroup(const DistEnv& env, const at::Device& device) : env_(env), device_(device) {
     const auto timeout = std::chrono::milliseconds(static_cast<int64_t>(env.timeout_seconds * 1000));
     try {
+      // Under torchrun the launcher's agent already serves the store at MASTER_ADDR:MASTER_PORT
+      // (TORCHELASTIC_USE_AGENT_STORE=True): every rank is a client, as torch's own env://
+      // rendezvous does, instead of rank 0 failing to bind and printing c10d's error.
+      const char* agent = std::getenv("TORCHELASTIC_USE_AGENT_STORE");
       c10d::TCPStoreOptions so;
       so.port = static_cast<uint16_t>(env.master_port);
-      so.isServer = env.rank == 0;
+      so.isServer = env.rank == 0 && !(agent && std::string(agent) == "True");
       so.numWorkers = env.world;
       so.waitWorkers = true;
       so.timeout = timeout;
