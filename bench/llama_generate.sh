@@ -7,7 +7,8 @@
 # MODEL_DIR: a converted folder (default: set-up's SmolLM2, $LATENT_CACHE/models/smollm2-135m-instruct).
 # The reference runs in the llama venv (transformers 4.46.3: bench/llama_generate.py says how to
 # make it); ours is build/bin/latent-cli bench lm-generate, in fp32, then at batch 1 with fp16 weight
-# copies (--decode-weights float16). Prints one JSON line per run.
+# copies (--decode-weights float16), then at batch 1 reading the GGUF's own blocks
+# (--decode-weights gguf-blocks; lossless). Prints one JSON line per run.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cache=${LATENT_CACHE:-$HOME/.cache/latent-studio}
@@ -22,3 +23,6 @@ trap 'rm -f "$prompts"' EXIT
 # ours with fp16 weight copies for few-row calls (decoder.cpu_decode_weights; batch 32 stays fp32)
 "$cli" bench lm-generate --lm "$model" --prompts "$prompts" --threads "$threads" --batch 1 --reps 3 --warmup 1 --json \
   --decode-weights float16
+# ours reading the weights as the GGUF's Q4_1 / Q8_0 blocks they are (lossless; batch 32 stays fp32)
+"$cli" bench lm-generate --lm "$model" --prompts "$prompts" --threads "$threads" --batch 1 --reps 3 --warmup 1 --json \
+  --decode-weights gguf-blocks

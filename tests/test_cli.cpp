@@ -243,10 +243,11 @@ class TestCli : public QObject {
     QVERIFY(l["reconstruct_ms"]["p95"].get<double>() > 0);
     QVERIFY(l["interpolate10_ms"]["p95"].get<double>() >= l["interpolate10_ms"]["median"].get<double>());
     QCOMPARE(cli({"bench", "sample", "--preset", "tiny", "--device", "gpu"}).code, 2);
-    // lm-generate on the tiny random Llama, fp32 and with fp16 weight copies; GPT-2 has none.
+    // lm-generate on the tiny random Llama, fp32, with fp16 weight copies and gguf-blocks (its
+    // random weights are not blocks: fp16 copies again); GPT-2 has none.
     const QString prompts = tmp_.filePath("prompts.json");
     test::spit(prompts.toStdString(), "[[1, 5, 9], [2, 6, 10]]");
-    for (const char* weights : {"float32", "float16"}) {
+    for (const char* weights : {"float32", "float16", "gguf-blocks"}) {
       const auto g = json({"bench", "lm-generate", "--lm", QString::fromStdString(test::fixture("hf/tiny-llama")), "--prompts",
                            prompts, "--batch", "2", "--new-tokens", "4", "--reps", "1", "--warmup", "0", "--decode-weights",
                            weights, "--json"});

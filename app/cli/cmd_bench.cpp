@@ -180,9 +180,10 @@ void add_bench_commands(CLI::App& app) {
     cmd->add_option("--batch", *batches, "Batch sizes (the first B prompts)")->delimiter(',')->capture_default_str();
     cmd->add_option("--new-tokens", *tokens, "Tokens generated after each prompt")->check(CLI::PositiveNumber)->capture_default_str();
     cmd->add_option("--decode-weights", *weights,
-                    "Llama family on the CPU: float16 reads fp16 copies of the weights in calls of at most 4 rows "
-                    "(decoder.cpu_decode_weights)")
-        ->check(CLI::IsMember({"float32", "float16"}))->capture_default_str();
+                    "Llama family on the CPU: float16 reads fp16 copies of the weights in calls of at most 4 rows; "
+                    "gguf-blocks reads weights that are exactly GGUF Q4_1/Q8_0 blocks as such in calls of at most "
+                    "16 rows (decoder.cpu_decode_weights)")
+        ->check(CLI::IsMember({"float32", "float16", "gguf-blocks"}))->capture_default_str();
     cmd->callback([a, lm, prompts, batches, tokens, weights] {
       if (a->threads > 0) at::set_num_threads(a->threads);
       const auto j = io::read_json_file(*prompts);

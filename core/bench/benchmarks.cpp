@@ -114,7 +114,7 @@ GenerateResult lm_generate(const std::string& lm_dir, const std::vector<std::vec
   plain.dropout = 0.0;
   DecoderConfig c = hf_decoder_config(lm_dir, plain);
   if (decode_weights != "float32" && c.arch != "llama")
-    throw Error("--decode-weights " + decode_weights, "only the llama family reads fp16 weight copies; " + lm_dir + " is " + c.arch);
+    throw Error("--decode-weights " + decode_weights, "only the llama family has other weight readings; " + lm_dir + " is " + c.arch);
   c.cpu_decode_weights = decode_weights;
   const int vocab = hf_vocab_size(lm_dir);
   for (const auto& p : prompts)

@@ -62,7 +62,7 @@ struct GenerateResult {
   Stats seconds;
   double tokens_per_sec = 0;
 };
-// decode_weights: the Llama family's cpu_decode_weights (float32 | float16).
+// decode_weights: the Llama family's cpu_decode_weights (float32 | float16 | gguf-blocks).
 GenerateResult lm_generate(const std::string& lm_dir, const std::vector<std::vector<int64_t>>& prompts, int new_tokens,
                            const std::string& device, int reps, int warmup, const std::string& decode_weights = "float32");
 

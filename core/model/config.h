@@ -84,9 +84,11 @@ struct DecoderConfig {  // the family's own keys: model/family.h, `latent-cli mo
   // projections: W x + B A x with A (r, in) ~ N(0, 1/in), B (out, r) zero, so an imported
   // model starts as the pretrained one. 0 = none. Trainable in every train.trainable mode.
   int lora_rank = 0;
-  // float32 | float16: on the CPU, decoding calls of at most 4 rows read the linear weights
-  // and the head from fp16 copies (half the bytes a token; greedy output can differ from
-  // fp32 where two tokens nearly tie). Training and batched calls stay fp32. Llama family.
+  // float32 | float16 | gguf-blocks (model/decode_weights.h): on the CPU, decoding calls of at
+  // most 4 rows read the linear weights and the head from fp16 copies (half the bytes a token;
+  // greedy output can differ from fp32 where two tokens nearly tie); gguf-blocks reads weights
+  // that are exactly GGUF Q4_1/Q8_0 blocks as those blocks (lossless) in calls of at most 16
+  // rows, the others as float16. Training and batched calls stay fp32. Llama family.
   std::string cpu_decode_weights = "float32";
   // T5 family (model/families/t5_decoder.cpp): the latent tokens are its cross-attention memory.
   int head_dim = 0;              // d_kv, the width of one attention head (0 = hidden / heads)

@@ -14,8 +14,9 @@
 // With lora_rank > 0, the pretrained blocks' q, k, v and o projections carry low-rank adapters
 // (zero at the start), which train with the latent parts while the blocks stay frozen.
 //
-// With cpu_decode_weights "float16", decoding a few rows at a time on the CPU reads the
-// linear weights and the head from fp16 copies (model/half_weights.h).
+// With cpu_decode_weights "float16" or "gguf-blocks", decoding a few rows at a time on the CPU
+// reads the linear weights and the head from fp16 copies or, where they are exactly GGUF
+// blocks, from those blocks (model/decode_weights.h).
 //
 // Names follow Hugging Face under "decoder.": model.embed_tokens, model.layers.N.
 // {input_layernorm, self_attn.{q,k,v,o}_proj, post_attention_layernorm,
@@ -30,7 +31,7 @@
 
 #include "model/attention.h"
 #include "model/family.h"
-#include "model/half_weights.h"
+#include "model/decode_weights.h"
 #include "model/model_io.h"
 #include "model/module_util.h"
 #include "model/rms_norm.h"
@@ -85,16 +86,16 @@ struct LoraImpl : nn::Module {
 };
 TORCH_MODULE(Lora);
 
-at::Tensor project(HalfWeights& half, nn::Linear& linear, Lora& lora, const at::Tensor& x) {
-  const auto y = half.linear(x, linear->weight, linear->bias);
+at::Tensor project(DecodeWeights& weights, nn::Linear& linear, Lora& lora, const at::Tensor& x) {
+  const auto y = weights.linear(x, linear->weight, linear->bias);
   return lora ? y + lora(x) : y;
 }
 
 struct LlamaBlockImpl : nn::Module {
   // lora_rank > 0: adapters on q, k, v and o ("self_attn.lora_q.A" ...), for a pretrained block.
-  // half: the decoder's fp16 weight copies (read only when enabled).
-  LlamaBlockImpl(const DecoderConfig& c, int lora_rank, HalfWeights& half)
-      : heads(c.heads), kv_heads(kv_heads_of(c)), dropout_p(c.dropout), half(half) {
+  // weights: how the decoder reads its linear weights in few-row calls (model/decode_weights.h).
+  LlamaBlockImpl(const DecoderConfig& c, int lora_rank, DecodeWeights& weights)
+      : heads(c.heads), kv_heads(kv_heads_of(c)), dropout_p(c.dropout), weights(weights) {
     const int H = c.hidden, kv = kv_heads * head_dim_of(c), I = intermediate_of(c);
     auto lin = [](int in, int out, bool bias) { return nn::Linear(nn::LinearOptions(in, out).bias(bias)); };
     input_layernorm = register_module("input_layernorm", RmsNorm(H, c.rms_norm_eps));
@@ -120,24 +121,24 @@ struct LlamaBlockImpl : nn::Module {
   at::Tensor forward(const at::Tensor& x, LayerCache& cache, const at::Tensor& cos, const at::Tensor& sin) {
     const int64_t L = x.size(1);
     const auto h = input_layernorm(x);
-    const auto q = rotate(split_heads(project(half, q_proj, lora_q, h), heads), cos, sin);  // (B, h, L, d)
-    const auto k_new = rotate(split_heads(project(half, k_proj, lora_k, h), kv_heads), cos, sin);
-    auto [k, v] = cache.append(k_new, split_heads(project(half, v_proj, lora_v, h), kv_heads));  // (B, kv, S, d)
+    const auto q = rotate(split_heads(project(weights, q_proj, lora_q, h), heads), cos, sin);  // (B, h, L, d)
+    const auto k_new = rotate(split_heads(project(weights, k_proj, lora_k, h), kv_heads), cos, sin);
+    auto [k, v] = cache.append(k_new, split_heads(project(weights, v_proj, lora_v, h), kv_heads));  // (B, kv, S, d)
     if (kv_heads != heads) {  // each key/value head serves heads / kv_heads query heads (repeat_kv)
       k = k.repeat_interleave(heads / kv_heads, 1);
       v = v.repeat_interleave(heads / kv_heads, 1);
     }
     const at::Tensor mask = L == 1 ? at::Tensor() : causal_mask(L, k.size(2), x.device());
     const auto a = merge_heads(attend(q, k, v, mask, is_training() ? dropout_p : 0.0));  // (B, L, H)
-    const auto r = x + drop(project(half, o_proj, lora_o, a));
+    const auto r = x + drop(project(weights, o_proj, lora_o, a));
     const auto m = post_attention_layernorm(r);
-    const auto g = at::silu(half.linear(m, gate_proj->weight)) * half.linear(m, up_proj->weight);
-    return r + drop(half.linear(g, down_proj->weight));
+    const auto g = at::silu(weights.linear(m, gate_proj->weight)) * weights.linear(m, up_proj->weight);
+    return r + drop(weights.linear(g, down_proj->weight));
   }
 
   int64_t heads, kv_heads;
   double dropout_p;
-  HalfWeights& half;
+  DecodeWeights& weights;
   RmsNorm input_layernorm{nullptr}, post_attention_layernorm{nullptr};
   nn::Linear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr}, o_proj{nullptr};
   nn::Linear gate_proj{nullptr}, up_proj{nullptr}, down_proj{nullptr};
@@ -152,7 +153,7 @@ struct LlamaDecoderImpl : DecoderImpl {
     embed_tokens = register_at(*this, "model.embed_tokens", nn::Embedding(vocab_size, H));
     for (int i = 0; i < n; ++i) {
       const int lora_rank = c.extra_first_block && i == 0 ? 0 : c.lora_rank;  // the fresh block trains whole
-      blocks.push_back(register_at(*this, "model.layers." + std::to_string(i), LlamaBlock(c, lora_rank, half)));
+      blocks.push_back(register_at(*this, "model.layers." + std::to_string(i), LlamaBlock(c, lora_rank, weights)));
     }
     norm = register_at(*this, "model.norm", RmsNorm(H, c.rms_norm_eps));
     if (!c.tied_head) lm_head = register_at(*this, "lm_head", nn::Linear(nn::LinearOptions(H, vocab_size).bias(false)));
@@ -171,7 +172,7 @@ struct LlamaDecoderImpl : DecoderImpl {
       else p.value().normal_(0.0, kInitStd);
     }
     inv_freq_ = inverse_frequencies(c);
-    half.set_enabled(c.cpu_decode_weights == "float16");
+    weights.set_mode(c.cpu_decode_weights);
   }
 
   int num_blocks() const override { return static_cast<int>(blocks.size()); }
@@ -202,10 +203,10 @@ struct LlamaDecoderImpl : DecoderImpl {
     }
     cache.tokens += L;
     x = norm(x);
-    return half.linear(x, lm_head ? lm_head->weight : embed_tokens->weight);  // (B, L, V)
+    return weights.linear(x, lm_head ? lm_head->weight : embed_tokens->weight);  // (B, L, V)
   }
 
-  HalfWeights half;  // the blocks hold a reference to it
+  DecodeWeights weights;  // the blocks hold a reference to it
   nn::Embedding embed_tokens{nullptr};
   std::vector<LlamaBlock> blocks;
   RmsNorm norm{nullptr};
