@@ -198,6 +198,13 @@ class TestLlama : public QObject {
     QVERIFY(maxDiff(adapted, want.at("logits")) > 1e-2);
     const double d = maxDiff(adapted, reference);
     QVERIFY2(d < 1e-4, std::to_string(d).c_str());
+    // Decoding one token at a time (the adapters' few-row path, Lora::add_to) agrees too.
+    KVCache ca = lora->start(z.narrow(0, 0, 1), ids.size(1)), cb = merged->start(z.narrow(0, 0, 1), ids.size(1));
+    for (int64_t t = 0; t < ids.size(1); ++t) {
+      const auto token = ids.narrow(0, 0, 1).narrow(1, t, 1);
+      const double dt = maxDiff(lora->step(ca, token), merged->step(cb, token));
+      QVERIFY2(dt < 1e-4, std::to_string(dt).c_str());
+    }
 
     DecoderConfig base;
     base.arch = "llama";
@@ -412,6 +419,19 @@ class TestLlama : public QObject {
           const double d = maxDiff(block_linear(x, blocks, plain).to(at::kDouble), want) / want.abs().max().item<double>();
           QVERIFY2(d < 1e-6, (blockFormat(m) + " n=" + std::to_string(n) + ": " + std::to_string(d)).c_str());
         }
+      }
+    }
+    // Several matrices in one pass (q, k, v): Q4_1 and Q8_0 of different heights, each its own output.
+    const auto tall = throughQ8_0(torch::randn({72, 96}, gen));
+    const BlockMatrix blocks4 = *exact_blocks(w4), blocks8 = *exact_blocks(tall);
+    for (const int64_t n : {1, 10}) {
+      const auto x = torch::randn({n, 96}, gen);
+      for (const bool plain : {false, true}) {
+        const auto ys = block_linear_many(x, {&blocks4, &blocks8, &blocks4}, plain);
+        QCOMPARE(ys.size(), size_t(3));
+        QCOMPARE(ys[1].sizes().vec(), (std::vector<int64_t>{n, 72}));
+        for (const auto& [y, m] : {std::pair{ys[0], w4}, std::pair{ys[1], tall}, std::pair{ys[2], w4}})
+          QVERIFY(maxDiff(y, at::matmul(x, m.t())) / y.abs().max().item<double>() < 1e-5);
       }
     }
   }

@@ -222,22 +222,49 @@ std::optional<BlockMatrix> exact_blocks(const at::Tensor& weight) {
   return std::nullopt;
 }
 
-at::Tensor block_linear(const at::Tensor& x, const BlockMatrix& w, bool plain) {
-  TORCH_CHECK(x.dim() == 2 && x.size(1) == w.cols && x.scalar_type() == at::kFloat && x.device().is_cpu(),
-              "block_linear: x must be fp32 (n, ", w.cols, ") on the CPU");
+std::vector<at::Tensor> block_linear_many(const at::Tensor& x, const std::vector<const BlockMatrix*>& ws, bool plain) {
+  TORCH_CHECK(x.dim() == 2 && x.scalar_type() == at::kFloat && x.device().is_cpu() && !ws.empty(),
+              "block_linear: x must be fp32 (n, in) on the CPU");
   const at::Tensor xc = x.contiguous();
-  const int64_t n = xc.size(0), nb = w.cols / B;
-  const at::Tensor xsum = xc.view({n, nb, B}).sum(-1).contiguous();  // (n, nb)
-  at::Tensor y = at::empty({n, w.rows}, xc.options());
-  const float *xp = xc.data_ptr<float>(), *sp = xsum.data_ptr<float>();
-  float* yp = y.data_ptr<float>();
+  const int64_t n = xc.size(0), cols = xc.size(1), nb = cols / B;
+  bool q4 = false;
+  std::vector<int64_t> first{0};  // the first output row of each matrix, counted across all
+  for (const BlockMatrix* w : ws) {
+    TORCH_CHECK(w->cols == cols, "block_linear: x has ", cols, " columns, the weight ", w->cols);
+    q4 = q4 || w->format == BlockMatrix::Format::Q4_1;
+    first.push_back(first.back() + w->rows);
+  }
+  const float* xp = xc.data_ptr<float>();
+  std::vector<float> xsum(q4 ? static_cast<size_t>(n * nb) : 0);  // (n, nb): Q4_1's m multiplies it
+  for (size_t k = 0; k < xsum.size(); ++k) {
+    float t = 0;
+    for (int64_t j = 0; j < B; ++j) t += xp[k * B + j];
+    xsum[k] = t;
+  }
+  std::vector<at::Tensor> ys;
+  std::vector<float*> yp;
+  for (const BlockMatrix* w : ws) {
+    ys.push_back(at::empty({n, w->rows}, xc.options()));
+    yp.push_back(ys.back().data_ptr<float>());
+  }
   auto product = product_plain;
   (void)plain;
 #ifdef LATENT_BLOCKS_AVX2
   if (!plain && cpu_has_avx2()) product = product_avx2;
 #endif
-  at::parallel_for(0, w.rows, 16, [&](int64_t o0, int64_t o1) { product(xp, n, w, sp, yp, o0, o1); });
-  return y;
+  // One parallel pass over the output rows of all the matrices.
+  at::parallel_for(0, first.back(), 16, [&](int64_t g0, int64_t g1) {
+    for (size_t m = 0; m < ws.size(); ++m) {
+      const int64_t lo = std::max(g0, first[m]), hi = std::min(g1, first[m + 1]);
+      if (lo < hi) product(xp, n, *ws[m], xsum.data(), yp[m], lo - first[m], hi - first[m]);
+    }
+  });
+  return ys;
+}
+
+at::Tensor block_linear(const at::Tensor& x, const BlockMatrix& w, bool plain) {
+  TORCH_CHECK(x.dim() == 2 && x.size(1) == w.cols, "block_linear: x must be (n, ", w.cols, ")");
+  return block_linear_many(x, {&w}, plain)[0];
 }
 
 }  // namespace latent

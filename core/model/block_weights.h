@@ -41,5 +41,8 @@ std::optional<BlockMatrix> exact_blocks(const at::Tensor& weight);
 // when the CPU has them, else plain loops; plain = true takes the loops, for tests). Summed
 // per block, then across blocks, in fp32.
 at::Tensor block_linear(const at::Tensor& x, const BlockMatrix& w, bool plain = false);
+// The same for several matrices with the same input (q, k and v; gate and up): one parallel
+// pass, one output each.
+std::vector<at::Tensor> block_linear_many(const at::Tensor& x, const std::vector<const BlockMatrix*>& ws, bool plain = false);
 
 }  // namespace latent

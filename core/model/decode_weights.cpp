@@ -59,6 +59,35 @@ at::Tensor DecodeWeights::linear(const at::Tensor& x, const at::Tensor& weight, 
   return bias.defined() ? y + bias : y;
 }
 
+std::vector<at::Tensor> DecodeWeights::linear_many(const at::Tensor& x, const std::vector<at::Tensor>& weights) {
+  const int64_t rows = x.dim() >= 1 && x.size(-1) > 0 ? x.numel() / x.size(-1) : 0;
+  std::vector<const BlockMatrix*> ptrs;
+  std::vector<std::shared_ptr<const BlockMatrix>> held;  // alive while the product runs
+  if (mode_ == Mode::Blocks && rows > 0 && rows <= kMaxBlockRows && x.device().is_cpu() && x.scalar_type() == at::kFloat &&
+      !at::GradMode::is_enabled()) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (const at::Tensor& w : weights) {
+      if (w.scalar_type() != at::kFloat || !w.device().is_cpu()) break;
+      const Copy& c = copy_of(w, /*want_blocks=*/true, rows <= kMaxHalfRows);
+      if (!c.blocks) break;
+      held.push_back(c.blocks);
+      ptrs.push_back(c.blocks.get());
+    }
+  }
+  std::vector<at::Tensor> out;
+  if (!weights.empty() && ptrs.size() == weights.size()) {
+    out = block_linear_many(x.reshape({rows, x.size(-1)}), ptrs);
+    for (at::Tensor& y : out) {
+      std::vector<int64_t> sizes = x.sizes().vec();
+      sizes.back() = y.size(1);
+      y = y.view(sizes);
+    }
+    return out;
+  }
+  for (const at::Tensor& w : weights) out.push_back(linear(x, w));
+  return out;
+}
+
 std::string DecodeWeights::reading(const at::Tensor& weight, int64_t rows) {
   const bool blocks_ok = mode_ == Mode::Blocks && rows <= kMaxBlockRows, half_ok = rows <= kMaxHalfRows;
   if (mode_ == Mode::Float32 || rows <= 0 || !(blocks_ok || half_ok) || !weight.device().is_cpu() ||

@@ -22,6 +22,7 @@
 #include <mutex>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 namespace latent {
 
@@ -41,6 +42,10 @@ class DecodeWeights {
   // to fp16, returned as fp32; a result beyond fp16's range is computed again in fp32).
   // Otherwise plain fp32.
   at::Tensor linear(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias = {});
+
+  // linear(x, W_i) for weights that share an input (q, k, v; gate, up), no biases: when all
+  // are read as blocks, in one pass (model/block_weights.h); otherwise one linear() each.
+  std::vector<at::Tensor> linear_many(const at::Tensor& x, const std::vector<at::Tensor>& weights);
 
   // How a call of `rows` rows reads `weight` now: "float32", "float16", "q4_1" or "q8_0".
   std::string reading(const at::Tensor& weight, int64_t rows);

@@ -30,8 +30,8 @@
 #include <map>
 
 #include "model/attention.h"
-#include "model/family.h"
 #include "model/decode_weights.h"
+#include "model/family.h"
 #include "model/model_io.h"
 #include "model/module_util.h"
 #include "model/rms_norm.h"
@@ -68,9 +68,29 @@ at::Tensor inverse_frequencies(const DecoderConfig& c) {
 
 // x (B, h, L, d) rotated at positions pos: x cos + rotate_half(x) sin (transformers' layout:
 // the two halves of each head are the pairs).
+// Without autograd on the CPU in fp32 (decoding), one pass instead of five operations.
 at::Tensor rotate(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin) {
-  const auto halves = x.chunk(2, -1);
-  return x * cos + at::cat({-halves[1], halves[0]}, -1) * sin;
+  const int64_t d = x.size(-1), L = x.size(-2);
+  if (at::GradMode::is_enabled() || !x.device().is_cpu() || x.scalar_type() != at::kFloat ||
+      cos.scalar_type() != at::kFloat || sin.scalar_type() != at::kFloat || d % 2 != 0 || cos.numel() != L * d ||
+      sin.numel() != L * d) {
+    const auto halves = x.chunk(2, -1);
+    return x * cos + at::cat({-halves[1], halves[0]}, -1) * sin;
+  }
+  const at::Tensor xc = x.contiguous(), cc = cos.contiguous(), sc = sin.contiguous();
+  at::Tensor y = at::empty_like(xc);
+  const float *xp = xc.data_ptr<float>(), *cp = cc.data_ptr<float>(), *sp = sc.data_ptr<float>();
+  float* yp = y.data_ptr<float>();
+  const int64_t rows = xc.numel() / d, half = d / 2;
+  for (int64_t r = 0; r < rows; ++r) {  // row r is position r % L of some head
+    const float *a = xp + r * d, *c = cp + (r % L) * d, *s = sp + (r % L) * d;
+    float* b = yp + r * d;
+    for (int64_t j = 0; j < half; ++j) {
+      b[j] = a[j] * c[j] + -a[j + half] * s[j];
+      b[j + half] = a[j + half] * c[j + half] + a[j] * s[j + half];
+    }
+  }
+  return y;
 }
 
 // A low-rank adapter beside a frozen projection: x A^T B^T, with A (r, in) ~ U(+-1/sqrt(in))
@@ -82,13 +102,41 @@ struct LoraImpl : nn::Module {
     B = register_parameter("B", torch::zeros({out, rank}));
   }
   at::Tensor forward(const at::Tensor& x) { return at::matmul(at::matmul(x, A.t()), B.t()); }
+  // y + forward(x). Decoding (fp32 on the CPU, no autograd, at most 16 rows): one pass of
+  // plain loops instead of two products and a sum, each with its own dispatch.
+  at::Tensor add_to(const at::Tensor& y, const at::Tensor& x) {
+    const int64_t in = A.size(1), r = A.size(0), out = B.size(0);
+    const int64_t rows = x.size(-1) == in ? x.numel() / in : -1;
+    if (at::GradMode::is_enabled() || rows < 1 || rows > 16 || r > 16 || !x.device().is_cpu() || x.scalar_type() != at::kFloat ||
+        y.scalar_type() != at::kFloat || A.scalar_type() != at::kFloat || B.scalar_type() != at::kFloat ||
+        y.size(-1) != out || y.numel() != rows * out)
+      return y + forward(x);
+    const at::Tensor xc = x.contiguous(), yc = y.contiguous(), a = A.contiguous(), b = B.contiguous();
+    at::Tensor z = at::empty_like(yc);
+    const float *xp = xc.data_ptr<float>(), *yp = yc.data_ptr<float>(), *ap = a.data_ptr<float>(), *bp = b.data_ptr<float>();
+    float* zp = z.data_ptr<float>();
+    for (int64_t i = 0; i < rows; ++i) {
+      float t[16] = {};  // x A^T, the r sums side by side
+      for (int64_t j = 0; j < in; ++j) {
+        const float xj = xp[i * in + j];
+        for (int64_t k = 0; k < r; ++k) t[k] += xj * ap[k * in + j];
+      }
+      for (int64_t o = 0; o < out; ++o) {
+        float s = 0;
+        for (int64_t k = 0; k < r; ++k) s += t[k] * bp[o * r + k];
+        zp[i * out + o] = yp[i * out + o] + s;
+      }
+    }
+    return z;
+  }
   at::Tensor A, B;
 };
 TORCH_MODULE(Lora);
 
-at::Tensor project(DecodeWeights& weights, nn::Linear& linear, Lora& lora, const at::Tensor& x) {
-  const auto y = weights.linear(x, linear->weight, linear->bias);
-  return lora ? y + lora(x) : y;
+// A pretrained projection's output from its weight's product y: its bias and its adapter added.
+at::Tensor finish(const at::Tensor& y, nn::Linear& linear, Lora& lora, const at::Tensor& x) {
+  const auto b = linear->bias.defined() ? y + linear->bias : y;
+  return lora ? lora->add_to(b, x) : b;
 }
 
 struct LlamaBlockImpl : nn::Module {
@@ -121,18 +169,29 @@ struct LlamaBlockImpl : nn::Module {
   at::Tensor forward(const at::Tensor& x, LayerCache& cache, const at::Tensor& cos, const at::Tensor& sin) {
     const int64_t L = x.size(1);
     const auto h = input_layernorm(x);
-    const auto q = rotate(split_heads(project(weights, q_proj, lora_q, h), heads), cos, sin);  // (B, h, L, d)
-    const auto k_new = rotate(split_heads(project(weights, k_proj, lora_k, h), kv_heads), cos, sin);
-    auto [k, v] = cache.append(k_new, split_heads(project(weights, v_proj, lora_v, h), kv_heads));  // (B, kv, S, d)
-    if (kv_heads != heads) {  // each key/value head serves heads / kv_heads query heads (repeat_kv)
-      k = k.repeat_interleave(heads / kv_heads, 1);
-      v = v.repeat_interleave(heads / kv_heads, 1);
+    const auto qkv = weights.linear_many(h, {q_proj->weight, k_proj->weight, v_proj->weight});
+    const auto q = rotate(split_heads(finish(qkv[0], q_proj, lora_q, h), heads), cos, sin);  // (B, h, L, d)
+    const auto k_new = rotate(split_heads(finish(qkv[1], k_proj, lora_k, h), kv_heads), cos, sin);
+    auto [k, v] = cache.append(k_new, split_heads(finish(qkv[2], v_proj, lora_v, h), kv_heads));  // (B, kv, S, d)
+    const double p = is_training() ? dropout_p : 0.0;
+    at::Tensor a;
+    if (kv_heads != heads && L == 1) {
+      // One new token: the heads / kv_heads query heads of each key/value head are that many
+      // queries of it (head i reads key/value head i / g, as repeat_kv), no mask needed.
+      const int64_t B = q.size(0), g = heads / kv_heads, d = q.size(3);
+      a = merge_heads(attend(q.reshape({B, kv_heads, g, d}), k, v, {}, p).reshape({B, heads, 1, d}));
+    } else {
+      if (kv_heads != heads) {  // each key/value head serves heads / kv_heads query heads (repeat_kv)
+        k = k.repeat_interleave(heads / kv_heads, 1);
+        v = v.repeat_interleave(heads / kv_heads, 1);
+      }
+      const at::Tensor mask = L == 1 ? at::Tensor() : causal_mask(L, k.size(2), x.device());
+      a = merge_heads(attend(q, k, v, mask, p));  // (B, L, H)
     }
-    const at::Tensor mask = L == 1 ? at::Tensor() : causal_mask(L, k.size(2), x.device());
-    const auto a = merge_heads(attend(q, k, v, mask, is_training() ? dropout_p : 0.0));  // (B, L, H)
-    const auto r = x + drop(project(weights, o_proj, lora_o, a));
+    const auto r = x + drop(finish(weights.linear(a, o_proj->weight), o_proj, lora_o, a));
     const auto m = post_attention_layernorm(r);
-    const auto g = at::silu(weights.linear(m, gate_proj->weight)) * weights.linear(m, up_proj->weight);
+    const auto gu = weights.linear_many(m, {gate_proj->weight, up_proj->weight});
+    const auto g = at::silu(gu[0]) * gu[1];
     return r + drop(weights.linear(g, down_proj->weight));
   }
 
