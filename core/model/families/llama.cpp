@@ -133,9 +133,10 @@ struct LoraImpl : nn::Module {
 };
 TORCH_MODULE(Lora);
 
-// A pretrained projection's output from its weight's product y: its bias and its adapter added.
+// A pretrained projection's output from its weight's product y: its bias (in y's dtype, as
+// at::linear under autocast adds it) and its adapter added.
 at::Tensor finish(const at::Tensor& y, nn::Linear& linear, Lora& lora, const at::Tensor& x) {
-  const auto b = linear->bias.defined() ? y + linear->bias : y;
+  const auto b = linear->bias.defined() ? y + linear->bias.to(y.scalar_type()) : y;
   return lora ? lora->add_to(b, x) : b;
 }
 
