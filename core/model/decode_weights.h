@@ -10,7 +10,10 @@
 //   converted from a quantized GGUF: model/block_weights.h) is read as those blocks, lossless,
 //   in calls of at most 16 rows (interpolation's 10 points included); other weights (trained
 //   ones, a fresh extra block) as in "float16".
-// Larger calls (batched evaluation, training) and calls with autograd on stay fp32. Weights
+// fp32 weights in calls of at most 16 rows (every mode: "float32", and what the others read in
+// fp32) go through model/few_row_linear.h, which streams them about twice as fast as
+// at::linear on the 2-core VM. Larger calls (batched evaluation, training) and calls with
+// autograd on are at::linear. Weights
 // stay fp32 parameters; the copies follow them (made again when a weight's storage or
 // version changes) and are never saved.
 #pragma once
@@ -40,7 +43,7 @@ class DecodeWeights {
   // kMaxBlockRows rows of x, mode gguf-blocks, W exact blocks) or from its fp16 copy (at most
   // kMaxHalfRows rows; input rounded to fp16, products accumulated in fp32, the output rounded
   // to fp16, returned as fp32; a result beyond fp16's range is computed again in fp32).
-  // Otherwise plain fp32.
+  // Otherwise fp32 (fp32_linear).
   at::Tensor linear(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias = {});
 
   // linear(x, W_i) for weights that share an input (q, k, v; gate, up), no biases: when all
@@ -51,6 +54,9 @@ class DecodeWeights {
   std::string reading(const at::Tensor& weight, int64_t rows);
 
  private:
+  // x W^T + b in fp32: few_row_linear when it serves (model/few_row_linear.h), else at::linear.
+  static at::Tensor fp32_linear(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias);
+
   enum class Mode { Float32, Float16, Blocks };
   struct Copy {
     at::Tensor half;

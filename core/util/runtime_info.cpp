@@ -8,7 +8,10 @@
 #include <cctype>
 #include <cstdlib>
 #include <fstream>
+#include <mutex>
+#include <set>
 #include <sstream>
+#include <thread>
 
 #ifdef LATENT_HAVE_CUDA
 #include <c10/cuda/CUDAFunctions.h>
@@ -66,6 +69,16 @@ std::string cuda_device_name() {
 }
 
 int cpu_threads() { return at::get_num_threads(); }
+
+int parallel_for_threads() {
+  std::mutex mutex;
+  std::set<std::thread::id> ids;
+  at::parallel_for(0, 4096, 1, [&](int64_t, int64_t) {
+    std::lock_guard<std::mutex> lock(mutex);
+    ids.insert(std::this_thread::get_id());
+  });
+  return static_cast<int>(ids.size());
+}
 
 std::string runtime_summary() {
   std::string s = "LibTorch " + libtorch_version() + ", CUDA: ";

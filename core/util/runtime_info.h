@@ -10,6 +10,10 @@ std::string libtorch_version();  // "2.11.0"
 bool cuda_available();
 std::string cuda_device_name();  // empty without CUDA
 int cpu_threads();               // at::get_num_threads()
+// How many threads an at::parallel_for in core/ runs on now: cpu_threads() when core/ was
+// built with OpenMP (LATENT_HAVE_OPENMP), else 1 (the loop is a header template; without
+// -fopenmp in the calling file it is serial).
+int parallel_for_threads();
 // Memory this process may still take, in bytes: the environment's LATENT_MEMORY_AVAILABLE
 // (bytes, to plan for less than the machine has), else the least of /proc/meminfo's
 // MemAvailable and the cgroup's memory.max - memory.current; 0 when none of them is known.

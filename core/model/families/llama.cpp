@@ -16,7 +16,8 @@
 //
 // With cpu_decode_weights "float16" or "gguf-blocks", decoding a few rows at a time on the CPU
 // reads the linear weights and the head from fp16 copies or, where they are exactly GGUF
-// blocks, from those blocks (model/decode_weights.h).
+// blocks, from those blocks (model/decode_weights.h); fp32 weights in such calls go through
+// our own few-row product (model/few_row_linear.h).
 //
 // Names follow Hugging Face under "decoder.": model.embed_tokens, model.layers.N.
 // {input_layernorm, self_attn.{q,k,v,o}_proj, post_attention_layernorm,
