@@ -9,10 +9,7 @@
 #include <cmath>
 #include <cstring>
 
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-#include <immintrin.h>
-#define LATENT_BLOCKS_AVX2 1
-#endif
+#include "model/x86_simd.h"
 
 namespace latent {
 
@@ -138,13 +135,8 @@ void product_plain(const float* x, int64_t n, const BlockMatrix& w, const float*
     }
 }
 
-#ifdef LATENT_BLOCKS_AVX2
-__attribute__((target("avx2,fma"))) float hsum(__m256 v) {
-  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  s = _mm_add_ss(s, _mm_movehdup_ps(s));
-  return _mm_cvtss_f32(s);
-}
+#ifdef LATENT_X86_AVX2
+using simd::hsum;
 
 // The same sums, 8 lanes at a time: a block's 32 q become four vectors of 8 floats once and
 // serve up to R rows of x.
@@ -204,10 +196,6 @@ void product_avx2(const float* x, int64_t n, const BlockMatrix& w, const float* 
   if (rest == 1) product_rows<1>(x + i * w.cols, w, xsum + i * nb, y + i * w.rows, o0, o1);
 }
 
-bool cpu_has_avx2() {
-  static const bool yes = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-  return yes;
-}
 #endif
 
 }  // namespace
@@ -249,8 +237,8 @@ std::vector<at::Tensor> block_linear_many(const at::Tensor& x, const std::vector
   }
   auto product = product_plain;
   (void)plain;
-#ifdef LATENT_BLOCKS_AVX2
-  if (!plain && cpu_has_avx2()) product = product_avx2;
+#ifdef LATENT_X86_AVX2
+  if (!plain && simd::cpu_has_avx2_fma()) product = product_avx2;
 #endif
   // One parallel pass over the output rows of all the matrices.
   at::parallel_for(0, first.back(), 16, [&](int64_t g0, int64_t g1) {

@@ -6,10 +6,7 @@
 
 #include <algorithm>
 
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-#include <immintrin.h>
-#define LATENT_FEW_ROWS_AVX2 1
-#endif
+#include "model/x86_simd.h"
 
 namespace latent {
 
@@ -17,18 +14,8 @@ namespace {
 
 constexpr int64_t kMaxRows = 16;
 
-#ifdef LATENT_FEW_ROWS_AVX2
-bool cpu_has_avx2() {
-  static const bool yes = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-  return yes;
-}
-
-__attribute__((target("avx2,fma"))) float hsum(__m256 v) {
-  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  s = _mm_add_ss(s, _mm_movehdup_ps(s));
-  return _mm_cvtss_f32(s);
-}
+#ifdef LATENT_X86_AVX2
+using simd::hsum;
 
 // y[r * out + o] = sum_k w[o * in + k] x[r * in + k] for o in [o0, o1) and R rows of x: two
 // accumulators a row (16 values a step), a scalar tail for in % 16.
@@ -73,8 +60,8 @@ void product(const float* x, int64_t n, const float* w, int64_t in, float* y, in
 }  // namespace
 
 bool few_row_linear_serves(const at::Tensor& x, const std::vector<at::Tensor>& weights) {
-#ifdef LATENT_FEW_ROWS_AVX2
-  if (!cpu_has_avx2() || at::GradMode::is_enabled() || weights.empty()) return false;
+#ifdef LATENT_X86_AVX2
+  if (!simd::cpu_has_avx2_fma() || at::GradMode::is_enabled() || weights.empty()) return false;
   if (x.dim() != 2 || x.size(0) < 1 || x.size(0) > kMaxRows || x.size(1) < 1 || x.scalar_type() != at::kFloat ||
       !x.device().is_cpu() || x.requires_grad())
     return false;
@@ -94,7 +81,7 @@ std::vector<at::Tensor> few_row_linear_many(const at::Tensor& x, const std::vect
   TORCH_CHECK(few_row_linear_serves(x, weights), "few_row_linear: x must be fp32 (n <= ", kMaxRows,
               ", in) and the weights fp32 (out, in), contiguous, on the CPU, autograd off");
   std::vector<at::Tensor> ys;
-#ifdef LATENT_FEW_ROWS_AVX2
+#ifdef LATENT_X86_AVX2
   const at::Tensor xc = x.contiguous();
   const int64_t n = xc.size(0), in = xc.size(1);
   std::vector<int64_t> first{0};  // the first output row of each weight, counted across all
