@@ -1,14 +1,17 @@
 // Model directory: config.json validation, header-only summaries, atomic writes.
 #include <ATen/ATen.h>
+#include <torch/torch.h>
 
 #include <QTemporaryDir>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 
 #include <thread>
 
 #include "io/model_dir.h"
 #include "model/model_io.h"
+#include "model/weight_init.h"
 #include "io/safetensors.h"
 #include "test_util.h"
 #include "text/tokenizer.h"
@@ -74,6 +77,52 @@ class TestModelDir : public QObject {
     std::filesystem::remove(cfg);
     LATENT_VERIFY_CONTAINS(err(), "config.json is missing");
     LATENT_VERIFY_CONTAINS(test::errorOf([&] { io::read_model_config(dir + "/nope"); }), "does not exist");
+  }
+
+  // Loading builds the model without drawing the initial weights that the file replaces
+  // (model/weight_init.h): it uses up as much of the generator as building under
+  // SkipWeightDraws, less than building a fresh model, and the loaded tensors are the file's.
+  // The skip is per thread and nests; init_normal draws N(0, std) otherwise.
+  void loadingSkipsTheInitialWeightDraws() {
+    const std::string dir = LATENT_FIXTURE_DIR "/../../resources/models/default";
+    const LoadedModel loaded = load_model(dir);
+    auto drawAfter = [](const std::function<void()>& build) {
+      torch::manual_seed(5);
+      build();
+      return torch::randn({4});
+    };
+    const auto viaLoad = drawAfter([&] { load_model(dir); });
+    const auto skipped = drawAfter([&] {
+      SkipWeightDraws skip;
+      VaeDdpm m(loaded.config.model, loaded.tokenizers);
+    });
+    const auto fresh = drawAfter([&] { VaeDdpm m(loaded.config.model, loaded.tokenizers); });
+    QVERIFY(torch::equal(viaLoad, skipped));
+    QVERIFY(!torch::equal(viaLoad, fresh));
+    const auto file = io::load(io::join(dir, io::files::kWeights));
+    auto params = loaded.model->named_parameters();
+    int compared = 0;
+    for (const auto& [name, t] : file)
+      if (params.contains(name)) {
+        QVERIFY2(torch::equal(params[name].detach(), t.to(params[name].scalar_type())), name.c_str());
+        ++compared;
+      }
+    QCOMPARE(compared, static_cast<int>(params.size()));
+
+    auto t = torch::zeros({4000});
+    {
+      SkipWeightDraws skip;
+      { SkipWeightDraws inner; }
+      QVERIFY(weight_draws_skipped());
+      bool other = true;
+      std::thread([&] { other = weight_draws_skipped(); }).join();
+      QVERIFY(!other);
+      init_normal(t, 0.02);
+      QCOMPARE(t.abs().max().item<double>(), 0.0);
+    }
+    QVERIFY(!weight_draws_skipped());
+    init_normal(t, 0.02);
+    QVERIFY(std::abs(t.std().item<double>() - 0.02) < 0.002);
   }
 
   // A config.json whose sizes do not match the weights: an intermediate size of 3,000,000

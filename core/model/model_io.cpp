@@ -7,6 +7,7 @@
 
 #include "io/model_dir.h"
 #include "io/safetensors.h"
+#include "model/weight_init.h"
 #include "util/alloc_budget.h"
 #include "util/error.h"
 
@@ -65,7 +66,11 @@ ModelSnapshot take_snapshot(const Config& config, const Tokenizers& tokenizers, 
 }
 
 LoadedModel restore_snapshot(const ModelSnapshot& s, const std::string& where) {
-  VaeDdpm model(s.config.model, s.tokenizers);
+  VaeDdpm model{nullptr};
+  {
+    SkipWeightDraws loaded_next;  // load_state sets every tensor (model/weight_init.h)
+    model = VaeDdpm(s.config.model, s.tokenizers);
+  }
   load_state(model, s.tensors, where);
   model->eval();
   return {where, s.config, s.tokenizers, std::move(model)};
@@ -85,6 +90,7 @@ static LoadedModel load_model_files(const std::string& path) {
   {
     AllocationBudget budget(AllocationBudget::for_weights(weight_bytes), cfg_path,
                             std::string(io::files::kWeights) + " holds " + format_bytes(weight_bytes) + ": its shapes do not match the weights");
+    SkipWeightDraws loaded_next;  // load_state sets every tensor (model/weight_init.h)
     model = VaeDdpm(config.model, tok);
   }
   load_state(model, io::load(wpath), wpath);

@@ -18,6 +18,7 @@
 #include "model/families/bert.h"
 #include "model/family.h"
 #include "model/module_util.h"
+#include "model/weight_init.h"
 #include "util/error.h"
 
 namespace latent {
@@ -88,7 +89,7 @@ struct AlbertEncoderImpl : EncoderImpl {
         if (name.find("LayerNorm.weight") != std::string::npos || name.find("layer_norm.weight") != std::string::npos)
           p.value().fill_(1.0);
         else if (name.size() >= 4 && name.compare(name.size() - 4, 4, "bias") == 0) p.value().zero_();
-        else p.value().normal_(0.0, kInitStd);
+        else init_normal(p.value(), kInitStd);
       }
     }
     init_latent_projection(H);

@@ -12,6 +12,7 @@
 #include "model/attention.h"
 #include "model/family.h"
 #include "model/module_util.h"
+#include "model/weight_init.h"
 #include "util/error.h"
 
 namespace latent {
@@ -26,7 +27,7 @@ void init_bert(nn::Module& m) {
     const auto& name = p.key();
     if (name.find("LayerNorm.weight") != std::string::npos) p.value().fill_(1.0);
     else if (name.size() >= 4 && name.compare(name.size() - 4, 4, "bias") == 0) p.value().zero_();
-    else p.value().normal_(0.0, kInitStd);
+    else init_normal(p.value(), kInitStd);
   }
 }
 

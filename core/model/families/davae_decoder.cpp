@@ -33,6 +33,7 @@
 #include "model/family.h"
 #include "model/model_io.h"
 #include "model/module_util.h"
+#include "model/weight_init.h"
 #include "util/error.h"
 
 namespace latent {
@@ -134,8 +135,8 @@ struct DavaeDecoderImpl : DecoderImpl {
       if (name.find("layernorm") != std::string::npos) p.value().fill_(name.find("bias") != std::string::npos ? 0.0 : 1.0);
       else if (name.find("bias") != std::string::npos) p.value().zero_();
       else if (name.find("dense.weight") != std::string::npos || name.find("dense_4h_to_h.weight") != std::string::npos)
-        p.value().normal_(0.0, kInitStd / std::sqrt(2.0 * c.layers));
-      else p.value().normal_(0.0, kInitStd);
+        init_normal(p.value(), kInitStd / std::sqrt(2.0 * c.layers));
+      else init_normal(p.value(), kInitStd);
     }
   }
 

@@ -24,6 +24,7 @@
 #include "model/families/bert.h"
 #include "model/family.h"
 #include "model/module_util.h"
+#include "model/weight_init.h"
 #include "util/error.h"
 
 namespace latent {
@@ -130,7 +131,7 @@ struct DebertaEncoderImpl : EncoderImpl {
         const auto& name = p.key();
         if (name.find("LayerNorm.weight") != std::string::npos) p.value().fill_(1.0);
         else if (name.find("bias") != std::string::npos) p.value().zero_();
-        else p.value().normal_(0.0, kInitStd);
+        else init_normal(p.value(), kInitStd);
       }
     }
     init_latent_projection(H);

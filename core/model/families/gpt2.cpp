@@ -28,6 +28,7 @@
 #include "model/family.h"
 #include "model/model_io.h"
 #include "model/module_util.h"
+#include "model/weight_init.h"
 #include "util/error.h"
 
 namespace latent {
@@ -45,8 +46,8 @@ void init_gpt2(nn::Module& m, int blocks) {
     const bool is_ln = name.find("ln_") != std::string::npos;
     if (is_ln) p.value().fill_(name.find("bias") != std::string::npos ? 0.0 : 1.0);
     else if (name.find("bias") != std::string::npos) p.value().zero_();
-    else if (name.find("c_proj.weight") != std::string::npos) p.value().normal_(0.0, kInitStd / std::sqrt(2.0 * blocks));
-    else p.value().normal_(0.0, kInitStd);
+    else if (name.find("c_proj.weight") != std::string::npos) init_normal(p.value(), kInitStd / std::sqrt(2.0 * blocks));
+    else init_normal(p.value(), kInitStd);
   }
 }
 

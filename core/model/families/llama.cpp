@@ -36,6 +36,7 @@
 #include "model/model_io.h"
 #include "model/module_util.h"
 #include "model/rms_norm.h"
+#include "model/weight_init.h"
 #include "util/error.h"
 
 namespace latent {
@@ -230,7 +231,7 @@ struct LlamaDecoderImpl : DecoderImpl {
       if (p.key().find(".lora_") != std::string::npos) continue;  // LoraImpl's own initialisation
       if (p.key().find("norm.weight") != std::string::npos) p.value().fill_(1.0);
       else if (p.key().find("bias") != std::string::npos) p.value().zero_();
-      else p.value().normal_(0.0, kInitStd);
+      else init_normal(p.value(), kInitStd);
     }
     inv_freq_ = inverse_frequencies(c);
     weights.set_mode(c.cpu_decode_weights);

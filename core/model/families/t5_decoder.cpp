@@ -34,6 +34,7 @@
 #include "model/family.h"
 #include "model/model_io.h"
 #include "model/module_util.h"
+#include "model/weight_init.h"
 #include "util/error.h"
 
 namespace latent {
@@ -135,7 +136,7 @@ struct T5DecoderImpl : DecoderImpl {
       else if (ends(n, ".wo.weight")) std = 1.0 / std::sqrt(static_cast<double>(ff_of(config)));
       else if (n == "linear.weight") std = 1.0 / std::sqrt(static_cast<double>(latent.width()));
       else if (n == "linear_emb.weight") std = 1.0 / std::sqrt(static_cast<double>(latent.dim));
-      p.value().normal_(0.0, std);
+      init_normal(p.value(), std);
     }
   }
 

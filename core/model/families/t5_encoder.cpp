@@ -17,6 +17,7 @@
 #include "model/family.h"
 #include "model/module_util.h"
 #include "model/rms_norm.h"
+#include "model/weight_init.h"
 #include "util/error.h"
 
 namespace latent {
@@ -81,7 +82,7 @@ struct T5EncoderImpl : EncoderImpl {
         const auto& name = p.key();
         if (name.find("layer_norm") != std::string::npos) p.value().fill_(1.0);
         else if (name.size() >= 4 && name.compare(name.size() - 4, 4, "bias") == 0 && name.find("relative") == std::string::npos) p.value().zero_();
-        else p.value().normal_(0.0, name.rfind("shared", 0) == 0 ? 1.0 : 0.02);
+        else init_normal(p.value(), name.rfind("shared", 0) == 0 ? 1.0 : 0.02);
       }
     }
     init_latent_projection(H);
