@@ -11,9 +11,9 @@
 //   in calls of at most 16 rows (interpolation's 10 points included); other weights (trained
 //   ones, a fresh extra block) as in "float16".
 // fp32 weights in calls of at most 16 rows (every mode: "float32", and what the others read in
-// fp32) go through model/few_row_linear.h, which streams them about twice as fast as
-// at::linear on the 2-core VM. Larger calls (batched evaluation, training) and calls with
-// autograd on are at::linear. Weights
+// fp32) go through model/few_row_linear.h (SmolLM2's one-row fp32 greedy decoding: 14.9 ->
+// 23-24 tokens/s with it and core/'s OpenMP, docs/PERFORMANCE.md). Larger calls (batched
+// evaluation, training) and calls with autograd on are at::linear. Weights
 // stay fp32 parameters; the copies follow them (made again when a weight's storage or
 // version changes) and are never saved.
 #pragma once
