@@ -56,10 +56,10 @@ tsan)
   else
     [ -f "$qt/lib/cmake/Qt6/Qt6Config.cmake" ] ||
       { echo "tsan: no ThreadSanitizer build of Qt in $qt: run tests/sanitize/build-qt-tsan.sh" \
-             "(about 70 minutes), or set LATENT_TSAN_QT=installed" >&2; exit 2; }
+             "(about 30 minutes), or set LATENT_TSAN_QT=installed" >&2; exit 2; }
     qt_dir=$(cd "$qt/lib/cmake/Qt6" && pwd -P)
     prefix=(-DCMAKE_PREFIX_PATH="$(cd "$qt" && pwd -P)")
-    # Qt's libraries by soname: also those that QCustomPlot (built against the installed Qt) loads.
+    # The TSan Qt and QCustomPlot by soname, ahead of the installed ones.
     export LD_LIBRARY_PATH=$qt/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
   fi
   # Reconfigure when build-tsan was made against the other Qt.
