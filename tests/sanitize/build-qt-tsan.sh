@@ -20,9 +20,11 @@
 # 30 minutes on 2 cores. It is a "non-prefix" build: DIR/qtbuild is used in place,
 # nothing is installed. Run again, it only builds what is missing.
 set -euo pipefail
-dir=${1:-$HOME/.cache/latent-studio/qt-tsan}
+default=$HOME/.cache/latent-studio/qt-tsan
+dir=${1:-$default}
 mkdir -p "$dir"
 cd "$dir"
+dir=$PWD  # absolute: the paths below are used after this cd
 
 apt_deps="dpkg-dev clang ninja-build cmake ccache libfreetype-dev libfontconfig-dev libharfbuzz-dev
   libpcre2-dev libdouble-conversion-dev libmd4c-dev libmd4c-html0 libb2-dev libpng-dev libjpeg-dev zlib1g-dev"
@@ -83,4 +85,8 @@ if [ ! -f "$lib" ]; then
     -shared -Wl,-soname,libQCustomPlotQt6.so.2.1 qcustomplot/qcustomplot.cpp qcustomplot/moc_qcustomplot.cpp \
     -L"$q/lib" -lQt6PrintSupport -lQt6Widgets -lQt6Gui -lQt6Core -Wl,-rpath,"$q/lib" -o "$lib"
 fi
-echo "qt-tsan: ready in $dir/qtbuild (tests/sanitize/run.sh tsan uses it from there)"
+if [ "$dir" -ef "$default" ]; then
+  echo "qt-tsan: ready in $dir/qtbuild (tests/sanitize/run.sh tsan uses it from there)"
+else
+  echo "qt-tsan: ready in $dir/qtbuild: LATENT_TSAN_QT=$dir/qtbuild tests/sanitize/run.sh tsan"
+fi
