@@ -323,17 +323,133 @@ double trustworthiness(const at::Tensor& x_in, const at::Tensor& e_in, int k) {
   return 1.0 - t * (2.0 / (n * k * (2.0 * n - 3.0 * k - 1.0)));
 }
 
-at::Tensor umap_place(const at::Tensor& x, const at::Tensor& layout, const at::Tensor& z_in, int neighbors) {
-  const auto z = z_in.to(at::kCPU, at::kFloat);
-  const int k = static_cast<int>(std::min<int64_t>(neighbors, x.size(0)));
+at::Tensor umap_place(const at::Tensor& x_in, const at::Tensor& layout_in, const at::Tensor& z_in, const UmapOptions& o) {
+  if (x_in.dim() != 2 || layout_in.dim() != 2 || layout_in.size(1) != 2 || layout_in.size(0) != x_in.size(0))
+    throw Error("umap_place", "expects latents (N, D) and their layout (N, 2)");
+  const auto x = x_in.to(at::kCPU, at::kFloat).contiguous();
+  const auto layout = layout_in.to(at::kCPU, at::kFloat).contiguous();
+  const auto z = z_in.to(at::kCPU, at::kFloat).reshape({-1, x.size(1)}).contiguous();
+  const int64_t n = x.size(0), m = z.size(0), dim = x.size(1);
+  if (m == 0) return at::empty({0, 2}, at::kFloat);
+  if (!at::isfinite(z).all().item<bool>()) throw Error("umap_place", "the latents to place hold NaN or infinite values");
+  const int k = static_cast<int>(std::min<int64_t>(std::max(o.neighbors, 2), n));
+
+  // Neighbours through BLAS, then their distances again exactly (a latent equal to a mapped
+  // one is at distance 0, as umap-learn's pairwise distances give).
   const auto d2 = (z * z).sum(1).unsqueeze(1) + (x * x).sum(1).unsqueeze(0) - 2 * at::matmul(z, x.t());  // (M, N)
-  auto [vals, ids] = d2.topk(k, 1, /*largest=*/false);
-  const auto d = vals.clamp_min(0).sqrt();
-  const auto rho = std::get<0>(d.min(1, true));
-  const auto sigma = (d.mean(1, true) - rho).clamp_min(1e-6);
-  const auto w = at::exp(-(d - rho) / sigma);  // (M, k)
-  const auto pos = layout.index_select(0, ids.reshape({-1})).reshape({z.size(0), k, 2});
-  return (pos * w.unsqueeze(2)).sum(1) / w.sum(1, true);
+  const auto ids = std::get<1>(d2.topk(k, 1, /*largest=*/false, /*sorted=*/true)).contiguous();
+  const auto exact = (z.unsqueeze(1) - x.index_select(0, ids.reshape({-1})).reshape({m, k, dim})).to(at::kDouble).norm(2, 2);
+  auto order = std::get<1>(exact.sort(1, /*descending=*/false)).contiguous();  // ties of the BLAS order resolved exactly
+  auto dist_t = exact.gather(1, order).contiguous();
+  // A latent within 1e-4 of its neighbourhood's mean distance of a mapped one is that one: the
+  // same sentence encoded alone and in a batch differs by float rounding (about 1e-6 here,
+  // depending on the CPU's kernels), and umap-learn puts only an exact match on its point.
+  dist_t.masked_fill_(dist_t <= 1e-4 * dist_t.mean(1, /*keepdim=*/true), 0.0);
+  const auto idx_t = ids.gather(1, order).contiguous();
+  const double* dist = dist_t.data_ptr<double>();
+  const int64_t* idx = idx_t.data_ptr<int64_t>();
+
+  // smooth_knn_dist with local_connectivity 0 (transform's adjusted value): rho = 0, the
+  // bandwidth from the 2nd..k-th distances, floored at 1e-3 of the mean of all distances.
+  const double target = std::log2(static_cast<double>(k));
+  double all_mean = 0;
+  for (int64_t i = 0; i < m * k; ++i) all_mean += dist[i];
+  all_mean /= static_cast<double>(m * k);
+  std::vector<double> w(static_cast<size_t>(m * k));
+  for (int64_t i = 0; i < m; ++i) {
+    const double* d = dist + i * k;
+    double lo = 0, hi = INFINITY, mid = 1;
+    for (int it = 0; it < 64; ++it) {
+      double psum = 0;
+      for (int j = 1; j < k; ++j) psum += d[j] > 0 ? std::exp(-d[j] / mid) : 1.0;
+      if (std::abs(psum - target) < 1e-5) break;
+      if (psum > target) {
+        hi = mid;
+        mid = (lo + hi) / 2;
+      } else {
+        lo = mid;
+        mid = std::isinf(hi) ? mid * 2 : (lo + hi) / 2;
+      }
+    }
+    mid = std::max(mid, 1e-3 * all_mean);
+    for (int j = 0; j < k; ++j) w[static_cast<size_t>(i * k + j)] = d[j] <= 0 ? 1.0 : std::exp(-d[j] / mid);
+  }
+
+  // init_graph_transform: on the mapped point itself where a weight is 1 (the same latent),
+  // else the membership-weighted mean of the neighbours' positions.
+  const float* lay = layout.data_ptr<float>();
+  std::vector<float> out(static_cast<size_t>(m * 2));
+  std::vector<char> mapped(static_cast<size_t>(m), 0);  // rows that are a mapped latent: placed, not optimised
+  for (int64_t i = 0; i < m; ++i) {
+    double sum = 0, px = 0, py = 0;
+    int64_t same = -1;
+    for (int j = 0; j < k; ++j) {
+      const double v = w[static_cast<size_t>(i * k + j)];
+      const int64_t t = idx[i * k + j];
+      if (v == 1.0 && (same < 0 || t < same)) same = t;  // umap-learn takes the lowest column
+      sum += v;
+      px += v * lay[2 * t];
+      py += v * lay[2 * t + 1];
+    }
+    mapped[static_cast<size_t>(i)] = same >= 0;
+    out[static_cast<size_t>(2 * i)] = static_cast<float>(same >= 0 ? lay[2 * same] : px / sum);
+    out[static_cast<size_t>(2 * i + 1)] = static_cast<float>(same >= 0 ? lay[2 * same + 1] : py / sum);
+  }
+
+  // Then transform's optimisation: n_epochs / 3 (100 for up to 10,000 new points, else 30),
+  // edges weaker than max / epochs dropped, optimize_layout_euclidean with the layout fixed
+  // (move_other false), negative samples drawn from the layout, initial alpha 1 / 4.
+  const int epochs = o.epochs > 0 ? std::max(1, o.epochs / 3) : (m <= 10000 ? 100 : 30);
+  double wmax = 0;
+  for (double v : w) wmax = std::max(wmax, v);
+  struct Edge {
+    int64_t head, tail;
+    double every, next, every_neg, next_neg;
+  };
+  std::vector<Edge> edges;
+  edges.reserve(w.size());
+  // A mapped latent stays on its point: its layout position already is the fit's optimum, and
+  // transform's SGD would pull it off (towards its other neighbours, by up to a few layout
+  // units where they lie apart) only because it treats it as a new vertex. The one place where
+  // this departs from umap-learn, which leaves such a point 0.1 units off on digits.
+  for (int64_t i = 0; i < m; ++i)
+    for (int j = 0; j < k && !mapped[static_cast<size_t>(i)]; ++j) {
+      const double v = w[static_cast<size_t>(i * k + j)];
+      if (v < wmax / epochs) continue;
+      const double every = wmax / v, every_neg = every / o.negative_rate;
+      edges.push_back({i, idx[i * k + j], every, every, every_neg, every_neg});
+    }
+  const auto [a, b] = umap_ab(o.min_dist, o.spread);
+  std::mt19937_64 rng(o.seed);
+  std::uniform_int_distribution<int64_t> pick(0, n - 1);
+  auto clip = [](double v) { return std::clamp(v, -4.0, 4.0); };
+  for (int ep = 0; ep < epochs; ++ep) {
+    const double alpha = 0.25 * (1.0 - static_cast<double>(ep) / epochs);
+    for (Edge& e : edges) {
+      if (e.next > ep) continue;
+      float* cur = &out[static_cast<size_t>(e.head * 2)];
+      const float* oth = lay + e.tail * 2;
+      double dx = cur[0] - oth[0], dy = cur[1] - oth[1];
+      double dd = dx * dx + dy * dy;
+      double coeff = dd > 0 ? -2.0 * a * b * std::pow(dd, b - 1) / (a * std::pow(dd, b) + 1) : 0.0;
+      cur[0] += static_cast<float>(clip(coeff * dx) * alpha);
+      cur[1] += static_cast<float>(clip(coeff * dy) * alpha);
+      e.next += e.every;
+      const int negatives = static_cast<int>((ep - e.next_neg) / e.every_neg);
+      for (int q = 0; q < negatives; ++q) {
+        const float* neg = lay + pick(rng) * 2;
+        dx = cur[0] - neg[0];
+        dy = cur[1] - neg[1];
+        dd = dx * dx + dy * dy;
+        if (dd <= 0) continue;  // umap-learn: no push from a point it sits on
+        coeff = 2.0 * b / ((0.001 + dd) * (a * std::pow(dd, b) + 1));
+        cur[0] += static_cast<float>(clip(coeff * dx) * alpha);
+        cur[1] += static_cast<float>(clip(coeff * dy) * alpha);
+      }
+      e.next_neg += negatives * e.every_neg;
+    }
+  }
+  return at::from_blob(out.data(), {m, 2}, at::kFloat).clone();
 }
 
 }  // namespace latent

@@ -50,9 +50,15 @@ std::pair<double, double> umap_ab(double min_dist, double spread);
 // for N up to ~10,000.
 double trustworthiness(const at::Tensor& x, const at::Tensor& embedded, int k = 5);
 
-// Places new latents z (M, D) on an existing layout: the membership-weighted mean of the
-// layout positions of their `neighbors` nearest points of x (umap-learn's transform starts
-// there). x (N, D), layout (N, 2) -> (M, 2).
-at::Tensor umap_place(const at::Tensor& x, const at::Tensor& layout, const at::Tensor& z, int neighbors = 15);
+// Places new latents z (M, D) on an existing layout as umap-learn's `transform` does: their
+// `neighbors` nearest points of x with smooth-kNN weights (local connectivity 0), a start at
+// the membership-weighted mean of those points' positions (on the point itself when z equals
+// a mapped latent, or within 1e-4 of the neighbourhood's mean distance of one: float rounding
+// of the same sentence's encoding; such a latent stays there, where umap-learn would move it
+// a little), then transform's SGD against the fixed layout (n_epochs / 3, 100 when
+// epochs is 0, attraction along the edges, negative samples from the layout, alpha 1 / 4).
+// Deterministic for a seed. x (N, D), layout (N, 2) -> (M, 2). Checked against umap-learn's
+// transform on scikit-learn's digits (tests/fixtures/explore/make_umap_transform_fixture.py).
+at::Tensor umap_place(const at::Tensor& x, const at::Tensor& layout, const at::Tensor& z, const UmapOptions& options = {});
 
 }  // namespace latent
