@@ -383,6 +383,12 @@ class TestStudioTrain : public QObject {
     QTRY_VERIFY(!w.trainView()->isConfigValid());
     QVERIFY(w.trainView()->validationMessage().contains("model.encoder"));
     QVERIFY(!button(w.trainView(), "Start")->isEnabled());
+    // A thread count beyond kMaxThreads is refused by name, as in the CLI and config files.
+    overrides->setPlainText(R"({"train": {"threads": 4096}})");
+    QTRY_VERIFY2(w.trainView()->validationMessage().contains("train.threads: must be 0 (all cores) to 1024"),
+                 qPrintable(w.trainView()->validationMessage()));
+    QVERIFY(!w.trainView()->isConfigValid());
+    QVERIFY(!button(w.trainView(), "Start")->isEnabled());
     overrides->setPlainText("{not json");
     QTRY_VERIFY(w.trainView()->validationMessage().contains("Overrides"));
     overrides->clear();

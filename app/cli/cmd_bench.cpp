@@ -28,7 +28,7 @@ struct BenchArgs {
     cmd->add_option("--device", device, "cpu or cuda")->check(CLI::IsMember({"cpu", "cuda"}))->capture_default_str();
     cmd->add_option("--reps", reps, "Timed repetitions")->check(CLI::PositiveNumber)->capture_default_str();
     cmd->add_option("--warmup", warmup, "Untimed runs first")->check(CLI::NonNegativeNumber)->capture_default_str();
-    cmd->add_option("--threads", threads, "CPU threads (0: all cores)")->check(CLI::NonNegativeNumber);
+    cmd->add_option("--threads", threads, "CPU threads (0: all cores)")->check(CLI::Range(0, kMaxThreads));
     cmd->add_option("--seed", seed, "Seed of the random weights and inputs");
     cmd->add_flag("--json", json, "Print one JSON object");
   }

@@ -255,7 +255,7 @@ void add_train_commands(CLI::App& app) {
   cmd->add_option("--batch", a->batch, "Batch size")->check(CLI::PositiveNumber);
   cmd->add_option("--device", a->device, "cpu or cuda")->check(CLI::IsMember({"cpu", "cuda"}))->capture_default_str();
   cmd->add_option("--seed", a->seed, "Random seed")->check(CLI::NonNegativeNumber);
-  cmd->add_option("--threads", a->threads, "CPU threads (0: all cores)")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--threads", a->threads, "CPU threads (0: all cores)")->check(CLI::Range(0, kMaxThreads));
   cmd->add_option("--init", a->init, "Start from this model folder (imported, converted or trained): its architecture, "
                                     "tokenizers and weights; the model section of --preset/--config is ignored");
   cmd->add_option("--nproc", a->nproc, "Train as N processes on this machine (data-parallel over Gloo; the same global "

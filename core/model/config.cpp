@@ -268,7 +268,7 @@ template <class V> void fields(V& v, TrainConfig& c) {
   v.field("max_nonfinite", c.max_nonfinite, Range::Positive);
   v.field("ddpm_detach_steps", c.ddpm_detach_steps, Range::NonNegative);
   v.field("log_every", c.log_every, Range::Positive);
-  v.field("threads", c.threads, Range::NonNegative);
+  v.field("threads", c.threads, Range::NonNegative);  // at most kMaxThreads: validate()
 }
 
 }  // namespace
@@ -338,6 +338,12 @@ void validate(const Config& c, const std::string& where) {
     fail("model.decoder.latent_every_layer", "adds the embedding projection of z after every block: it needs latent_as_embedding");
   if (m.kl_schedule == "trapezoid" && m.kl_ratio_zero + m.kl_ratio_increase + m.kl_ratio_decrease > 1 + 1e-12)
     fail("model.kl_ratio_decrease", "kl_ratio_zero + kl_ratio_increase + kl_ratio_decrease must be at most 1 (one cycle)");
+  check_threads(c.train.threads, where + ": train.threads");
+}
+
+void check_threads(int64_t threads, const std::string& where) {
+  if (threads < 0 || threads > kMaxThreads)
+    throw Error(where, "must be 0 (all cores) to " + std::to_string(kMaxThreads) + ", got " + std::to_string(threads));
 }
 
 std::vector<std::string> preset_names() { return {"tiny", "small", "dmlp", "pretrained"}; }

@@ -241,6 +241,12 @@ std::vector<std::string> encoder_family_names();  // sorted
 std::vector<std::string> decoder_family_names();
 
 // Cross-field checks (heads divide hidden, known enum values...); throws latent::Error naming the key.
+// CPU threads a configuration or a command line may ask for (train.threads, --threads):
+// at::set_num_threads takes any int, and a huge pool exhausts the process's threads or memory.
+constexpr int kMaxThreads = 1024;
+// Refuses a thread count outside [0, kMaxThreads] (0: all cores), naming `where`.
+void check_threads(int64_t threads, const std::string& where);
+
 void validate(const Config& c, const std::string& where);
 
 }  // namespace latent

@@ -161,7 +161,7 @@ TrainView::TrainView(QWidget* parent) : QWidget(parent) {
   device_ = new QComboBox(configBox);
   device_->addItem(tr("CPU"), "cpu");
   form->addRow(tr("Device"), device_);
-  threads_ = spin(0, 256, configBox);
+  threads_ = spin(0, kMaxThreads, configBox);
   threads_->setSpecialValueText(tr("all cores"));
   form->addRow(tr("CPU threads"), threads_);
   overrides_ = new QPlainTextEdit(configBox);
