@@ -86,6 +86,15 @@ class TestTrain : public QObject {
     const Batch b = pf.next();
     QCOMPARE(b.size(), static_cast<int64_t>(plan[3].size()));
     QCOMPARE(b.enc_ids[0][0].item<int64_t>(), int64_t(Tokenizer::kBos));
+    // A failure on the prefetch thread reaches the caller of next() as an error that names it
+    // (an exception leaving that thread used to end the process through std::terminate).
+    auto bad = plan;
+    bad[4].push_back(static_cast<int64_t>(seqs.size()) + 5);
+    BatchPrefetcher broken(corpus, bad, 3);
+    QCOMPARE(broken.next().size(), static_cast<int64_t>(plan[3].size()));
+    const std::string err = test::errorOf([&] { broken.next(); });
+    LATENT_VERIFY_CONTAINS(err, "preparing batch 4 on the prefetch thread");
+    LATENT_VERIFY_CONTAINS(err, "names sentence " + std::to_string(seqs.size() + 5));
   }
 
   // The smoke test of every model codebase: overfit a small set.
@@ -156,14 +165,29 @@ class TestTrain : public QObject {
     TrainCallbacks cb;
     cb.on_progress = [&](const TrainProgress& p) { step = p.step; };
     auto done = std::async(std::launch::async, [&] { return train(o, control, cb); });
-    while (step < 5) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    // Bounded waits: a run that ends early or stops making progress fails the test in 2
+    // minutes instead of hanging until ctest's timeout.
+    auto waitForStep = [&](int64_t target) {
+      const auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(2);
+      while (step < target) {
+        if (done.wait_for(std::chrono::milliseconds(5)) == std::future_status::ready) return false;
+        if (std::chrono::steady_clock::now() > deadline) {
+          control.resume();
+          control.request_stop();
+          done.wait();
+          return false;
+        }
+      }
+      return true;
+    };
+    QVERIFY2(waitForStep(5), ("the run did not reach step 5; it stopped at " + std::to_string(step)).c_str());
     control.request_pause();
     std::this_thread::sleep_for(std::chrono::milliseconds(300));
     const int64_t paused_at = step;
     std::this_thread::sleep_for(std::chrono::milliseconds(300));
     QVERIFY(step - paused_at <= 0);  // at most the step in flight finished before the first sleep ended
     control.resume();
-    while (step < paused_at + 3) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    QVERIFY2(waitForStep(paused_at + 3), "the resumed run did not make 3 more steps");
     control.request_stop();
     const TrainResult r = done.get();
     QVERIFY(r.status == TrainResult::Status::Stopped);

@@ -7,6 +7,7 @@
 #include <random>
 
 #include "infer/generator.h"
+#include "util/error.h"
 
 namespace latent {
 
@@ -65,6 +66,9 @@ std::vector<std::vector<int64_t>> plan_epoch(const TokenSeqs& seqs, int batch_si
 }
 
 Batch make_batch(const TokenizedCorpus& corpus, const std::vector<int64_t>& indices) {
+  for (int64_t i : indices)
+    if (i < 0 || static_cast<size_t>(i) >= corpus.enc.size() || (!corpus.shared && static_cast<size_t>(i) >= corpus.dec.size()))
+      throw Error("training batch", "names sentence " + std::to_string(i) + " of a corpus of " + std::to_string(corpus.enc.size()));
   auto padded = [&](const TokenSeqs& seqs, const SpecialIds& ids) {
     TokenSeqs rows;
     rows.reserve(indices.size());
@@ -93,7 +97,16 @@ BatchPrefetcher::~BatchPrefetcher() {
 void BatchPrefetcher::run() {
   size_t next = consumed_;
   while (next < plan_.size()) {
-    Batch b = make_batch(corpus_, plan_[next]);
+    Batch b;
+    try {
+      b = make_batch(corpus_, plan_[next]);
+    } catch (const std::exception& e) {
+      // An exception leaving this thread would call std::terminate: the trainer gets it instead.
+      std::lock_guard<std::mutex> lock(mu_);
+      error_ = "preparing batch " + std::to_string(next) + " on the prefetch thread: " + user_message(e);
+      cv_.notify_all();
+      return;
+    }
     std::unique_lock<std::mutex> lock(mu_);
     cv_.wait(lock, [&] { return quit_ || ready_.size() < depth_; });
     if (quit_) return;
@@ -105,7 +118,8 @@ void BatchPrefetcher::run() {
 
 Batch BatchPrefetcher::next() {
   std::unique_lock<std::mutex> lock(mu_);
-  cv_.wait(lock, [&] { return !ready_.empty(); });
+  cv_.wait(lock, [&] { return !ready_.empty() || !error_.empty(); });
+  if (ready_.empty()) throw Error("training data", error_);
   Batch b = std::move(ready_.front());
   ready_.pop_front();
   ++consumed_;

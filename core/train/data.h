@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <deque>
 #include <mutex>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -40,7 +41,9 @@ std::vector<std::vector<int64_t>> plan_epoch(const TokenSeqs& seqs, int batch_si
 // The padded tensors of one batch: `bos tokens eos` rows on each side, with its own ids.
 Batch make_batch(const TokenizedCorpus& corpus, const std::vector<int64_t>& indices);
 
-// Prepares batches plan[start..] on a background thread, up to `depth` ahead.
+// Prepares batches plan[start..] on a background thread, up to `depth` ahead. A failure there
+// (a plan naming a sentence the corpus lacks, out of memory) is not lost with the thread: the
+// next() that would have returned that batch throws it as a latent::Error.
 class BatchPrefetcher {
  public:
   BatchPrefetcher(const TokenizedCorpus& corpus, std::vector<std::vector<int64_t>> plan, size_t start, size_t depth = 4);
@@ -49,7 +52,7 @@ class BatchPrefetcher {
   BatchPrefetcher& operator=(const BatchPrefetcher&) = delete;
 
   bool has_next() const { return consumed_ < plan_.size(); }
-  Batch next();  // blocks until the next batch is ready
+  Batch next();  // blocks until the next batch is ready; throws what making it threw
 
  private:
   void run();
@@ -62,6 +65,7 @@ class BatchPrefetcher {
   std::mutex mu_;
   std::condition_variable cv_;
   bool quit_ = false;
+  std::string error_;  // set by the thread when making a batch failed; it then stops
   std::thread worker_;
 };
 
