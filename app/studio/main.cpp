@@ -2,20 +2,18 @@
 //   latent-studio [--startup-time]
 // --startup-time prints the seconds from the process start to the window being usable (shown,
 // with its start-up model loaded: the cold-start figure in docs/PERFORMANCE.md) and quits.
-#include <QApplication>
+// An exception that nothing else caught (a bug) is shown and ends the studio with status 1
+// (ui/guarded_application.h), never std::terminate's abort.
 #include <QElapsedTimer>
 #include <QTimer>
 #include <cstdio>
 
+#include "guarded_application.h"
 #include "main_window.h"
 
-int main(int argc, char** argv) {
-  QElapsedTimer clock;
-  clock.start();
-  QApplication app(argc, argv);
-  QApplication::setOrganizationName("LatentStudio");
-  QApplication::setApplicationName("Latent Studio");
-  QApplication::setApplicationVersion(LATENT_VERSION);
+namespace {
+
+int runStudio(QApplication& app, const QElapsedTimer& clock) {
   const bool startup_time = QApplication::arguments().contains("--startup-time");
   latent::ui::MainWindow window;
   if (startup_time) {
@@ -31,4 +29,16 @@ int main(int argc, char** argv) {
   }
   window.show();
   return QApplication::exec();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  QElapsedTimer clock;
+  clock.start();
+  latent::ui::GuardedApplication app(argc, argv);
+  QApplication::setOrganizationName("LatentStudio");
+  QApplication::setApplicationName("Latent Studio");
+  QApplication::setApplicationVersion(LATENT_VERSION);
+  return latent::ui::guardedMain([&] { return runStudio(app, clock); });
 }
