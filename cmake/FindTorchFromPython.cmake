@@ -62,3 +62,6 @@ if(EXISTS "${_cache}/models/smollm2-135m-instruct/model.safetensors")
   set(LATENT_SMOLLM2_DIR "${_cache}/models/smollm2-135m-instruct")
 endif()
 message(STATUS "SmolLM2-135M-Instruct for tests: ${LATENT_SMOLLM2_DIR}")
+# Where packaging/assemble_default.sh puts the pretrained default (after the build, so it may
+# not exist yet): tests/test_default_model.cpp reconstructs its card's examples there.
+set(LATENT_DEFAULT_MODEL_DIR "${_cache}/models/default-pretrained")

