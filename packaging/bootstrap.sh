@@ -122,7 +122,7 @@ assemble_default() {
 run_tests() {
   say "running the test suite"
   local rc=0 junit="$build/ctest-results.xml"
-  (cd "$build" && ctest --output-on-failure -j "$jobs" --output-junit "$junit") || rc=$?
+  (cd "$build" && ctest --output-on-failure -j "$jobs" --output-junit "$junit" --test-output-size-passed 4000000 --test-output-size-failed 4000000) || rc=$?
   "$venv/bin/python" "$root/tests/skip_report.py" "$junit" || true
   return $rc
 }

@@ -47,16 +47,41 @@ inline Decoder loadDecoder(const std::string& dir, bool memory, int lora_rank = 
 }
 
 // Greedy ids after `prompt` (1, P), fed one token at a time after the prompt through the cache.
-inline std::vector<int64_t> greedy(DecoderImpl& dec, const at::Tensor& prompt, int n) {
+// margins, when given, receives each step's gap between the best and the second-best logit.
+inline std::vector<int64_t> greedy(DecoderImpl& dec, const at::Tensor& prompt, int n, std::vector<double>* margins = nullptr) {
   KVCache cache = dec.start(torch::zeros({1, 8}), prompt.size(1) + n);
   auto logits = dec.step(cache, prompt);
   std::vector<int64_t> out;
   for (int i = 0; i < n; ++i) {
-    const auto next = logits.select(1, logits.size(1) - 1).argmax(-1, /*keepdim=*/true);  // (1, 1)
+    const auto last = logits.select(1, logits.size(1) - 1);  // (1, V)
+    const auto next = last.argmax(-1, /*keepdim=*/true);      // (1, 1)
+    if (margins) {
+      const auto top2 = std::get<0>(last.topk(2, -1));
+      margins->push_back((top2[0][0] - top2[0][1]).item<double>());
+    }
     out.push_back(next.item<int64_t>());
     logits = dec.step(cache, next);
   }
   return out;
+}
+
+// Compares a greedy continuation with transformers' where a CPU's kernels cannot decide it:
+// up to the first step whose top-2 gap is below `tie` (a near-tie may go either way on other
+// kernels: the logits are only known to agree to about 1e-3), after which both sequences are
+// conditioned on a coin toss. Returns the number of tokens compared; fails on any difference
+// before that.
+inline int compareGreedyUpToTie(const std::vector<int64_t>& got, const std::vector<double>& margins,
+                                const std::vector<int64_t>& want, double tie, std::string* why) {
+  const size_t n = std::min(got.size(), want.size());
+  for (size_t i = 0; i < n; ++i) {
+    if (got[i] != want[i]) {
+      *why = "token " + std::to_string(i) + ": " + std::to_string(got[i]) + " vs " + std::to_string(want[i]) +
+             " (top-2 gap " + std::to_string(margins[i]) + ")";
+      return -1;
+    }
+    if (margins[i] < tie) return static_cast<int>(i) + 1;
+  }
+  return static_cast<int>(n);
 }
 
 // The converted SmolLM2 folder (packaging/bootstrap.sh), or "" when set-up has not made it.

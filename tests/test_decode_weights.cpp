@@ -313,11 +313,23 @@ class TestDecodeWeights : public QObject {
     QCOMPARE(q4, 30 * 7);
     QCOMPARE(probe.reading(dec->named_parameters()["model.embed_tokens.weight"], 1), std::string("q8_0"));
     const auto want = expected(test::fixture("hf/smollm2_expected.safetensors"));
+    // The block kernels sum in another order than fp32 at::linear over 30 layers: equal up to
+    // the first near-tie (top-2 gap under 1e-2, ten times the logits' 1e-3 agreement), and
+    // most tokens compared (compareGreedyUpToTie).
+    int compared = 0, total = 0;
     for (int j = 0; want.count("prompt." + std::to_string(j)); ++j) {
       const auto g = want.at("greedy." + std::to_string(j)).flatten();
       const std::vector<int64_t> ref(g.data_ptr<int64_t>(), g.data_ptr<int64_t>() + g.numel());
-      QCOMPARE(greedy(*dec, want.at("prompt." + std::to_string(j)).view({1, -1}), static_cast<int>(ref.size())), ref);
+      std::vector<double> margins;
+      const auto got = greedy(*dec, want.at("prompt." + std::to_string(j)).view({1, -1}), static_cast<int>(ref.size()), &margins);
+      std::string why;
+      const int n = compareGreedyUpToTie(got, margins, ref, 1e-2, &why);
+      QVERIFY2(n >= 0, ("greedy " + std::to_string(j) + ": " + why).c_str());
+      compared += n;
+      total += static_cast<int>(ref.size());
     }
+    qInfo("gguf-blocks greedy: %d of %d tokens before a near-tie, all equal", compared, total);
+    QVERIFY2(compared >= total * 3 / 4, "too many near-ties to check the greedy continuations");
   }
 };
 

@@ -223,30 +223,52 @@ class TestLlama : public QObject {
     QCOMPARE(dec->config.kv_heads, 3);
     QVERIFY(dec->config.tied_head);
     const auto cols = want.at("columns");
+    // Logits agree to 1e-3 (30 layers of fp32 sums in another order than PyTorch's, on
+    // whichever kernels this CPU gets; measured 2.2e-4 with AVX-512 kernels, 2.4e-4 capped at
+    // AVX2, on AMD EPYC). So the argmax is
+    // required only where our top-2 gap exceeds 2e-3, twice what the logits may differ by:
+    // there transformers' argmax cannot be another token. A broken layer moves logits by far
+    // more than 1e-3 and fails the first check.
+    constexpr double kTie = 2e-3;
     double worst = 0, worst_lse = 0;
-    int argmax_same = 0, positions = 0;
+    int argmax_same = 0, decided = 0, positions = 0;
     for (int i = 0; want.count("ids." + std::to_string(i)); ++i) {
       const std::string s = std::to_string(i);
       const auto ids = want.at("ids." + s).unsqueeze(0);
       const auto logits = dec->forward(ids, torch::zeros({1, 8}))[0];  // (L, V)
       worst = std::max(worst, maxDiff(logits.index_select(1, cols), want.at("logits." + s)));
       worst_lse = std::max(worst_lse, maxDiff(logits.logsumexp(-1), want.at("logsumexp." + s)));
-      argmax_same += logits.argmax(-1).eq(want.at("argmax." + s)).sum().item<int>();
+      const auto top2 = std::get<0>(logits.topk(2, -1));
+      const auto clear = (top2.select(1, 0) - top2.select(1, 1)).gt(kTie);
+      const auto same = logits.argmax(-1).eq(want.at("argmax." + s));
+      argmax_same += same.logical_and(clear).sum().item<int>();
+      decided += clear.sum().item<int>();
       positions += static_cast<int>(ids.size(1));
     }
-    qInfo("SmolLM2 vs transformers: %d positions, max |logit diff| %.2e, logsumexp %.2e, argmax %d/%d", positions, worst,
-          worst_lse, argmax_same, positions);
+    qInfo("SmolLM2 vs transformers: %d positions, max |logit diff| %.2e, logsumexp %.2e, argmax %d of the %d with a "
+          "top-2 gap over %.0e", positions, worst, worst_lse, argmax_same, decided, kTie);
     QVERIFY(positions > 100);
     QVERIFY2(worst < 1e-3 && worst_lse < 1e-3, std::to_string(worst).c_str());
-    QCOMPARE(argmax_same, positions);
+    QVERIFY2(decided >= positions * 9 / 10, "too many near-ties to check the argmax");
+    QCOMPARE(argmax_same, decided);
     const CodecPtr codec = load_codec(dir);
+    // Greedy continuations: equal up to the first near-tie (compareGreedyUpToTie), and most
+    // tokens are compared.
+    int compared = 0, total = 0;
     for (int j = 0; want.count("prompt." + std::to_string(j)); ++j) {
       const auto g = want.at("greedy." + std::to_string(j)).flatten();
       const std::vector<int64_t> ref(g.data_ptr<int64_t>(), g.data_ptr<int64_t>() + g.numel());
-      const auto got = greedy(*dec, want.at("prompt." + std::to_string(j)).view({1, -1}), static_cast<int>(ref.size()));
+      std::vector<double> margins;
+      const auto got = greedy(*dec, want.at("prompt." + std::to_string(j)).view({1, -1}), static_cast<int>(ref.size()), &margins);
       qInfo("greedy %d: %s", j, codec->decode(std::vector<int>(got.begin(), got.end())).c_str());
-      QCOMPARE(got, ref);
+      std::string why;
+      const int n = compareGreedyUpToTie(got, margins, ref, kTie, &why);
+      QVERIFY2(n >= 0, ("greedy " + std::to_string(j) + ": " + why).c_str());
+      compared += n;
+      total += static_cast<int>(ref.size());
     }
+    qInfo("greedy: %d of %d tokens before a near-tie, all equal", compared, total);
+    QVERIFY2(compared >= total * 3 / 4, "too many near-ties to check the greedy continuations");
   }
 
   void trainableLatentKeepsThePretrainedDecoderFrozen() {
@@ -314,7 +336,12 @@ class TestLlama : public QObject {
     const Perplexity p = judge.perplexity(want["sentences"].get<std::vector<std::string>>(), /*batch_size=*/7);
     QCOMPARE(p.tokens, want["tokens"].get<size_t>());
     QCOMPARE(p.sentences, size_t(30));
-    QVERIFY2(std::abs(p.nll - want["nll"].get<double>()) < 1e-4, std::to_string(p.nll).c_str());
+    // Mean NLL of about 6 nats; padded batches of 7 sum in another order than transformers'
+    // one sentence at a time, over logits known to 1e-3 (above): 1e-3 is what that allows
+    // (measured 6e-6 with AVX-512 kernels, 1.3e-5 capped at AVX2). A masking or shift bug
+    // moves it by far more.
+    qInfo("LM judge mean NLL %.6f, transformers %.6f", p.nll, want["nll"].get<double>());
+    QVERIFY2(std::abs(p.nll - want["nll"].get<double>()) < 1e-3, std::to_string(p.nll).c_str());
   }
 
   // A folder that is not a causal LM is refused as an LM judge by name (needs no SmolLM2).

@@ -58,6 +58,7 @@ InterpolationSmoothness interpolation_smoothness(Generator& g, const std::vector
   }
   s.consecutive_bleu = 100.0 * bleu_sum / static_cast<double>(pairs);
   s.midpoint_neither = static_cast<double>(neither) / static_cast<double>(pairs);
+  s.texts = text;
   return s;
 }
 

@@ -21,6 +21,8 @@ struct InterpolationSmoothness {
   // Share of paths whose midpoint (t = 0.5, decoded apart from the points) decodes to
   // neither end's decoding: the path passes through something of its own.
   double midpoint_neither = 0;
+  // What was decoded: per path its points' texts, then its midpoint's (pairs x (points + 1)).
+  std::vector<std::string> texts;
 };
 
 // pairs random pairs of distinct sentences (seeded) among `sentences`; points >= 3.
