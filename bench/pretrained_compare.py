@@ -57,6 +57,7 @@ def main():
     ap.add_argument("--corpus", default=os.path.join(root, "build/resources/corpus/train.txt"))
     ap.add_argument("--cli", default=os.path.join(root, "build/bin/latent-cli"))
     ap.add_argument("--json", help="also write the result here")
+    ap.add_argument("--ours-train", default="{}", help='JSON merged into our run\'s "train" section, e.g. \'{"cpu_precision": "bf16"}\'')
     a = ap.parse_args()
     if a.steps <= a.warmup:
         sys.exit("--steps must exceed --warmup")
@@ -80,7 +81,10 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         out = os.path.join(tmp, "run")
         cfg = os.path.join(tmp, "cfg.json")
-        json.dump({"train": {"log_every": 1, "eval_every": 0, "eval_sentences": 0, "eval_samples": 0}}, open(cfg, "w"))
+        train_cfg = {"log_every": 1, "eval_every": 0, "eval_sentences": 0, "eval_samples": 0}
+        train_cfg.update(json.loads(a.ours_train))
+        result["ours_train"] = json.loads(a.ours_train)
+        json.dump({"train": train_cfg}, open(cfg, "w"))
         code, _, err, rss = run([a.cli, "train", "--init", init, "--preset", "pretrained", "--corpus", a.corpus,
                                  "--out", out, "--config", cfg, "--steps", str(a.steps), "--batch", str(a.batch),
                                  "--threads", str(a.threads)], env)

@@ -286,6 +286,10 @@ class TestCli : public QObject {
     QCOMPARE(threadsJson.code, 1);
     LATENT_VERIFY_CONTAINS(threadsJson.err, "train.threads: must be 0 (all cores) to 1024, got 100000");
     QCOMPARE(cli({"bench", "train", "--preset", "tiny", "--threads", "2000"}).code, 2);
+    test::spit(cfg, R"({"train": {"cpu_precision": "fp16"}})");
+    const Run precision = cli({"train", "--corpus", corpus, "--out", tmp_.filePath("r5"), "--config", QString::fromStdString(cfg)});
+    QCOMPARE(precision.code, 1);
+    LATENT_VERIFY_CONTAINS(precision.err, "train.cpu_precision: must be one of fp32, bf16");
     const Run missing = cli({"reconstruct", "--model", tmp_.filePath("nope"), "x"});
     QCOMPARE(missing.code, 1);
     LATENT_VERIFY_CONTAINS(missing.err, "model folder does not exist");

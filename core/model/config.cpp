@@ -262,6 +262,7 @@ template <class V> void fields(V& v, TrainConfig& c) {
   v.field("freeze", c.freeze);
   v.field("seed", c.seed);
   v.field("precision", c.precision, Range::Any, {"bf16", "fp16", "fp32"});
+  v.field("cpu_precision", c.cpu_precision, Range::Any, {"fp32", "bf16"});
   v.field("eval_every", c.eval_every, Range::NonNegative);
   v.field("eval_sentences", c.eval_sentences, Range::NonNegative);
   v.field("eval_samples", c.eval_samples, Range::NonNegative);

@@ -188,7 +188,11 @@ struct TrainConfig {
   // (e.g. "encoder.embeddings.", "encoder.encoder.layer.0."); each must name at least one.
   std::vector<std::string> freeze;
   uint64_t seed = 42;
-  std::string precision = "bf16";     // CUDA only: bf16 | fp16 | fp32 (CPU always fp32)
+  std::string precision = "bf16";     // CUDA only: bf16 | fp16 | fp32
+  // CPU: fp32 | bf16 (autocast: products in bf16, weights and optimiser in fp32). bf16 needs a
+  // CPU with AVX512_BF16 or AMX-BF16 (detected at run time; elsewhere the run is refused by
+  // name); opt-in, as it changes the numbers (docs/PERFORMANCE.md, "bf16 autocast on the CPU").
+  std::string cpu_precision = "fp32";
   int eval_every = 500;               // steps between evaluations (and checkpoints); 0 = only at the end
   int eval_sentences = 200;           // held-out sentences for reconstruction BLEU during training
   int eval_samples = 5;               // generated samples shown at each evaluation

@@ -65,20 +65,21 @@ namespace {
 // bf16/fp16 autocast on CUDA for the forward pass (thread-local: set in the training thread).
 class AutocastGuard {
  public:
-  AutocastGuard(bool on, at::ScalarType dtype) : on_(on) {
+  AutocastGuard(bool on, at::ScalarType dtype, at::DeviceType device = at::kCUDA) : on_(on), device_(device) {
     if (!on_) return;
-    at::autocast::set_autocast_enabled(at::kCUDA, true);
-    at::autocast::set_autocast_dtype(at::kCUDA, dtype);
+    at::autocast::set_autocast_enabled(device_, true);
+    at::autocast::set_autocast_dtype(device_, dtype);
     at::autocast::increment_nesting();
   }
   ~AutocastGuard() {
     if (!on_) return;
     if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
-    at::autocast::set_autocast_enabled(at::kCUDA, false);
+    at::autocast::set_autocast_enabled(device_, false);
   }
 
  private:
   bool on_;
+  at::DeviceType device_;
 };
 
 class Run {
@@ -295,6 +296,11 @@ void Run::setup() {
     model_ = VaeDdpm(config_.model, tok_);
     budget.reset();
   }
+  if (device_.is_cpu() && config_.train.cpu_precision == "bf16") {
+    if (!cpu_has_bf16())
+      throw Error("train.cpu_precision", "bf16 needs a CPU with AVX512_BF16 or AMX-BF16, and this one has neither: use \"fp32\"");
+    log("CPU bf16 autocast: matrix products in bf16, weights and optimiser state in fp32 (train.cpu_precision)");
+  }
   if (config_.train.threads > 0) at::set_num_threads(config_.train.threads);
   model_->to_device(device_);
   model_->train();
@@ -371,6 +377,7 @@ int64_t Run::train_step(TrainProgress& p) {
   const auto& tc = config_.train;
   const bool amp = device_.is_cuda() && tc.precision != "fp32";
   const bool fp16 = amp && tc.precision == "fp16";
+  const bool cpu_bf16 = device_.is_cpu() && tc.cpu_precision == "bf16";  // checked at the run's start
   double loss_sum = 0, rec = 0, kl = 0, ddpm = 0;
   int64_t sentences = 0;
   bool finite = true;
@@ -390,6 +397,7 @@ int64_t Run::train_step(TrainProgress& p) {
     LossOutput out;
     {
       AutocastGuard ac(amp, fp16 ? at::kHalf : at::kBFloat16);
+      AutocastGuard cpu_ac(cpu_bf16, at::kBFloat16, at::kCPU);
       out = model_->forward(batch, at::Generator(), kl_weight_at(config_.model, state_.step),
                             state_.step < tc.ddpm_detach_steps, pg_ ? &shard : nullptr,
                             regularizer_scale_at(config_.model, state_.step));

@@ -1,3 +1,6 @@
+#if defined(__x86_64__)
+#include <cpuid.h>
+#endif
 #include "util/runtime_info.h"
 
 #include <ATen/Context.h>
@@ -57,6 +60,21 @@ std::string libtorch_version() {
 
 bool cuda_available() { return at::hasCUDA() && at::globalContext().hasCUDA(); }
 
+bool cpu_has_bf16() {
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+  // __builtin_cpu_supports also checks that the OS saves the AVX-512 registers.
+  if (!__builtin_cpu_supports("avx512f")) return false;
+  unsigned a = 0, b = 0, c = 0, d = 0;
+  if (!__get_cpuid_count(7, 1, &a, &b, &c, &d)) return false;
+  const bool avx512_bf16 = (a >> 5) & 1u;  // CPUID.(7,1):EAX[5]
+  if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return avx512_bf16;
+  const bool amx_bf16 = (d >> 22) & 1u;    // CPUID.(7,0):EDX[22]
+  return avx512_bf16 || amx_bf16;
+#else
+  return false;
+#endif
+}
+
 std::string cuda_device_name() {
 #ifdef LATENT_HAVE_CUDA
   if (!cuda_available()) return {};
@@ -84,6 +102,7 @@ std::string runtime_summary() {
   std::string s = "LibTorch " + libtorch_version() + ", CUDA: ";
   s += cuda_available() ? cuda_device_name() : std::string("not available");
   s += ", CPU threads: " + std::to_string(cpu_threads());
+  s += cpu_has_bf16() ? ", CPU bf16: yes" : ", CPU bf16: no";
   return s;
 }
 

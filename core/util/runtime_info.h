@@ -8,6 +8,8 @@ namespace latent {
 
 std::string libtorch_version();  // "2.11.0"
 bool cuda_available();
+// Whether this CPU has native bf16 products (AVX512_BF16 or AMX-BF16), for train.cpu_precision.
+bool cpu_has_bf16();
 std::string cuda_device_name();  // empty without CUDA
 int cpu_threads();               // at::get_num_threads()
 // How many threads an at::parallel_for in core/ runs on now: cpu_threads() when core/ was
