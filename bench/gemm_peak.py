@@ -8,8 +8,9 @@ own shapes, the step's multiply-adds, and the fraction of that rate a measured s
 INIT is an `import-hf --preset pretrained` folder (bench/pretrained_compare.py makes one): its
 config.json gives the shapes. --dec-tokens / --enc-tokens are the padded positions per sentence
 on each side (WordNet examples with SmolLM2's tokenizer: 9.1 tokens with BOS and EOS, 9.4
-padded in length-bucketed batches of 16, so 8.4 decoder input positions; MiniLM's about the
-same). The products are those of LibTorch's at::matmul (torch's, the same libtorch_cpu and MKL
+padded in length-bucketed batches of 16, so 8.4 decoder input positions; MiniLM's WordPiece:
+9.1 with [CLS] and [SEP], 9.4 padded when sorted by its own length, so --enc-tokens 9.4 is a
+slight undercount in batches sorted by the decoder's length; measured on 3,000 sentences). The products are those of LibTorch's at::matmul (torch's, the same libtorch_cpu and MKL
 as latent-cli), timed back to back after a warm-up. Counted per decoder position: every block's
 q, k, v, o, gate, up and down projections and the tied head, forward and again backward for
 the input gradient (the decoder is frozen, but z's slot in every block needs the gradient all

@@ -47,6 +47,29 @@ Knn knn(const at::Tensor& x, int k, const UmapProgress& progress) {
   return r;
 }
 
+// smooth_knn_dist's binary search: the bandwidth sigma for which the sum over the 2nd..k-th
+// neighbours of exp(-(d - rho) / sigma) is log2(k) (`target`), to 1e-5, in 64 halvings at most.
+template <class T>
+double bandwidth(const T* d, int k, double rho, double target) {
+  double lo = 0, hi = INFINITY, mid = 1;
+  for (int it = 0; it < 64; ++it) {
+    double psum = 0;
+    for (int j = 1; j < k; ++j) {
+      const double dd = d[j] - rho;
+      psum += dd > 0 ? std::exp(-dd / mid) : 1.0;
+    }
+    if (std::abs(psum - target) < 1e-5) break;
+    if (psum > target) {
+      hi = mid;
+      mid = (lo + hi) / 2;
+    } else {
+      lo = mid;
+      mid = std::isinf(hi) ? mid * 2 : (lo + hi) / 2;
+    }
+  }
+  return mid;
+}
+
 struct Edges {
   std::vector<int32_t> head, tail;
   std::vector<float> weight;
@@ -68,22 +91,7 @@ Edges fuzzy_graph(const Knn& nn, int64_t n) {
         rho = d[j];
         break;
       }
-    double lo = 0, hi = INFINITY, mid = 1;
-    for (int it = 0; it < 64; ++it) {
-      double psum = 0;
-      for (int j = 1; j < k; ++j) {
-        const double dd = d[j] - rho;
-        psum += dd > 0 ? std::exp(-dd / mid) : 1.0;
-      }
-      if (std::abs(psum - target) < 1e-5) break;
-      if (psum > target) {
-        hi = mid;
-        mid = (lo + hi) / 2;
-      } else {
-        lo = mid;
-        mid = std::isinf(hi) ? mid * 2 : (lo + hi) / 2;
-      }
-    }
+    double mid = bandwidth(d, k, rho, target);
     double mean = 0;
     for (int j = 0; j < k; ++j) mean += d[j];
     mean /= k;
@@ -358,20 +366,7 @@ at::Tensor umap_place(const at::Tensor& x_in, const at::Tensor& layout_in, const
   std::vector<double> w(static_cast<size_t>(m * k));
   for (int64_t i = 0; i < m; ++i) {
     const double* d = dist + i * k;
-    double lo = 0, hi = INFINITY, mid = 1;
-    for (int it = 0; it < 64; ++it) {
-      double psum = 0;
-      for (int j = 1; j < k; ++j) psum += d[j] > 0 ? std::exp(-d[j] / mid) : 1.0;
-      if (std::abs(psum - target) < 1e-5) break;
-      if (psum > target) {
-        hi = mid;
-        mid = (lo + hi) / 2;
-      } else {
-        lo = mid;
-        mid = std::isinf(hi) ? mid * 2 : (lo + hi) / 2;
-      }
-    }
-    mid = std::max(mid, 1e-3 * all_mean);
+    const double mid = std::max(bandwidth(d, k, 0.0, target), 1e-3 * all_mean);
     for (int j = 0; j < k; ++j) w[static_cast<size_t>(i * k + j)] = d[j] <= 0 ? 1.0 : std::exp(-d[j] / mid);
   }
 
