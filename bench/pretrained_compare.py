@@ -57,6 +57,8 @@ def main():
     ap.add_argument("--corpus", default=os.path.join(root, "build/resources/corpus/train.txt"))
     ap.add_argument("--cli", default=os.path.join(root, "build/bin/latent-cli"))
     ap.add_argument("--json", help="also write the result here")
+    ap.add_argument("--ours-init", help="our starting folder instead of the imported pretrained recipe, e.g. one "
+                                        "bench/late_injection.py made (late injection)")
     ap.add_argument("--ours-train", default="{}", help='JSON merged into our run\'s "train" section, e.g. \'{"cpu_precision": "bf16"}\'')
     a = ap.parse_args()
     if a.steps <= a.warmup:
@@ -72,6 +74,8 @@ def main():
                                "--out", init])
         if code != 0:
             sys.exit(f"import-hf failed: {err.strip()}")
+    if a.ours_init:
+        init = a.ours_init
     ref_py = subprocess.check_output([os.path.join(root, "bench/setup_reference.sh")], text=True).strip().splitlines()[-1]
 
     env = dict(os.environ, OMP_NUM_THREADS=str(a.threads))
@@ -84,6 +88,8 @@ def main():
         train_cfg = {"log_every": 1, "eval_every": 0, "eval_sentences": 0, "eval_samples": 0}
         train_cfg.update(json.loads(a.ours_train))
         result["ours_train"] = json.loads(a.ours_train)
+        result["ours_init"] = init
+        result["ours_decoder"] = json.load(open(os.path.join(init, "config.json")))["model"]["decoder"]
         json.dump({"train": train_cfg}, open(cfg, "w"))
         code, _, err, rss = run([a.cli, "train", "--init", init, "--preset", "pretrained", "--corpus", a.corpus,
                                  "--out", out, "--config", cfg, "--steps", str(a.steps), "--batch", str(a.batch),

@@ -196,6 +196,7 @@ template <class V> void fields(V& v, DecoderConfig& c) {
   v.family_field("tied_head", c.tied_head, p.tied_head, f.tied_head);
   v.family_field("qkv_bias", c.qkv_bias, p.qkv_bias, f.qkv_bias);
   v.family_field("lora_rank", c.lora_rank, p.lora_rank, f.lora_rank, Range::NonNegative);
+  v.family_field("latent_from_block", c.latent_from_block, p.latent_from_block, f.latent_from_block, Range::NonNegative);
   v.family_field("cpu_decode_weights", c.cpu_decode_weights, p.cpu_decode_weights, f.cpu_decode_weights, Range::Any,
                  {"float32", "float16", "gguf-blocks"});
   v.family_field("head_dim", c.head_dim, p.head_dim, f.head_dim, Range::NonNegative);
@@ -263,6 +264,7 @@ template <class V> void fields(V& v, TrainConfig& c) {
   v.field("seed", c.seed);
   v.field("precision", c.precision, Range::Any, {"bf16", "fp16", "fp32"});
   v.field("cpu_precision", c.cpu_precision, Range::Any, {"fp32", "bf16"});
+  v.field("frozen_state_cache_mb", c.frozen_state_cache_mb, Range::NonNegative);
   v.field("eval_every", c.eval_every, Range::NonNegative);
   v.field("eval_sentences", c.eval_sentences, Range::NonNegative);
   v.field("eval_samples", c.eval_samples, Range::NonNegative);

@@ -80,8 +80,14 @@ struct DecoderConfig {  // the family's own keys: model/family.h, `latent-cli mo
   int rope_original_max_positions = 8192;  // llama3
   bool tied_head = true;         // the LM head is the token embedding (GPT-2: always)
   bool qkv_bias = false;         // Qwen2: biases on the query, key and value projections
+  // Late injection (Llama family): the latent enters at block K (memory slots in blocks K and
+  // up, the embedding projection added to block K's input) and adapters sit on those blocks
+  // only. Blocks below K then do not depend on z: with no trainable parameter among them they
+  // run without autograd, and training can keep their token states per sentence
+  // (train.frozen_state_cache_mb). 0: every block (DMLP's way). K > 0 needs extra_first_block false.
+  int latent_from_block = 0;
   // Low-rank adapters (LoRA, Hu et al. 2021) on the pretrained blocks' q, k, v and o
-  // projections: W x + B A x with A (r, in) ~ N(0, 1/in), B (out, r) zero, so an imported
+  // projections: W x + B A x with A (r, in) ~ U(+-1/sqrt(in)), B (out, r) zero, so an imported
   // model starts as the pretrained one. 0 = none. Trainable in every train.trainable mode.
   int lora_rank = 0;
   // float32 | float16 | gguf-blocks (model/decode_weights.h): on the CPU, decoding calls of at
@@ -193,6 +199,10 @@ struct TrainConfig {
   // CPU with AVX512_BF16 or AMX-BF16 (detected at run time; elsewhere the run is refused by
   // name); opt-in, as it changes the numbers (docs/PERFORMANCE.md, "bf16 autocast on the CPU").
   std::string cpu_precision = "fp32";
+  // With late injection (model.decoder.latent_from_block > 0) and the blocks below it frozen:
+  // their token states are kept per sentence, up to this many MiB, and read back when the
+  // sentence comes again (later epochs, evaluation) instead of running those blocks. 0 = off.
+  int frozen_state_cache_mb = 1024;
   int eval_every = 500;               // steps between evaluations (and checkpoints); 0 = only at the end
   int eval_sentences = 200;           // held-out sentences for reconstruction BLEU during training
   int eval_samples = 5;               // generated samples shown at each evaluation

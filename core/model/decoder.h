@@ -13,6 +13,8 @@
 
 namespace latent {
 
+class FrozenStateCache;
+
 struct DecoderImpl : torch::nn::Module {
   // latent: z's width D and its n tokens (model.latent_tokens): the memory projection maps one
   // token (D/n) to a slot per block, the embedding projection the whole of z (D).
@@ -27,6 +29,7 @@ struct DecoderImpl : torch::nn::Module {
   // Teacher-forced logits for whole sequences (training): ids (B, L), z (B, D) -> (B, L, V).
   at::Tensor forward(const at::Tensor& ids, const at::Tensor& z) {
     KVCache cache = start(z, ids.size(1));
+    cache.whole_sequences = true;
     return step(cache, ids);
   }
   // Transformer blocks, an extra first block included.
@@ -37,6 +40,10 @@ struct DecoderImpl : torch::nn::Module {
 
   DecoderConfig config;
   LatentShape latent;
+  // Set by training with late injection (config.latent_from_block > 0): the frozen lower
+  // blocks' token states per sentence (model/frozen_state_cache.h), used by the families that
+  // have late injection (Llama) when a call starts from an empty cache. Null: not kept.
+  std::shared_ptr<FrozenStateCache> frozen_states;
 };
 using Decoder = std::shared_ptr<DecoderImpl>;
 

@@ -113,7 +113,7 @@ void require(bool ok, const std::string& where, const char* key, const std::stri
 void check_unread_encoder_keys(const EncoderConfig& c, const std::string& where, const std::string& family,
                                std::initializer_list<const char*> reads);
 // The same for the family-specific decoder keys (intermediate, kv_heads, rms_norm_eps,
-// rope_*, tied_head, qkv_bias, lora_rank, cpu_decode_weights, extra_block_mlp_ratio, head_dim,
+// rope_*, tied_head, qkv_bias, lora_rank, latent_from_block, cpu_decode_weights, extra_block_mlp_ratio, head_dim,
 // relative_buckets, relative_max_distance, activation).
 void check_unread_decoder_keys(const DecoderConfig& c, const std::string& where, const std::string& family,
                                std::initializer_list<const char*> reads);

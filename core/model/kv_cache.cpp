@@ -25,15 +25,15 @@ void KVCache::select_rows(const at::Tensor& keep) {
 }
 
 KVCache latent_cache(const at::Tensor& z, const at::Tensor& emb, const at::Tensor& memory, int blocks, int64_t heads,
-                     int64_t head_dim, int64_t capacity, const at::TensorOptions& options) {
+                     int64_t head_dim, int64_t capacity, const at::TensorOptions& options, int first) {
   const int64_t B = z.size(0);
   KVCache cache;
   cache.z = z;
   cache.emb = emb;
   for (int i = 0; i < blocks; ++i) {
     LayerCache lc{at::empty({B, heads, capacity, head_dim}, options), at::empty({B, heads, capacity, head_dim}, options), 0};
-    if (memory.defined()) {
-      const auto slot = memory.select(1, i);  // (B, heads, n, d): the same vectors are keys and values
+    if (memory.defined() && i >= first) {
+      const auto slot = memory.select(1, i - first);  // (B, heads, n, d): the same vectors are keys and values
       lc.append(slot, slot);
     }
     cache.layers.push_back(std::move(lc));

@@ -24,6 +24,7 @@ struct KVCache {
   at::Tensor z;            // (B, D) the latent, for latent_as_embedding
   at::Tensor emb;          // (B, 1, H) linear_emb(z), or undefined
   int64_t tokens = 0;      // real tokens fed so far (position of the next one = offset + tokens)
+  bool whole_sequences = false;  // set by DecoderImpl::forward: one call of whole sequences, no step after it
   int64_t batch() const { return z.size(0); }
   // Keeps only the rows in `keep` (int64 indices), e.g. to drop finished sentences.
   void select_rows(const at::Tensor& keep);
@@ -32,8 +33,9 @@ struct KVCache {
 // What every decoder's start(z) builds: `blocks` layer caches of (B, heads, capacity, head_dim)
 // in `options`; memory (B, blocks, heads, n, head_dim), when defined, fills each block's first
 // n slots as both keys and values (the latent memory slots); emb: linear_emb(z) (B, 1, H) or undefined.
+// first > 0 (late injection): memory holds blocks first..blocks-1 only, the blocks below start empty.
 KVCache latent_cache(const at::Tensor& z, const at::Tensor& emb, const at::Tensor& memory, int blocks, int64_t heads,
-                     int64_t head_dim, int64_t capacity, const at::TensorOptions& options);
+                     int64_t head_dim, int64_t capacity, const at::TensorOptions& options, int first = 0);
 
 // The memory slots of z (B, n x w) through a decoder's memory projection `weight`
 // (blocks x heads x head_dim, w), applied to each of the n latent tokens:

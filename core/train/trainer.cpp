@@ -18,6 +18,7 @@
 #include "eval/metrics.h"
 #include "infer/generator.h"
 #include "io/model_dir.h"
+#include "model/frozen_state_cache.h"
 #include "model/model_io.h"
 #include "text/tokenizer.h"
 #include "train/checkpoint.h"
@@ -343,6 +344,13 @@ void Run::setup() {
   }
   log("model: " + std::to_string(n_all) + " parameters, " + std::to_string(n_train) + " trainable; tokenizer " +
       tok_.describe() + "; device " + device_.str());
+  const int from_block = config_.model.decoder.latent_from_block;
+  if (from_block > 0 && config_.train.frozen_state_cache_mb > 0) {
+    model_->decoder->frozen_states =
+        std::make_shared<FrozenStateCache>(int64_t{config_.train.frozen_state_cache_mb} << 20, model_->dec_vocab.ids.pad);
+    log("late injection from decoder block " + std::to_string(from_block) + ": the token states of the blocks below are kept "
+        "per sentence, up to " + std::to_string(config_.train.frozen_state_cache_mb) + " MiB (train.frozen_state_cache_mb)");
+  }
 
   size_t cut = 0;
   corpus_ = tokenize_corpus(tok_, opt_.train_sentences, config_.model.max_length, &cut);
@@ -494,6 +502,8 @@ void Run::evaluate_and_checkpoint() {
   save_checkpoint(last, optim_.get());
   if (r.is_best) save_checkpoint(io::join(opt_.out_dir, "best"), nullptr);
   nlohmann::json j = {{"type", "eval"}, {"step", r.step}, {"bleu", r.bleu}, {"n", r.n}, {"best", r.is_best}, {"samples", r.samples}};
+  if (const auto& f = model_->decoder->frozen_states)
+    j["frozen_states"] = {{"sentences", f->sentences()}, {"bytes", f->bytes()}, {"hits", f->hits()}, {"misses", f->misses()}};
   append_metrics(j);
   if (cb_.on_eval && leader()) cb_.on_eval(r);
 }

@@ -11,6 +11,10 @@
 //    tokens take positions from 1. With n latent tokens (model.latent_tokens),
 //    Linear(D/n, kv_width * blocks) on each token: n slots per block, all at position 0.
 // With extra_first_block, block 0 is a fresh Llama block before the pretrained ones.
+// With latent_from_block K > 0 (late injection), z enters at block K: memory slots in blocks
+// K and up, the embedding projection added to block K's input, adapters on those blocks only.
+// The blocks below then see tokens only; with none of their parameters training they run
+// without autograd, and training may read their states back from model/frozen_state_cache.h.
 // With lora_rank > 0, the pretrained blocks' q, k, v and o projections carry low-rank adapters
 // (zero at the start), which train with the latent parts while the blocks stay frozen.
 //
@@ -29,10 +33,12 @@
 
 #include <cmath>
 #include <map>
+#include <optional>
 
 #include "model/attention.h"
 #include "model/decode_weights.h"
 #include "model/family.h"
+#include "model/frozen_state_cache.h"
 #include "model/model_io.h"
 #include "model/module_util.h"
 #include "model/rms_norm.h"
@@ -212,16 +218,21 @@ TORCH_MODULE(LlamaBlock);
 struct LlamaDecoderImpl : DecoderImpl {
   LlamaDecoderImpl(const DecoderConfig& c, int vocab_size, LatentShape latent) : DecoderImpl(c, latent) {
     const int H = c.hidden, n = c.layers + (c.extra_first_block ? 1 : 0);
+    // Checked here, not with the other keys: an import's config meets the folder's layer count later.
+    if (c.latent_from_block >= n)
+      throw Error("model.decoder.latent_from_block", "must be below the number of blocks (" + std::to_string(n) + "), got " +
+                                                         std::to_string(c.latent_from_block));
     embed_tokens = register_at(*this, "model.embed_tokens", nn::Embedding(vocab_size, H));
     for (int i = 0; i < n; ++i) {
-      const int lora_rank = c.extra_first_block && i == 0 ? 0 : c.lora_rank;  // the fresh block trains whole
+      // The fresh block trains whole; below late injection's first block nothing trains.
+      const int lora_rank = (c.extra_first_block && i == 0) || i < c.latent_from_block ? 0 : c.lora_rank;
       blocks.push_back(register_at(*this, "model.layers." + std::to_string(i), LlamaBlock(c, lora_rank, weights)));
     }
     norm = register_at(*this, "model.norm", RmsNorm(H, c.rms_norm_eps));
     if (!c.tied_head) lm_head = register_at(*this, "lm_head", nn::Linear(nn::LinearOptions(H, vocab_size).bias(false)));
     if (c.latent_as_memory) {
       const int kv = kv_heads_of(c) * head_dim_of(c);
-      linear = register_at(*this, "model.linear", nn::Linear(nn::LinearOptions(latent.width(), kv * n).bias(false)));
+      linear = register_at(*this, "model.linear", nn::Linear(nn::LinearOptions(latent.width(), kv * (n - c.latent_from_block)).bias(false)));
     }
     if (c.latent_as_embedding)
       linear_emb = register_at(*this, "model.linear_emb", nn::Linear(nn::LinearOptions(latent.dim, H).bias(false)));
@@ -243,23 +254,65 @@ struct LlamaDecoderImpl : DecoderImpl {
   KVCache start(const at::Tensor& z, int64_t max_tokens) override {
     const int64_t kv = kv_heads_of(config), d = head_dim_of(config);
     const at::Tensor emb = config.latent_as_embedding ? linear_emb(z).unsqueeze(1) : at::Tensor();  // (B, 1, H)
-    const at::Tensor mem = config.latent_as_memory ? latent_memory(z, linear->weight, latent.tokens, num_blocks(), kv, d) : at::Tensor();
+    const int first = config.latent_from_block;
+    const at::Tensor mem =
+        config.latent_as_memory ? latent_memory(z, linear->weight, latent.tokens, num_blocks() - first, kv, d) : at::Tensor();
     return latent_cache(z, emb, mem, num_blocks(), kv, d, max_tokens + memory_slots(),
-                        embed_tokens->weight.options().dtype(z.scalar_type()));
+                        embed_tokens->weight.options().dtype(z.scalar_type()), first);
+  }
+
+  // Late injection's lower blocks: none of their parameters (the token embedding's included) trains.
+  bool lower_blocks_frozen() const {
+    for (const auto& p : embed_tokens->parameters())
+      if (p.requires_grad()) return false;
+    for (int i = 0; i < config.latent_from_block; ++i)
+      for (const auto& p : blocks[i]->parameters())
+        if (p.requires_grad()) return false;
+    return true;
+  }
+
+  // Token states after blocks 0..K-1 for ids at positions first.. (no latent: it enters at K).
+  at::Tensor lower_states(const at::Tensor& ids, KVCache& cache, const at::Tensor& cos, const at::Tensor& sin) {
+    auto x = drop(embed_tokens(ids));
+    for (int i = 0; i < config.latent_from_block; ++i) x = blocks[i](x, cache.layers[i], cos, sin);
+    return x;
   }
 
   at::Tensor step(KVCache& cache, const at::Tensor& ids) override {
     const int64_t L = ids.size(1), first = position_offset() + cache.tokens;
-    auto x = embed_tokens(ids);  // (B, L, H)
-    if (cache.emb.defined()) x = x + cache.emb;
-    x = drop(x);
+    const int K = config.latent_from_block;
     // cos/sin in fp32 as transformers' rotary embedding, then in the activations' dtype.
     const auto pos = at::arange(first, first + L, ids.options().dtype(at::kFloat));
     const auto freqs = at::outer(pos, inv_freq_.to(ids.device()));  // (L, d/2)
     const auto emb = at::cat({freqs, freqs}, -1).view({1, 1, L, -1});
-    const auto cos = emb.cos().to(x.scalar_type()), sin = emb.sin().to(x.scalar_type());
+    const auto dtype = embed_tokens->weight.scalar_type();
+    const auto cos = emb.cos().to(dtype), sin = emb.sin().to(dtype);
+    at::Tensor x;
+    if (K == 0) {
+      x = embed_tokens(ids);  // (B, L, H)
+      if (cache.emb.defined()) x = x + cache.emb;
+      x = drop(x);
+    } else {  // late injection: the blocks below K see the tokens only
+      const bool frozen = lower_blocks_frozen();
+      std::optional<at::NoGradGuard> no_grad;
+      if (frozen) no_grad.emplace();
+      // Whole sequences (no step follows, so the lower blocks' keys and values are not needed).
+      if (frozen && frozen_states && cache.whole_sequences && !(is_training() && config.dropout > 0)) {
+        x = frozen_states->states(ids, [&](const at::Tensor& rows) {
+          const int64_t l = rows.size(1);
+          const auto options = embed_tokens->weight.options();
+          KVCache scratch = latent_cache(at::empty({rows.size(0), 0}, options), at::Tensor(), at::Tensor(), K,
+                                         kv_heads_of(config), head_dim_of(config), l, options);
+          return lower_states(rows, scratch, cos.narrow(2, 0, l), sin.narrow(2, 0, l));
+        });
+      } else {
+        x = lower_states(ids, cache, cos, sin);
+      }
+      no_grad.reset();
+      if (cache.emb.defined()) x = x + cache.emb;
+    }
     const bool every_layer = config.latent_every_layer && cache.emb.defined();  // DAVAE
-    for (int i = 0; i < num_blocks(); ++i) {
+    for (int i = K; i < num_blocks(); ++i) {
       x = blocks[i](x, cache.layers[i], cos, sin);
       if (every_layer) x = x + cache.emb;
     }
@@ -397,13 +450,15 @@ DecoderFamily llama_family() {
     check_unread_decoder_keys(c, where, "llama",
                               {"intermediate", "kv_heads", "rms_norm_eps", "rope_theta", "rope_scaling", "rope_factor",
                                "rope_low_freq_factor", "rope_high_freq_factor", "rope_original_max_positions",
-                               "tied_head", "qkv_bias", "lora_rank", "cpu_decode_weights"});
+                               "tied_head", "qkv_bias", "lora_rank", "latent_from_block", "cpu_decode_weights"});
     const int kv = kv_heads_of(c);
     require(kv <= c.heads && c.heads % kv == 0, where, "kv_heads", "must divide heads (" + std::to_string(c.heads) + ")");
     require(c.hidden % c.heads == 0 && (c.hidden / c.heads) % 2 == 0, where, "heads",
             "hidden / heads must be an even head width (rotary pairs)");
     require(c.rope_scaling != "llama3" || c.rope_high_freq_factor > c.rope_low_freq_factor, where, "rope_high_freq_factor",
             "must be above rope_low_freq_factor");
+    require(c.latent_from_block == 0 || !c.extra_first_block, where, "latent_from_block",
+            "late injection needs extra_first_block false (the fresh block would sit below the latent)");
   };
   f.make = [](const DecoderConfig& c, const VocabSpec& v, LatentShape latent) -> Decoder {
     return std::make_shared<LlamaDecoderImpl>(c, v.size, latent);
