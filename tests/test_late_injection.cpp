@@ -227,21 +227,28 @@ class TestLateInjection : public QObject {
       o.train_sentences = o.valid_sentences = s;
       TrainControl control;
       TrainCallbacks cb;
-      cb.on_progress = [&](const TrainProgress& p) { losses.push_back(p.loss); };
+      cb.on_progress = [&](const TrainProgress& p) {
+        losses.push_back(p.loss);
+        losses.push_back(p.rec);  // the reconstruction term alone: the lower blocks' states reach it first
+      };
       return train(o, control, cb);
     };
     std::vector<double> with, without;
     const TrainResult a = go("cached", 64, with), b = go("uncached", 0, without);
     QVERIFY2(a.status == TrainResult::Status::Finished, a.message.c_str());
     QVERIFY2(b.status == TrainResult::Status::Finished, b.message.c_str());
-    QCOMPARE(with.size(), size_t(12));
+    QCOMPARE(with.size(), size_t(24));  // 12 steps, loss and rec each
     QCOMPARE(with.size(), without.size());
     double worst = 0;
     for (size_t i = 0; i < with.size(); ++i) worst = std::max(worst, std::abs(with[i] - without[i]) / std::abs(without[i]));
     qInfo("losses with and without read-back states: step 1 %.6f / %.6f, step 12 %.6f / %.6f, max relative difference %.2e",
-          with[0], without[0], with.back(), without.back(), worst);
-    QVERIFY2(worst < 1e-4, std::to_string(worst).c_str());
-    QVERIFY(with.front() != with.back());  // the parameters moved
+          with[0], without[0], with[22], without[22], worst);
+    // Measured: 0 here (the same products, read back bit for bit). The bound leaves room for
+    // another CPU's rounding where a sentence is recomputed in another batch. States read back
+    // 1% off (a deliberate fault, measured) moved these by 6.6e-5; 0.1% off by 6.5e-6, which
+    // readBackStatesGiveTheSameLogitsAndGradients catches (3e-3 against its 1e-5).
+    QVERIFY2(worst < 1e-5, std::to_string(worst).c_str());
+    QVERIFY(with[0] != with[22]);  // the parameters moved
     nlohmann::json eval;
     std::istringstream metrics(test::slurp(tmp_.filePath("cached/metrics.jsonl").toStdString()));
     for (std::string line; std::getline(metrics, line);) {
