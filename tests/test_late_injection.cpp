@@ -10,6 +10,7 @@
 #include <QTemporaryDir>
 #include <sstream>
 
+#include "config_errors.h"
 #include "data/corpus.h"
 #include "model/family.h"
 #include "model/hf_import.h"
@@ -177,15 +178,7 @@ class TestLateInjection : public QObject {
   }
 
   void settingsItCannotHonourFailByName() {
-    auto fails = [](const nlohmann::json& j, const std::string& key) {
-      try {
-        merge_config(Config{}, j, "config.json");
-      } catch (const Error& e) {
-        if (std::string(e.what()).find(key) != std::string::npos) return true;
-        qWarning("%s", e.what());
-      }
-      return false;
-    };
+    const auto fails = test::configFails;
     QVERIFY(fails({{"model", {{"decoder", {{"latent_from_block", 2}}}}}}, "model.decoder: latent_from_block"));  // GPT-2
     QVERIFY(fails({{"model", {{"decoder", {{"arch", "llama"}, {"latent_from_block", 2}}}}}}, "extra_first_block false"));
     try {  // checked when the decoder is built (an import's config meets the folder's layer count only then)

@@ -8,6 +8,7 @@
 // How few-row decoding reads the weights (fp16 copies, GGUF blocks): test_decode_weights.cpp.
 #include <torch/torch.h>
 
+#include "config_errors.h"
 #include "codec_cases.h"
 #include "eval/lm_judge.h"
 #include "llama_fixtures.h"
@@ -142,15 +143,7 @@ class TestLlama : public QObject {
   }
 
   void configErrorsNameTheKey() {
-    auto fails = [](const nlohmann::json& j, const std::string& key) {
-      try {
-        merge_config(Config{}, j, "config.json");
-      } catch (const Error& e) {
-        if (std::string(e.what()).find(key) != std::string::npos) return true;
-        qWarning("%s", e.what());
-      }
-      return false;
-    };
+    const auto fails = test::configFails;
     QVERIFY(fails({{"model", {{"decoder", {{"kv_heads", 2}}}}}}, "model.decoder: kv_heads"));  // GPT-2 has none
     QVERIFY(fails({{"model", {{"decoder", {{"arch", "llama"}, {"heads", 4}, {"kv_heads", 3}}}}}}, "kv_heads"));
     QVERIFY(fails({{"model", {{"decoder", {{"arch", "llama"}, {"rope_scaling", "yarn"}}}}}}, "rope_scaling"));

@@ -2,7 +2,6 @@
 
 #include <unistd.h>
 
-#include <ATen/autocast_mode.h>
 #include <torch/torch.h>
 
 #include <algorithm>
@@ -21,6 +20,7 @@
 #include "model/frozen_state_cache.h"
 #include "model/model_io.h"
 #include "text/tokenizer.h"
+#include "train/autocast_guard.h"
 #include "train/checkpoint.h"
 #include "train/data.h"
 #include "train/distributed.h"
@@ -62,26 +62,6 @@ void TrainControl::wait_if_paused() {
 }
 
 namespace {
-
-// bf16/fp16 autocast on CUDA for the forward pass (thread-local: set in the training thread).
-class AutocastGuard {
- public:
-  AutocastGuard(bool on, at::ScalarType dtype, at::DeviceType device = at::kCUDA) : on_(on), device_(device) {
-    if (!on_) return;
-    at::autocast::set_autocast_enabled(device_, true);
-    at::autocast::set_autocast_dtype(device_, dtype);
-    at::autocast::increment_nesting();
-  }
-  ~AutocastGuard() {
-    if (!on_) return;
-    if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
-    at::autocast::set_autocast_enabled(device_, false);
-  }
-
- private:
-  bool on_;
-  at::DeviceType device_;
-};
 
 class Run {
  public:
